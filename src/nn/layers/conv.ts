@@ -1,0 +1,100 @@
+/** Conv2d: 2-d convolution layer (torch.nn.Conv2d). */
+import { conv2d, empty, type Conv2dOptions, type Tensor } from '../../torch/index.js';
+import { fans, kaimingUniform_, uniform_ } from '../init.js';
+import { Module } from '../module.js';
+
+/** An integer or an (h, w) pair. */
+export type Pair = number | readonly [number, number];
+/** Normalises a Pair to a checked `[h, w]` tuple; `name` is used in the error. */
+export function toPair(v: Pair, name: string, min = 0): [number, number] {
+  const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
+  if (!p.every((x) => Number.isInteger(x) && x >= min))
+    throw new RangeError(`${name} must be an integer >= ${min} or a pair of them, got ${JSON.stringify(v)}`);
+  return p;
+}
+/** Python's tuple formatting of a pair, as in PyTorch's module descriptions: `(3, 3)`. */
+export function pyPair(p: readonly [number, number]): string {
+  return `(${p[0]}, ${p[1]})`;
+}
+
+/** Options of `Conv2d` (PyTorch's keyword arguments). */
+export interface Conv2dConfig {
+  inChannels: number;
+  outChannels: number;
+  kernelSize: Pair;
+  stride?: Pair;
+  padding?: Pair;
+  dilation?: Pair;
+  groups?: number;
+  /** Learn an additive bias (default true). */
+  bias?: boolean;
+}
+
+/**
+ * 2-d convolution over [N, Cin, H, W] giving [N, Cout, H', W']. Parameters: `weight`
+ * [Cout, Cin/groups, kH, kW] and optional `bias` [Cout], initialised as PyTorch 1.13
+ * (kaiming_uniform_(a=sqrt(5)), bias U(-1/sqrt(fan_in), 1/sqrt(fan_in))).
+ *
+ * @example new Conv2d({ inChannels: 3, outChannels: 64, kernelSize: 3, padding: 1, bias: false })
+ */
+export class Conv2d extends Module {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: [number, number];
+  readonly stride: [number, number];
+  readonly padding: [number, number];
+  readonly dilation: [number, number];
+  readonly groups: number;
+  readonly weight: Tensor;
+  readonly bias: Tensor | undefined;
+  readonly #opts: Conv2dOptions;
+
+  constructor(cfg: Conv2dConfig) {
+    super();
+    const groups = cfg.groups ?? 1;
+    for (const [k, v] of [
+      ['inChannels', cfg.inChannels],
+      ['outChannels', cfg.outChannels],
+      ['groups', groups],
+    ] as const)
+      if (!Number.isInteger(v) || v < 1) throw new RangeError(`Conv2d: ${k} must be a positive integer, got ${v}`);
+    if (cfg.inChannels % groups !== 0 || cfg.outChannels % groups !== 0)
+      throw new RangeError(
+        `Conv2d: inChannels (${cfg.inChannels}) and outChannels (${cfg.outChannels}) must be divisible by groups (${groups})`,
+      );
+    this.inChannels = cfg.inChannels;
+    this.outChannels = cfg.outChannels;
+    this.kernelSize = toPair(cfg.kernelSize, 'Conv2d kernelSize', 1);
+    this.stride = toPair(cfg.stride ?? 1, 'Conv2d stride', 1);
+    this.padding = toPair(cfg.padding ?? 0, 'Conv2d padding');
+    this.dilation = toPair(cfg.dilation ?? 1, 'Conv2d dilation', 1);
+    this.groups = groups;
+    this.weight = this.registerParameter('weight', empty([this.outChannels, this.inChannels / groups, ...this.kernelSize]));
+    this.bias = (cfg.bias ?? true) ? this.registerParameter('bias', empty([this.outChannels])) : undefined;
+    // Cached once: forward passes reuse this object (parameters are updated in place, never replaced).
+    this.#opts = { bias: this.bias, stride: this.stride, padding: this.padding, dilation: this.dilation, groups };
+    this.resetParameters();
+  }
+
+  override resetParameters(): void {
+    kaimingUniform_(this.weight, { a: Math.sqrt(5) });
+    if (this.bias !== undefined) {
+      const { fanIn } = fans(this.weight);
+      const bound = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
+      uniform_(this.bias, -bound, bound);
+    }
+  }
+
+  forward(x: Tensor): Tensor {
+    return conv2d(x, this.weight, this.#opts);
+  }
+
+  override describe(): string {
+    let s = `${this.inChannels}, ${this.outChannels}, kernel_size=${pyPair(this.kernelSize)}, stride=${pyPair(this.stride)}`;
+    if (this.padding[0] !== 0 || this.padding[1] !== 0) s += `, padding=${pyPair(this.padding)}`;
+    if (this.dilation[0] !== 1 || this.dilation[1] !== 1) s += `, dilation=${pyPair(this.dilation)}`;
+    if (this.groups !== 1) s += `, groups=${this.groups}`;
+    if (this.bias === undefined) s += ', bias=False';
+    return s;
+  }
+}

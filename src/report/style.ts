@@ -1,0 +1,45 @@
+/** The report's inline stylesheet (no external fonts or files). */
+export const REPORT_CSS = `
+:root { color-scheme: light; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328; background: #f6f8fa;
+  margin: 0; line-height: 1.5; }
+main { max-width: 1040px; margin: 0 auto; padding: 24px 28px 64px; background: #fff; min-height: 100vh; }
+h1 { font-size: 1.9em; margin: 0.2em 0; }
+h2 { font-size: 1.4em; margin-top: 2em; padding-bottom: 0.2em; border-bottom: 1px solid #d0d7de; }
+.subtitle { color: #57606a; font-size: 1.1em; margin: 0; }
+.meta { color: #57606a; font-size: 0.9em; }
+nav.toc { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 6px; padding: 10px 18px; margin: 18px 0; }
+nav.toc ol { margin: 4px 0; padding-left: 22px; }
+a { color: #0969da; }
+.summary { display: flex; gap: 10px; flex-wrap: wrap; margin: 10px 0; }
+.findings { border: 1px solid #d0d7de; border-radius: 6px; margin: 14px 0; overflow: hidden; }
+.findings h3 { margin: 0; padding: 8px 12px; background: #f6f8fa; font-size: 1em; border-bottom: 1px solid #d0d7de; }
+.finding { display: grid; grid-template-columns: 150px 1fr; gap: 4px 14px; padding: 10px 12px; border-left: 6px solid; }
+.finding + .finding { border-top: 1px solid #eaeef2; }
+.finding.yes { border-left-color: #1a7f37; }
+.finding.no { border-left-color: #cf222e; }
+.finding.inconclusive { border-left-color: #8c959f; }
+.finding .claim { font-weight: 600; }
+.finding .measured { grid-column: 2; color: #333; }
+.badge { display: inline-block; padding: 2px 10px; border-radius: 12px; font-weight: 600; font-size: 0.85em; white-space: nowrap;
+  height: fit-content; }
+.badge.yes { background: #dafbe1; color: #116329; }
+.badge.no { background: #ffebe9; color: #a40e26; }
+.badge.inconclusive { background: #eaeef2; color: #424a53; }
+figure { margin: 18px 0; }
+figure svg { max-width: 100%; height: auto; border: 1px solid #eaeef2; border-radius: 4px; }
+figure img { max-width: 100%; image-rendering: pixelated; border: 1px solid #eaeef2; min-width: 96px; }
+figcaption { color: #424a53; font-size: 0.92em; margin-top: 4px; }
+.images { display: flex; flex-wrap: wrap; gap: 16px; }
+.images figure { margin: 6px 0; max-width: 240px; }
+table { border-collapse: collapse; margin: 14px 0; font-size: 0.92em; }
+caption { text-align: left; color: #424a53; padding-bottom: 4px; }
+th, td { border: 1px solid #d0d7de; padding: 4px 10px; }
+th { background: #f6f8fa; text-align: left; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.null { color: #8c959f; text-align: center; }
+details { margin: 14px 0; }
+summary { cursor: pointer; color: #0969da; }
+pre { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 6px; padding: 10px; overflow: auto; font-size: 0.85em; }
+footer { margin-top: 48px; color: #57606a; font-size: 0.85em; }
+`;

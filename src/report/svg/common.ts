@@ -1,0 +1,161 @@
+/**
+ * Shared pieces of the SVG charts: scales, ticks, coordinates that are always finite, the colour
+ * palette, the chart frame (title, axes, labels) and the legend.
+ */
+import { escapeXml } from '../escape.js';
+import { formatNumber } from '../format.js';
+
+/** Okabe–Ito colours: distinguishable with the common colour-vision deficiencies. */
+export const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#D55E00', '#CC79A7', '#56B4E9', '#F0E442', '#000000'];
+
+/** Colour of the i-th series. */
+export function seriesColor(i: number): string {
+  return PALETTE[i % PALETTE.length];
+}
+
+/** A coordinate as SVG text: rounded to 0.01 px, and 0 when not finite (never 'NaN'). */
+export function c(v: number): string {
+  if (!Number.isFinite(v)) return '0';
+  return String(Math.round(v * 100) / 100);
+}
+
+/** True when v is a finite number (not null, undefined, NaN or ±Infinity). */
+export function isNum(v: number | null | undefined): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+
+/** Linear map from [d0, d1] to [r0, r1]; a zero-width domain maps everything to the middle. */
+export function linearScale(d0: number, d1: number, r0: number, r1: number): (v: number) => number {
+  if (!(d1 > d0)) return () => (r0 + r1) / 2;
+  return (v) => r0 + ((v - d0) / (d1 - d0)) * (r1 - r0);
+}
+
+/** Base-10 log map from [d0, d1] (both > 0) to [r0, r1]. */
+export function logScale(d0: number, d1: number, r0: number, r1: number): (v: number) => number {
+  const l = linearScale(Math.log10(d0), Math.log10(d1), r0, r1);
+  return (v) => l(Math.log10(v));
+}
+
+/**
+ * About `count` round tick values covering [min, max] (steps of 1, 2 or 5 × 10^k).
+ * @example niceTicks(0, 1) // [0, 0.2, 0.4, 0.6, 0.8, 1]
+ */
+export function niceTicks(min: number, max: number, count = 5): number[] {
+  if (!isNum(min) || !isNum(max)) return [0, 1];
+  if (max <= min) return [min];
+  const raw = (max - min) / count;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const out: number[] = [];
+  for (let v = Math.ceil(min / step - 1e-9) * step; v <= max + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  return out;
+}
+
+/**
+ * A round axis range covering [min, max]: both ends moved outward to multiples of the tick step.
+ * @example niceDomain(0, 0.835) // [0, 1]
+ */
+export function niceDomain(min: number, max: number, count = 5): [number, number] {
+  if (!isNum(min) || !isNum(max)) return [0, 1];
+  if (max <= min) return min === 0 ? [0, 1] : [Math.min(0, min), Math.max(0, min) || 1];
+  const raw = (max - min) / count;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  return [Number((Math.floor(min / step + 1e-9) * step).toPrecision(12)), Number((Math.ceil(max / step - 1e-9) * step).toPrecision(12))];
+}
+
+/** Powers of ten covering [min, max] (min > 0), for log axes. */
+export function logTicks(min: number, max: number): number[] {
+  const out: number[] = [];
+  for (let e = Math.floor(Math.log10(min)); e <= Math.ceil(Math.log10(max)); e++) out.push(10 ** e);
+  return out;
+}
+
+/** Pixel layout of a chart. */
+export interface Frame {
+  readonly width: number;
+  readonly height: number;
+  readonly left: number;
+  readonly right: number;
+  readonly top: number;
+  readonly bottom: number;
+}
+
+/** Inner plotting box of a frame. */
+export function plotBox(f: Frame): { x0: number; x1: number; y0: number; y1: number } {
+  return { x0: f.left, x1: f.width - f.right, y0: f.top, y1: f.height - f.bottom };
+}
+
+/**
+ * Opening of a chart: an accessible `<svg role="img">` with a `<title>`, a white background and
+ * the visible title text. Close with `</svg>`.
+ */
+export function openSvg(f: Frame, title: string): string {
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${f.width}" height="${f.height}" viewBox="0 0 ${f.width} ${f.height}" ` +
+    `role="img" font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif" font-size="12">` +
+    `<title>${escapeXml(title)}</title>` +
+    `<rect width="${f.width}" height="${f.height}" fill="#ffffff"/>` +
+    `<text x="${c(f.width / 2)}" y="18" text-anchor="middle" font-size="14" font-weight="600">${escapeXml(title)}</text>`
+  );
+}
+
+/** A y axis with gridlines, tick labels and a rotated axis label. */
+export function yAxis(f: Frame, ticks: number[], y: (v: number) => number, label: string): string {
+  const b = plotBox(f);
+  let s = '';
+  for (const t of ticks) {
+    const py = c(y(t));
+    s += `<line x1="${c(b.x0)}" x2="${c(b.x1)}" y1="${py}" y2="${py}" stroke="#e3e3e3"/>`;
+    s += `<text x="${c(b.x0 - 6)}" y="${py}" text-anchor="end" dominant-baseline="middle" fill="#333">${escapeXml(formatNumber(t))}</text>`;
+  }
+  s += `<line x1="${c(b.x0)}" x2="${c(b.x0)}" y1="${c(b.y0)}" y2="${c(b.y1)}" stroke="#333"/>`;
+  const my = c((b.y0 + b.y1) / 2);
+  s += `<text x="14" y="${my}" transform="rotate(-90 14 ${my})" text-anchor="middle" fill="#333">${escapeXml(label)}</text>`;
+  return s;
+}
+
+/** An x axis line along the bottom of the plot box, with an optional label under it. */
+export function xAxisLine(f: Frame, label?: string): string {
+  const b = plotBox(f);
+  let s = `<line x1="${c(b.x0)}" x2="${c(b.x1)}" y1="${c(b.y1)}" y2="${c(b.y1)}" stroke="#333"/>`;
+  if (label) s += `<text x="${c((b.x0 + b.x1) / 2)}" y="${c(f.height - 8)}" text-anchor="middle" fill="#333">${escapeXml(label)}</text>`;
+  return s;
+}
+
+/** Numeric x ticks with labels below the plot box. */
+export function xTicks(f: Frame, ticks: number[], x: (v: number) => number): string {
+  const b = plotBox(f);
+  let s = '';
+  for (const t of ticks) {
+    const px = c(x(t));
+    s += `<line x1="${px}" x2="${px}" y1="${c(b.y1)}" y2="${c(b.y1 + 4)}" stroke="#333"/>`;
+    s += `<text x="${px}" y="${c(b.y1 + 16)}" text-anchor="middle" fill="#333">${escapeXml(formatNumber(t))}</text>`;
+  }
+  return s;
+}
+
+/** A horizontal legend of coloured swatches placed under the title. */
+export function legend(f: Frame, names: string[]): string {
+  if (names.length <= 1) return '';
+  let s = '';
+  let x = f.left;
+  const y = 32;
+  for (let i = 0; i < names.length; i++) {
+    s += `<rect x="${c(x)}" y="${y - 9}" width="12" height="12" fill="${seriesColor(i)}"/>`;
+    s += `<text x="${c(x + 16)}" y="${y + 1}" fill="#333">${escapeXml(names[i])}</text>`;
+    x += 28 + names[i].length * 7;
+  }
+  return s;
+}
+
+/** A centered "no data" note for empty charts. */
+export function noData(f: Frame): string {
+  const b = plotBox(f);
+  return `<text x="${c((b.x0 + b.x1) / 2)}" y="${c((b.y0 + b.y1) / 2)}" text-anchor="middle" fill="#777">no data</text>`;
+}
+
+/** Text of an interval for tooltips: ' [lo, hi]' when both ends are numbers, else ''. */
+export function intervalText(lo: number | null | undefined, hi: number | null | undefined): string {
+  return isNum(lo) && isNum(hi) ? ` [${formatNumber(lo)}, ${formatNumber(hi)}]` : '';
+}
