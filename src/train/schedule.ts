@@ -10,11 +10,14 @@ export type ScheduleSpec =
    * The paper's (MadryLab/ffcv): linear from 0 at iteration 0 up to 1 at `peakEpoch`, then linear
    * down to 0 at the end of training. `peakEpoch` may be fractional.
    */
-  | { kind: 'linear-warmup-decay'; peakEpoch: number }
+  | { kind: 'linear-warmup-decay'; warmupEpochs?: number; /** Alias of warmupEpochs. */ peakEpoch?: number }
   /** Multiply by `gamma` every `stepEpochs` epochs. */
   | { kind: 'step'; stepEpochs: number; gamma: number }
-  /** Half-cosine from 1 to 0 over training. */
-  | { kind: 'cosine' };
+  /**
+   * Optional linear warm-up from 0 over `warmupEpochs`, then a half-cosine from 1 down to
+   * `minFraction` (the final lr as a fraction of the base lr; configs give `minLr`, the runner divides).
+   */
+  | { kind: 'cosine'; warmupEpochs?: number; minFraction?: number };
 
 /** Where training stands: iteration `step` (0-based) of `stepsPerEpoch * epochs`. */
 export interface ScheduleClock {
@@ -31,13 +34,19 @@ export function lrMultiplier(spec: ScheduleSpec, clock: ScheduleClock): number {
     case 'constant':
       return 1;
     case 'linear-warmup-decay': {
-      const p = Math.min(Math.max(spec.peakEpoch, 0), E);
+      const p = Math.min(Math.max(spec.warmupEpochs ?? spec.peakEpoch ?? 0, 0), E);
       if (t <= p) return p === 0 ? 1 : t / p;
       return E === p ? 0 : Math.max(0, (E - t) / (E - p));
     }
     case 'step':
       return spec.gamma ** Math.floor(t / spec.stepEpochs);
-    case 'cosine':
-      return 0.5 * (1 + Math.cos((Math.PI * Math.min(t, E)) / E));
+    case 'cosine': {
+      const w = Math.min(Math.max(spec.warmupEpochs ?? 0, 0), E);
+      if (t < w) return t / w;
+      const m = spec.minFraction ?? 0;
+      const span = E - w;
+      const u = span <= 0 ? 1 : Math.min(t - w, span) / span;
+      return m + (1 - m) * 0.5 * (1 + Math.cos(Math.PI * u));
+    }
   }
 }

@@ -9,7 +9,7 @@
  * arguments finishes with the same weights as an uninterrupted run (on the same machine and
  * thread count).
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   Adam,
@@ -362,6 +362,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         rmSync(join(dir, prev), { recursive: true, force: true });
         rmSync(lastJson, { force: true });
       }
+      // Leftovers of sessions killed mid-save: half-written checkpoint folders and temp files.
+      for (const name of readdirSync(dir)) if (/^ckpt-\d+$|\.tmp-\d+$/.test(name)) rmSync(join(dir, name), { recursive: true, force: true });
     }
     emit({ kind: 'done', epoch: spec.epochs, epochs: spec.epochs, step: 0, stepsPerEpoch });
     return result;

@@ -1,0 +1,41 @@
+/**
+ * What every command action gets and returns: an `io` with `out` (results, e.g. stdout) and
+ * `err` (diagnostics, e.g. stderr), and an exit code. `runAction` turns thrown errors into
+ * a message on `err` and an exit code, so main.ts only dispatches.
+ */
+import fs from 'node:fs';
+import { CliError, type CommandDef, type FlagValues, type PositionalValues } from '../args.js';
+
+/** Where an action writes: `out` gets results (tables, JSON), `err` gets errors and notes. Each call is one or more whole lines (no trailing newline needed). */
+export interface CommandIO {
+  readonly out: (s: string) => void;
+  readonly err: (s: string) => void;
+}
+
+/**
+ * Runs an action body; a thrown CliError prints `error: <message>` and gives 2 (usage error),
+ * any other Error gives 1. The body returns its own exit code (0 = success).
+ */
+export async function runAction(io: CommandIO, body: () => Promise<number> | number): Promise<number> {
+  try {
+    return await body();
+  } catch (e) {
+    io.err(`error: ${e instanceof Error ? e.message : String(e)}`);
+    return e instanceof CliError ? e.exitCode : 1;
+  }
+}
+
+/** Prints a value as indented JSON on `out`. */
+export function printJson(io: CommandIO, value: unknown): void {
+  io.out(JSON.stringify(value, null, 2));
+}
+
+/** Throws a CliError unless `file` exists; `what` names it in the message (e.g. 'weights file'). */
+export function requireFile(file: string, what: string): void {
+  if (!fs.existsSync(file)) throw new CliError(`${what} '${file}' does not exist`);
+}
+
+/** Parsed flag values of command definition `C` (as parseCommandLine returns them). */
+export type FlagsOf<C> = C extends CommandDef<infer F, infer _P, infer _N> ? FlagValues<F> : never;
+/** Parsed positional values of command definition `C`. */
+export type PositionalsOf<C> = C extends CommandDef<infer _F, infer P, infer _N> ? PositionalValues<P> : never;
