@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { datasetSource } from '../../src/train/data.js';
-import { finalWeightsPath, train, type ProgressEvent, type TrainOptions, type TrainResult } from '../../src/train/trainer.js';
+import { train, type ProgressEvent, type TrainOptions, type TrainResult } from '../../src/train/trainer.js';
 import { liveTensors, setNumThreads } from '../../src/torch/index.js';
 import { changedKeys, snapshot, SPEC, stripesDataset, tinyModel } from './fixtures.js';
 
@@ -151,12 +151,22 @@ test('an aborted run (AbortSignal) resumes in-process from its last checkpoint t
   );
   assert.equal(liveTensors(), before, 'the aborted run leaked tensors');
   assert.equal(lastCheckpointName(dir), 'ckpt-6', 'expected the epoch-end checkpoint of epoch 1 (6 iterations)');
+  // What a session killed mid-save leaves behind: a half-written checkpoint folder and a temp index.
+  mkdirSync(join(dir, 'ckpt-999'));
+  writeFileSync(join(dir, 'last.json.tmp-12345'), '{');
   const fresh = tinyModel({ seed: 99 }); // different initial weights: everything must come from the checkpoint
   const events: ProgressEvent[] = [];
   const r = await train({ ...options(dir, fresh), onProgress: (e) => events.push(e) });
   assert.deepEqual(r.resumedFrom, { epoch: 1, step: 0 });
   assert.equal(events[0].kind, 'resume');
   assert.deepEqual(changedKeys(snapshot(ref), snapshot(fresh)), [], 'resumed weights differ from the uninterrupted run');
-  assert.ok(existsSync(finalWeightsPath(dir)));
-  for (const m of [ref, model, fresh]) m.dispose();
+  assert.deepEqual(readdirSync(dir).sort(), ['done.json', 'final.safetensors'], 'leftovers of the interrupted sessions remain');
+  // Started again: reused, the weights loaded from final.safetensors, nothing leaked.
+  const again = tinyModel({ seed: 98 });
+  const live = liveTensors();
+  const reused = await train(options(dir, again));
+  assert.equal(reused.reused, true);
+  assert.equal(liveTensors(), live, 'reusing a finished run leaked tensors');
+  assert.deepEqual(changedKeys(snapshot(ref), snapshot(again)), [], 'reused run did not load the final weights');
+  for (const m of [ref, model, fresh, again]) m.dispose();
 });

@@ -19,7 +19,7 @@ import {
 } from '../../data/index.js';
 import { closestMatch } from '../../experiment/config/suggest.js';
 import { CliError, defineCommand } from '../args.js';
-import { printJson, runAction, type CommandIO, type FlagsOf, type PositionalsOf } from './io.js';
+import { checkInt, printJson, runAction, type CommandIO, type FlagsOf, type PositionalsOf } from './io.js';
 import { formatTable } from './table.js';
 
 /** Formats `loadDataset` reads from a path given on the command line (not built in). */
@@ -30,8 +30,6 @@ export const PATH_FORMATS = [
   { name: 'folder', needs: '--path DIR with one sub-folder per class', description: 'PNG/JPEG image folder' },
 ] as const;
 
-const positiveInt = (v: string): string | undefined => (/^[1-9]\d*$/.test(v) ? undefined : `expected a positive integer, got '${v}'`);
-
 /** Flags that say which dataset to load (shared by inspect and show). */
 const SOURCE_FLAGS = [
   { name: 'path', type: 'string', valueName: 'dir', description: 'Folder of the dataset files (required for cifar10, cifar100, folder; optional for idx and fashion-mnist).' },
@@ -39,7 +37,7 @@ const SOURCE_FLAGS = [
   { name: 'images', type: 'string', valueName: 'file', description: 'idx: the idx3 images file (relative to --path); default the MNIST name for the split.' },
   { name: 'labels', type: 'string', valueName: 'file', description: 'idx: the idx1 labels file (relative to --path); default the MNIST name for the split.' },
   { name: 'classes', type: 'string', valueName: 'a,b,...', description: 'Keep only these classes (names or indices, comma-separated), relabelled in this order.' },
-  { name: 'limit', type: 'number', description: 'Keep only the first n samples (after --classes).', validate: positiveInt },
+  { name: 'limit', type: 'number', description: 'Keep only the first n samples (after --classes).' },
 ] as const;
 
 const NAME_POSITIONAL = [{ name: 'name', description: `Dataset name: ${DATASET_NAMES.join(', ')}.` }] as const;
@@ -72,12 +70,12 @@ export const datasetsShowCommand = defineCommand({
   positionals: NAME_POSITIONAL,
   flags: [
     ...SOURCE_FLAGS,
-    { name: 'per-class', type: 'number', default: 4, description: 'Examples per class.', validate: positiveInt },
+    { name: 'per-class', type: 'number', default: 4, description: 'Examples per class.' },
     { name: 'out', short: 'o', type: 'string', valueName: 'file.png', default: 'examples.png', description: 'Where to write the PNG.' },
     { name: 'trigger', type: 'string', valueName: 'json', description: 'Trigger spec as JSON, e.g. \'{"kind":"solid","color":255,"size":3,"position":"bottom-right"}\'.' },
     { name: 'trigger-file', type: 'string', valueName: 'file', description: 'YAML or JSON file with the trigger spec.' },
     { name: 'seed', type: 'number', default: 0, description: 'Seed of the example choice and of random trigger positions.' },
-    { name: 'scale', type: 'number', default: 2, description: 'Integer upscaling of each image pixel.', validate: positiveInt },
+    { name: 'scale', type: 'number', default: 2, description: 'Integer upscaling of each image pixel.' },
   ],
   examples: [
     'datasets-show mnist --per-class 6 --out mnist.png',
@@ -130,6 +128,7 @@ export function datasetSpecFromFlags(name: string, flags: SourceFlags): DatasetS
       .map((s) => s.trim())
       .filter((s) => s !== '')
       .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+  checkInt('limit', flags.limit);
   if (flags.limit !== undefined) spec.limit = flags.limit;
   return spec;
 }
@@ -280,6 +279,9 @@ export function examplesPerClass(ds: ImageDataset, k: number, rng: Rng): number[
 /** Writes a PNG grid of examples per class (and, with a trigger, a triggered row under each class). */
 export async function runDatasetsShow(flags: DatasetsShowFlags, positionals: DatasetNamePositionals, io: CommandIO): Promise<number> {
   return runAction(io, () => {
+    checkInt('per-class', flags['per-class']);
+    checkInt('scale', flags.scale);
+    checkInt('seed', flags.seed, 0);
     const trigger = readTriggerFlag(flags);
     const ds = loadDataset(datasetSpecFromFlags(positionals.name, flags));
     const rng = new Rng(flags.seed, 'datasets-show');

@@ -6,7 +6,7 @@
  * @example
  * const commands = [...mainCommands, ...inspectionCommands] as const;
  * const r = parseCommandLine(joinSubcommand(argv, commands), commands);
- * if (r.kind === 'command' && isInspectionCommand(r.command)) process.exitCode = await dispatchInspection(r, io);
+ * if (r.kind === 'command' && isInspectionParsed(r)) process.exitCode = await dispatchInspection(r, io);
  */
 import type { CommandDef, ParsedCommand } from '../args.js';
 import { datasetsCommands, runDatasetsInspect, runDatasetsList, runDatasetsShow } from './datasets.js';
@@ -33,6 +33,14 @@ export function isInspectionCommand(name: string): name is InspectionCommandName
   return NAMES.has(name);
 }
 
+/** A parsed inspection command line. */
+export type ParsedInspection = ParsedCommand<(typeof inspectionCommands)[number]>;
+
+/** Narrows a parsed command line (of any command list) to an inspection command. */
+export function isInspectionParsed(parsed: { readonly kind: 'command'; readonly command: string }): parsed is ParsedInspection {
+  return NAMES.has(parsed.command);
+}
+
 /**
  * Rewrites `group sub ...` to `group-sub ...` when `group-sub` names a command, so sub-command
  * style works with args.ts's one-word command names; any other argv is returned unchanged.
@@ -47,7 +55,7 @@ export function joinSubcommand(argv: readonly string[], commands: readonly Comma
 }
 
 /** Runs the action of a parsed inspection command; returns its exit code. */
-export async function dispatchInspection(parsed: ParsedCommand<(typeof inspectionCommands)[number]>, io: CommandIO): Promise<number> {
+export async function dispatchInspection(parsed: ParsedInspection, io: CommandIO): Promise<number> {
   switch (parsed.command) {
     case 'datasets-list':
       return runDatasetsList(parsed.flags, parsed.positionals, io);

@@ -35,6 +35,15 @@ export function requireFile(file: string, what: string): void {
   if (!fs.existsSync(file)) throw new CliError(`${what} '${file}' does not exist`);
 }
 
+/**
+ * Throws a CliError unless `value` (of flag `--name`) is undefined or an integer >= `min`
+ * (default 1). args.ts only checks that number flags are numbers.
+ */
+export function checkInt(name: string, value: number | undefined, min = 1): void {
+  if (value !== undefined && !(Number.isInteger(value) && value >= min))
+    throw new CliError(`--${name} must be an integer >= ${min}, got ${value}`);
+}
+
 /** Parsed flag values of command definition `C` (as parseCommandLine returns them). */
 export type FlagsOf<C> = C extends CommandDef<infer F, infer _P, infer _N> ? FlagValues<F> : never;
 /** Parsed positional values of command definition `C`. */

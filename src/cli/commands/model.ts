@@ -19,16 +19,14 @@ import {
 import { disposeAll, loadSafetensors, manualSeed, readSafetensors, type Tensor } from '../../torch/index.js';
 import { parseTransferMode, prepareTransfer, type TransferMode } from '../../train/transfer.js';
 import { CliError, defineCommand } from '../args.js';
-import { printJson, requireFile, runAction, type CommandIO, type FlagsOf, type PositionalsOf } from './io.js';
+import { checkInt, printJson, requireFile, runAction, type CommandIO, type FlagsOf, type PositionalsOf } from './io.js';
 import { formatTable } from './table.js';
-
-const positiveInt = (v: string): string | undefined => (/^[1-9]\d*$/.test(v) ? undefined : `expected a positive integer, got '${v}'`);
 
 /** Flags that name and size an architecture (a ModelSpec). */
 const ARCH_FLAGS = [
   { name: 'arch', type: 'string', choices: ARCHS, description: 'Architecture.' },
-  { name: 'classes', type: 'number', description: 'Number of output classes (default 10; model-import: from fc.weight).', validate: positiveInt },
-  { name: 'in-channels', type: 'number', description: 'Input image channels (default 3; model-import: from the first conv).', validate: positiveInt },
+  { name: 'classes', type: 'number', description: 'Number of output classes (default 10; model-import: from fc.weight).' },
+  { name: 'in-channels', type: 'number', description: 'Input image channels (default 3; model-import: from the first conv).' },
   { name: 'small-input', type: 'boolean', description: 'ResNets: 3x3 stride-1 stem without max-pool, for 28-32 px images.' },
   { name: 'width', type: 'number', description: 'Width multiplier of every layer, e.g. 0.25.' },
   {
@@ -114,6 +112,8 @@ type ArchFlags = Pick<ModelSummaryFlags, 'arch' | 'classes' | 'in-channels' | 's
  */
 export function modelSpecFromFlags(flags: ArchFlags, defaults: { numClasses: number; inChannels: number }): ModelSpec {
   if (flags.arch === undefined) throw new CliError(`--arch is required (one of ${ARCHS.join(', ')})`);
+  checkInt('classes', flags.classes);
+  checkInt('in-channels', flags['in-channels']);
   const spec: Record<string, unknown> = {
     arch: flags.arch,
     numClasses: flags.classes ?? defaults.numClasses,
@@ -199,7 +199,7 @@ export async function runModelSummary(flags: ModelSummaryFlags, _positionals: Po
 export async function runModelExport(flags: ModelExportFlags, _positionals: PositionalsOf<typeof modelExportCommand>, io: CommandIO): Promise<number> {
   return runAction(io, () => {
     if (flags.out === undefined) throw new CliError('--out is required');
-    if (!Number.isInteger(flags.seed) || flags.seed < 0) throw new CliError(`--seed must be a non-negative integer, got ${flags.seed}`);
+    checkInt('seed', flags.seed, 0);
     const spec = modelSpecFromFlags(flags, { numClasses: 10, inChannels: 3 });
     manualSeed(flags.seed);
     const model = build(spec);

@@ -1,0 +1,118 @@
+/**
+ * Writes an experiment's report: HTML (self-contained), the aggregated numbers as CSV and JSON,
+ * from the rows indexed in the store — so a report can be rebuilt at any time without training.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { exampleGridPng, gridImages, type GridRow } from '../bias/index.js';
+import type { ImageDataset } from '../data/types.js';
+import { renderReport, toCsv, type ReportImage, type Section } from '../report/index.js';
+import { expandSweep, type LoadedConfig } from './config/index.js';
+import { loadSource, prepareTarget, sourceVariants, type PrepareContext } from './prepare.js';
+import { aggregate, experimentSections } from './report.js';
+import { openStore, type MetricRecord } from './store/index.js';
+
+function pick(ds: ImageDataset, perClass: number, only?: Uint8Array): number[] {
+  const out: number[] = [];
+  const k = ds.classes.length;
+  for (let c = 0; c < k && out.length < 40; c++) {
+    let got = 0;
+    for (let i = 0; i < ds.n && got < perClass; i++)
+      if (ds.labels[i] === c && (!only || only[i])) {
+        out.push(i);
+        got++;
+      }
+  }
+  return out;
+}
+
+/** Example grids: clean vs biased source images and the target's evaluation conditions. */
+export function exampleImages(ctx: PrepareContext, seed: number): ReportImage[] {
+  const images: ReportImage[] = [];
+  const variants = sourceVariants(ctx, seed);
+  const biased = variants.find((v) => v.kind === 'biased');
+  if (biased) {
+    const rec = biased.record as { indices?: number[] } | null;
+    const idx = rec?.indices ? rec.indices.slice(0, 8) : pick(biased.dataset, 1, biased.dataset.attributes);
+    const clean = variants.find((v) => v.kind === 'clean');
+    const rows: GridRow[] = [];
+    if (clean && clean.dataset.n === biased.dataset.n) rows.push({ label: 'clean source', images: gridImages(clean.dataset, idx) });
+    rows.push({ label: 'biased source', images: gridImages(biased.dataset, idx) });
+    images.push({ png: exampleGridPng(rows, { scale: 3 }), caption: 'Source images before and after bias injection (same images).' });
+  }
+  if (ctx.config.targets.length > 0) {
+    const t = prepareTarget(ctx, 0, seed, loadSource(ctx, seed));
+    const idx = Array.from({ length: Math.min(8, t.conditions.get('clean')!.n) }, (_, i) => i);
+    const rows: GridRow[] = [...t.conditions].map(([name, ds]) => ({ label: name, images: gridImages(ds, idx) }));
+    images.push({ png: exampleGridPng(rows, { scale: 3 }), caption: `Target test images of ${t.name} under each evaluation condition (${[...t.conditions.keys()].join(', ')}).` });
+  }
+  return images;
+}
+
+/** Sections for one experiment config, from the store under `root`. */
+export function sectionsFor(root: string, loaded: LoadedConfig, opts: { seconds?: number; examples?: boolean } = {}): { sections: Section[]; rows: MetricRecord[] } {
+  const c = loaded.config;
+  const store = openStore(root);
+  let rows: MetricRecord[];
+  try {
+    rows = store.queryMetrics({ name: c.name });
+  } finally {
+    store.close();
+  }
+  const ctx: PrepareContext = { config: c, configDir: loaded.dir };
+  const seed = c.seeds[0];
+  const targetClasses: Record<string, readonly string[]> = {};
+  const conditionLabels: Record<string, string> = {};
+  const neutralOf: Record<string, string> = {};
+  const src = loadSource(ctx, seed);
+  c.targets.forEach((t, i) => {
+    const td = prepareTarget(ctx, i, seed, src);
+    targetClasses[t.name] = td.classes;
+    for (const [k, v] of td.describe) if (k.startsWith('patch')) conditionLabels[k] = v;
+  });
+  c.evaluation.patches.forEach((p, i) => {
+    if (p.kind === 'neutral') neutralOf[`patch${i}`] = `patch${p.like}`;
+  });
+  const sweepIds = expandSweep(c).map((p) => p.id);
+  const sections = experimentSections({
+    name: c.name,
+    description: c.description,
+    rows,
+    modes: c.transfer.modes,
+    targets: c.targets.map((t) => t.name),
+    targetClasses,
+    conditionLabels,
+    neutralOf,
+    examples: opts.examples === false ? [] : exampleImages(ctx, seed),
+    config: c,
+    seeds: c.seeds,
+    sweepIds,
+    seconds: opts.seconds,
+  });
+  return { sections, rows };
+}
+
+/** Writes report.html, aggregate.csv and aggregate.json for one or more experiments into `outDir`. */
+export function writeExperimentReport(
+  root: string,
+  experiments: { loaded: LoadedConfig; seconds?: number }[],
+  outDir: string,
+  opts: { title?: string; intro?: Section } = {},
+): string {
+  mkdirSync(outDir, { recursive: true });
+  const sections: Section[] = opts.intro ? [opts.intro] : [];
+  const aggRows: (string | number | null)[][] = [];
+  for (const e of experiments) {
+    const r = sectionsFor(root, e.loaded, { seconds: e.seconds });
+    sections.push(...r.sections);
+    for (const [k, a] of aggregate(r.rows)) aggRows.push([e.loaded.config.name, ...k.split('|'), a.mean, a.lo, a.hi, a.n]);
+  }
+  const columns = ['experiment', 'sweep', 'source', 'target', 'mode', 'condition', 'metric', 'mean', 'lo', 'hi', 'n_seeds'];
+  writeFileSync(join(outDir, 'aggregate.csv'), toCsv(columns, aggRows));
+  writeFileSync(join(outDir, 'aggregate.json'), JSON.stringify(aggRows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]]))), null, 1));
+  const title = opts.title ?? experiments.map((e) => e.loaded.config.name).join(', ');
+  const html = renderReport({ title, subtitle: 'bias-transfer report', generatedAt: new Date(), sections });
+  const file = join(outDir, 'report.html');
+  writeFileSync(file, html);
+  return file;
+}

@@ -1,0 +1,376 @@
+/**
+ * Turns an experiment's metric rows (from the store) into the report: the paper's figures with
+ * intervals, a findings box per section that says whether each claim held as measured, the
+ * numbers behind every chart as CSV, example images and the resolved config.
+ *
+ * Intervals: with several seeds, a Student-t 95% interval over seeds; with one seed, the
+ * bootstrap interval over test samples of that seed.
+ */
+import { aggregateSeeds } from '../metrics/index.js';
+import { barChart, dotPlot, histogramChart, lineChart, toCsv, type Finding, type ReportImage, type Section } from '../report/index.js';
+import type { MetricRecord } from './store/index.js';
+
+/** One aggregated value. */
+export interface Agg {
+  mean: number | null;
+  lo: number | null;
+  hi: number | null;
+  n: number;
+  values: number[];
+}
+
+/** Groups rows by a key and aggregates each group over seeds. */
+export function aggregate(rows: readonly MetricRecord[]): Map<string, Agg> {
+  const groups = new Map<string, MetricRecord[]>();
+  for (const r of rows) {
+    const k = aggKey(r.sweepId, r.sourceKind, r.target, r.transferMode, r.condition, r.metric);
+    let g = groups.get(k);
+    if (!g) groups.set(k, (g = []));
+    g.push(r);
+  }
+  const out = new Map<string, Agg>();
+  for (const [k, g] of groups) {
+    const values = g.map((r) => r.value);
+    if (g.length === 1) out.set(k, { mean: values[0], lo: g[0].lo, hi: g[0].hi, n: 1, values });
+    else {
+      const a = aggregateSeeds(values);
+      out.set(k, { mean: a.mean, lo: a.lo, hi: a.hi, n: a.n, values });
+    }
+  }
+  return out;
+}
+
+/** The key of an aggregated value. */
+export function aggKey(sweep: string | null, kind: string | null, target: string | null, mode: string | null, condition: string, metric: string): string {
+  return [sweep ?? '', kind ?? 'none', target ?? '', mode ?? '', condition, metric].join('|');
+}
+
+const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(1)}%`);
+const num = (v: number | null) => (v === null ? 'n/a' : v.toFixed(3));
+function withCi(a: Agg | undefined, f = pct): string {
+  if (!a || a.mean === null) return 'n/a';
+  return a.lo !== null && a.hi !== null ? `${f(a.mean)} [${f(a.lo)}, ${f(a.hi)}]` : f(a.mean);
+}
+
+/** Compares two aggregated values: 'yes' when a > b with disjoint intervals, 'no' when a <= b, else inconclusive. */
+export function compare(a: Agg | undefined, b: Agg | undefined): 'yes' | 'no' | 'inconclusive' {
+  if (!a || !b || a.mean === null || b.mean === null) return 'inconclusive';
+  if (a.mean <= b.mean) return 'no';
+  if (a.lo !== null && b.hi !== null && a.lo > b.hi) return 'yes';
+  return 'inconclusive';
+}
+
+/** What the report builder needs. */
+export interface ReportInput {
+  name: string;
+  description: string;
+  rows: readonly MetricRecord[];
+  /** Transfer modes in config order. */
+  modes: readonly string[];
+  targets: readonly string[];
+  /** Class names per target. */
+  targetClasses: Record<string, readonly string[]>;
+  /** Patch condition descriptions (patch0 → 'patch of source class ...'). */
+  conditionLabels: Record<string, string>;
+  /** Which patch conditions are neutral controls, and of which probe. */
+  neutralOf: Record<string, string>;
+  examples: ReportImage[];
+  config: unknown;
+  seeds: readonly number[];
+  sweepIds: readonly string[];
+  seconds?: number;
+}
+
+function modeSeries(kind: string | null, mode: string): string {
+  if (mode === 'scratch') return 'scratch (no source)';
+  return `${kind} source`;
+}
+
+function backdoorSection(inp: ReportInput, A: Map<string, Agg>, target: string, sweep: string): Section | null {
+  const get = (kind: string | null, mode: string, cond: string, metric: string) => A.get(aggKey(sweep, mode === 'scratch' ? null : kind, target, mode, cond, metric));
+  if (!inp.modes.some((m) => get('biased', m, 'triggered', 'asr') || get('clean', m, 'triggered', 'asr'))) return null;
+  const groups = inp.modes.map((m) => ({
+    label: m,
+    bars: (m === 'scratch' ? [null] : ['biased', 'clean']).map((k) => {
+      const a = get(k, m, 'triggered', 'asr');
+      return { series: modeSeries(k, m), value: a?.mean ?? null, lo: a?.lo ?? null, hi: a?.hi ?? null };
+    }),
+  }));
+  const csvRows: (string | number | null)[][] = [];
+  const tableRows: (string | number | null)[][] = [];
+  for (const m of inp.modes)
+    for (const k of m === 'scratch' ? [null] : ['biased', 'clean']) {
+      const asr = get(k, m, 'triggered', 'asr');
+      const acc = get(k, m, 'clean', 'accuracy');
+      const tacc = get(k, m, 'triggered', 'accuracy');
+      const tasr = get(k, m, 'triggered', 'targeted-asr');
+      csvRows.push([target, m, k ?? 'none', asr?.mean ?? null, asr?.lo ?? null, asr?.hi ?? null, acc?.mean ?? null, asr?.n ?? 0]);
+      tableRows.push([m, k ?? 'none', withCi(acc), withCi(tacc), withCi(asr), withCi(tasr)]);
+    }
+  const findings: Finding[] = [];
+  const fb = get('biased', 'fixed', 'triggered', 'asr');
+  const fc = get('clean', 'fixed', 'triggered', 'asr');
+  const ub = get('biased', 'full', 'triggered', 'asr');
+  const sc = get(null, 'scratch', 'triggered', 'asr');
+  if (fb && fc)
+    findings.push({ claim: 'Fixed-feature transfer carries the backdoor: ASR from the biased source exceeds its clean-source control.', measured: `biased ${withCi(fb)} vs clean ${withCi(fc)}`, holds: compare(fb, fc) });
+  if (fb && ub)
+    findings.push({ claim: 'Fixed-feature transfer carries the backdoor more than full fine-tuning.', measured: `fixed ${withCi(fb)} vs full ${withCi(ub)}`, holds: compare(fb, ub) });
+  if (ub && sc)
+    findings.push({ claim: 'Full fine-tuning from the biased source carries more of it than training from scratch.', measured: `full ${withCi(ub)} vs scratch ${withCi(sc)}`, holds: compare(ub, sc) });
+  const ubc = get('clean', 'full', 'triggered', 'asr');
+  if (ub && ubc) findings.push({ claim: 'Under full fine-tuning the biased source still exceeds its clean control.', measured: `biased ${withCi(ub)} vs clean ${withCi(ubc)}`, holds: compare(ub, ubc) });
+  return {
+    id: `backdoor-${target}${sweep !== 'default' ? `-${sweep}` : ''}`.replace(/[^a-z0-9-]/gi, '-'),
+    title: `Backdoor: attack success rate on ${target}${sweep !== 'default' ? ` (${sweep})` : ''}`,
+    paragraphs: [
+      'ASR = P(f(T(x)) ≠ y | f(x) = y): among target test images the model classifies correctly, the share it gets wrong once the source trigger T is pasted. The clean-source control is the same pipeline with an unpoisoned source; scratch has no source at all.',
+      'Targeted ASR is toward the class that gains the most predictions under the trigger (chosen after the fact, so read it as descriptive).',
+    ],
+    findings,
+    charts: [
+      {
+        svg: barChart({ groups, title: `ASR by transfer mode (${target})`, yLabel: 'attack success rate', yMin: 0 }),
+        caption: 'Bars: mean over seeds; whiskers: 95% interval (t over seeds, or bootstrap over test images with one seed).',
+        csvName: `asr-by-mode-${target}.csv`,
+        csv: toCsv(['target', 'mode', 'source', 'asr', 'lo', 'hi', 'clean_accuracy', 'n_seeds'], csvRows),
+      },
+    ],
+    tables: [{ caption: 'Accuracy and attack success (95% intervals)', columns: ['mode', 'source', 'clean accuracy', 'triggered accuracy', 'ASR', 'targeted ASR'], rows: tableRows }],
+  };
+}
+
+function poisonCurveSection(inp: ReportInput, A: Map<string, Agg>, target: string): Section | null {
+  if (inp.sweepIds.length < 2) return null;
+  const points: { sweep: string; count: number }[] = [];
+  for (const s of inp.sweepIds) {
+    const c = A.get(aggKey(s, 'biased', null, null, 'source', 'poisoned-images'));
+    if (c?.mean != null) points.push({ sweep: s, count: c.mean });
+  }
+  if (points.length < 2) return null;
+  points.sort((a, b) => a.count - b.count);
+  const series: { name: string; points: { x: number; y: number | null; lo: number | null; hi: number | null }[] }[] = [];
+  const csvRows: (string | number | null)[][] = [];
+  for (const m of inp.modes)
+    for (const k of m === 'scratch' ? [null] : ['biased', 'clean']) {
+      const pts = points.map((p) => {
+        const a = A.get(aggKey(p.sweep, k, target, m, 'triggered', 'asr'));
+        csvRows.push([target, m, k ?? 'none', p.count, a?.mean ?? null, a?.lo ?? null, a?.hi ?? null]);
+        return { x: Math.max(p.count, 1), y: a?.mean ?? null, lo: a?.lo ?? null, hi: a?.hi ?? null };
+      });
+      series.push({ name: `${m}, ${k ?? 'no'} source`, points: pts });
+    }
+  const fixedB = points.map((p) => A.get(aggKey(p.sweep, 'biased', target, 'fixed', 'triggered', 'asr')));
+  const fixedC = points.map((p) => A.get(aggKey(p.sweep, 'clean', target, 'fixed', 'triggered', 'asr')));
+  const findings: Finding[] = [];
+  if (fixedB.every((a) => a?.mean != null)) {
+    const means = fixedB.map((a) => a!.mean!);
+    const spread = Math.max(...means) - Math.min(...means);
+    const above = fixedB.filter((a, i) => compare(a, fixedC[i]) === 'yes').length;
+    findings.push({
+      claim: 'The number of poisoned source images matters little (fixed-feature ASR roughly flat across counts).',
+      measured: `fixed-feature ASR from ${points[0].count} to ${points[points.length - 1].count} poisoned images: ${means.map(pct).join(' → ')} (spread ${pct(spread)}); above the clean control at ${above} of ${points.length} counts`,
+      holds: spread <= 0.1 ? 'yes' : 'no',
+    });
+  }
+  return {
+    id: `poison-curve-${target}`.replace(/[^a-z0-9-]/gi, '-'),
+    title: `ASR against the number of poisoned source images (${target})`,
+    paragraphs: ['Each point is one sweep setting of the poisoning; the clean-source lines are the same control retrained per point (they should be flat).'],
+    findings,
+    charts: [
+      {
+        svg: lineChart({ series, title: `ASR vs poisoned source images (${target})`, xLabel: 'poisoned source images', yLabel: 'attack success rate', logX: true, yMin: 0 }),
+        caption: 'Shaded: 95% intervals.',
+        csvName: `asr-vs-poison-${target}.csv`,
+        csv: toCsv(['target', 'mode', 'source', 'poisoned_images', 'asr', 'lo', 'hi'], csvRows),
+      },
+    ],
+  };
+}
+
+function spuriousSection(inp: ReportInput, A: Map<string, Agg>, target: string, sweep: string): Section | null {
+  const get = (kind: string | null, mode: string, cond: string, metric: string) => A.get(aggKey(sweep, mode === 'scratch' ? null : kind, target, mode, cond, metric));
+  if (!inp.modes.some((m) => get('biased', m, 'with_attribute', 'attribute-gap') || get(null, m, 'with_attribute', 'attribute-gap'))) return null;
+  const classes = inp.targetClasses[target] ?? [];
+  const groups = inp.modes.map((m) => ({
+    label: m,
+    bars: (m === 'scratch' ? [null] : ['biased', 'clean']).map((k) => {
+      const a = get(k, m, 'with_attribute', 'attribute-gap');
+      return { series: modeSeries(k, m), value: a?.mean ?? null, lo: a?.lo ?? null, hi: a?.hi ?? null };
+    }),
+  }));
+  const dotRows: { label: string; dots: { series: string; value: number | null; lo?: number | null; hi?: number | null }[] }[] = [];
+  const csvRows: (string | number | null)[][] = [];
+  for (const m of inp.modes)
+    for (const k of m === 'scratch' ? [null] : ['biased', 'clean'])
+      classes.forEach((cls, ci) => {
+        const w = get(k, m, 'with_attribute', `class-accuracy:${ci}`);
+        const wo = get(k, m, 'without_attribute', `class-accuracy:${ci}`);
+        if (!w && !wo) return;
+        dotRows.push({
+          label: `${m}, ${k ?? 'no'} src, ${cls}`,
+          dots: [
+            { series: 'without attribute', value: wo?.mean ?? null, lo: wo?.lo, hi: wo?.hi },
+            { series: 'with attribute', value: w?.mean ?? null, lo: w?.lo, hi: w?.hi },
+          ],
+        });
+        csvRows.push([target, m, k ?? 'none', cls, wo?.mean ?? null, w?.mean ?? null, get(k, m, 'with_attribute', `class-gap:${ci}`)?.mean ?? null]);
+      });
+  const findings: Finding[] = [];
+  const absGap = (a: Agg | undefined): Agg | undefined =>
+    a && a.mean !== null ? { ...a, mean: Math.abs(a.mean), lo: a.lo === null || a.hi === null ? null : a.lo * a.hi > 0 ? Math.min(Math.abs(a.lo), Math.abs(a.hi)) : 0, hi: a.hi === null || a.lo === null ? null : Math.max(Math.abs(a.lo), Math.abs(a.hi)) } : undefined;
+  for (const m of ['fixed', 'full']) {
+    const b = get('biased', m, 'with_attribute', 'attribute-gap');
+    const c = get('clean', m, 'with_attribute', 'attribute-gap');
+    if (b && c)
+      findings.push({
+        claim: m === 'fixed' ? 'Under fixed-feature transfer, the attribute moves accuracy more for the biased source than for its clean control.' : 'The spurious correlation survives full fine-tuning: the biased source’s attribute effect still exceeds the control’s.',
+        measured: `|gap| biased ${withCi(absGap(b))} vs clean ${withCi(absGap(c))} (signed: ${withCi(b)} vs ${withCi(c)}; ${b.n} seed(s): ${b.values.map(pct).join(', ')})`,
+        holds: compare(absGap(b), absGap(c)),
+      });
+  }
+  return {
+    id: `spurious-${target}${sweep !== 'default' ? `-${sweep}` : ''}`.replace(/[^a-z0-9-]/gi, '-'),
+    title: `Spurious correlation: accuracy with and without the attribute on ${target}`,
+    paragraphs: [
+      'The same target test images are evaluated twice: as composed (without the attribute) and with the attribute object added. Gap = accuracy with − accuracy without; a transferred spurious correlation shows as a class-dependent gap for the biased source and not for the clean control (whose attribute is independent of the class).',
+      'Seeds disagree here (per-seed values are listed in the findings): read the interval, not the mean.',
+    ],
+    findings,
+    charts: [
+      {
+        svg: barChart({ groups, title: `Attribute gap by mode (${target})`, yLabel: 'accuracy with − without attribute' }),
+        caption: 'Overall accuracy gap caused by the attribute, 95% intervals.',
+        csvName: `attribute-gap-${target}.csv`,
+        csv: toCsv(['target', 'mode', 'source', 'class', 'acc_without', 'acc_with', 'gap'], csvRows),
+      },
+      ...(dotRows.length > 0
+        ? [{ svg: dotPlot({ rows: dotRows, title: `Per-class accuracy with vs without the attribute (${target})`, xLabel: 'accuracy', xMin: 0, xMax: 1 }), caption: 'Each row: one class under one mode and source.' }]
+        : []),
+    ],
+  };
+}
+
+function patchSection(inp: ReportInput, A: Map<string, Agg>, target: string, sweep: string): Section | null {
+  const get = (kind: string | null, mode: string, cond: string, metric: string) => A.get(aggKey(sweep, mode === 'scratch' ? null : kind, target, mode, cond, metric));
+  const conds = Object.keys(inp.conditionLabels).filter((c) => c.startsWith('patch'));
+  if (conds.length === 0) return null;
+  const kinds = (m: string) => (m === 'scratch' ? [null] : ['clean', 'biased'].filter((k) => inp.modes.some((mm) => get(k, mm, 'clean', 'accuracy'))));
+  const groups = inp.modes.map((m) => ({
+    label: m,
+    bars: kinds(m).flatMap((k) =>
+      conds.map((c) => {
+        const a = get(k, m, c, 'tv-shift');
+        return { series: `${c}${inp.neutralOf[c] ? ' (neutral)' : ''}${k === 'biased' ? ' biased src' : ''}`, value: a?.mean ?? null, lo: a?.lo ?? null, hi: a?.hi ?? null };
+      }),
+    ),
+  }));
+  const csvRows: (string | number | null)[][] = [];
+  const tableRows: (string | number | null)[][] = [];
+  for (const m of inp.modes)
+    for (const k of kinds(m))
+      for (const c of conds) {
+        const tv = get(k, m, c, 'tv-shift');
+        const ch = get(k, m, c, 'changed');
+        const vs = get(k, m, c, 'tv-shift-minus-scratch');
+        csvRows.push([target, m, k ?? 'none', c, tv?.mean ?? null, tv?.lo ?? null, tv?.hi ?? null, get(k, m, c, 'kl-shift')?.mean ?? null, ch?.mean ?? null, vs?.mean ?? null]);
+        tableRows.push([m, k ?? 'none', `${c}: ${inp.conditionLabels[c]}`, withCi(tv, num), num(get(k, m, c, 'kl-shift')?.mean ?? null), withCi(ch), num(vs?.mean ?? null)]);
+      }
+  const classes = inp.targetClasses[target] ?? [];
+  const charts = [
+    {
+      svg: barChart({ groups, title: `Prediction-histogram shift under patches (${target})`, yLabel: 'total variation (clean vs patched)', yMin: 0 }),
+      caption: 'Total variation distance between the predicted-class histograms without and with the patch; neutral = grey square of the same mean brightness.',
+      csvName: `patch-shift-${target}.csv`,
+      csv: toCsv(['target', 'mode', 'source', 'condition', 'tv', 'lo', 'hi', 'kl', 'changed', 'tv_minus_scratch'], csvRows),
+    },
+  ];
+  for (const c of conds.filter((x) => !inp.neutralOf[x]).slice(0, 3)) {
+    const series = inp.modes
+      .filter((m) => m === 'fixed' || m === 'full' || m === 'scratch')
+      .map((m) => {
+        const k = m === 'scratch' ? null : 'clean';
+        return { name: `${m}${m === 'scratch' ? '' : ''}`, proportions: classes.map((_, ci) => get(k, m, c, `hist:${ci}`)?.mean ?? 0) };
+      });
+    const cleanSeries = { name: 'scratch, no patch', proportions: classes.map((_, ci) => get(null, 'scratch', 'clean', `hist:${ci}`)?.mean ?? 0) };
+    charts.push({
+      svg: histogramChart({ classes, series: [cleanSeries, ...series], title: `Predicted classes with ${c} (${inp.conditionLabels[c]})` }),
+      caption: `Predicted-class proportions on patched test images, transferred (clean source) vs scratch.`,
+      csvName: `hist-${target}-${c}.csv`,
+      csv: toCsv(['series', ...classes], [cleanSeries, ...series].map((s) => [s.name, ...s.proportions])),
+    });
+  }
+  const findings: Finding[] = [];
+  const realPatch = conds.find((c) => !inp.neutralOf[c]);
+  const neutral = conds.find((c) => inp.neutralOf[c] === realPatch);
+  if (realPatch) {
+    for (const m of ['fixed', 'full']) {
+      const t = get('clean', m, realPatch, 'tv-shift');
+      const s = get(null, 'scratch', realPatch, 'tv-shift');
+      if (t && s) findings.push({ claim: `A source-class patch skews the ${m}-transferred model more than the scratch model.`, measured: `TV shift ${m} ${withCi(t, num)} vs scratch ${withCi(s, num)}`, holds: compare(t, s) });
+      const nu = neutral ? get('clean', m, neutral, 'tv-shift') : undefined;
+      if (t && nu) findings.push({ claim: `For ${m} transfer the source-class patch shifts predictions more than the neutral patch.`, measured: `TV shift patch ${withCi(t, num)} vs neutral ${withCi(nu, num)}`, holds: compare(t, nu) });
+    }
+  }
+  return {
+    id: `patches-${target}${sweep !== 'default' ? `-${sweep}` : ''}`.replace(/[^a-z0-9-]/gi, '-'),
+    title: `Natural bias: source-class patches on ${target}`,
+    paragraphs: ['A patch cut from a source class is pasted on every target test image; a transferred model that learned the source class’s features shifts its predictions, a scratch model should not. The neutral grey patch separates “any occlusion” from “this class’s features”.'],
+    findings,
+    charts,
+    tables: [{ caption: 'Histogram shift per patch (95% intervals)', columns: ['mode', 'source', 'condition', 'TV shift', 'KL(patched‖clean)', 'predictions changed', 'TV − scratch TV'], rows: tableRows }],
+  };
+}
+
+function accuracySection(inp: ReportInput, A: Map<string, Agg>, sweep: string): Section {
+  const rows: (string | number | null)[][] = [];
+  for (const kind of ['biased', 'clean']) {
+    const a = A.get(aggKey(sweep, kind, null, null, 'clean', 'source-accuracy'));
+    if (a) rows.push(['source', '—', kind, withCi(a)]);
+  }
+  for (const t of inp.targets)
+    for (const m of inp.modes)
+      for (const k of m === 'scratch' ? [null] : ['biased', 'clean']) {
+        const a = A.get(aggKey(sweep, k, t, m, 'clean', 'accuracy'));
+        if (a) rows.push([t, m, k ?? 'none', withCi(a)]);
+      }
+  return {
+    id: `accuracy${sweep !== 'default' ? `-${sweep}` : ''}`.replace(/[^a-z0-9-]/gi, '-'),
+    title: `Clean accuracy${sweep !== 'default' ? ` (${sweep})` : ''}`,
+    paragraphs: ['Accuracy on clean test images. A bias measurement means little on a model that did not learn the task: check these first.'],
+    tables: [{ caption: 'Clean test accuracy (95% intervals)', columns: ['task', 'mode', 'source', 'accuracy'], rows }],
+  };
+}
+
+/** Builds the report sections of an experiment. */
+export function experimentSections(inp: ReportInput): Section[] {
+  const A = aggregate(inp.rows);
+  const sections: Section[] = [
+    {
+      id: `${inp.name}-overview`.replace(/[^a-z0-9-]/gi, '-'),
+      title: `${inp.name}: overview`,
+      paragraphs: [
+        inp.description || 'No description.',
+        `Seeds: ${inp.seeds.join(', ')}. Transfer modes: ${inp.modes.join(', ')}. Targets: ${inp.targets.join(', ')}.${inp.sweepIds.length > 1 ? ` Sweep points: ${inp.sweepIds.join('; ')}.` : ''}${inp.seconds !== undefined ? ` Wall time: ${(inp.seconds / 60).toFixed(1)} min.` : ''}`,
+      ],
+      images: inp.examples,
+    },
+  ];
+  for (const t of inp.targets) {
+    const curve = poisonCurveSection(inp, A, t);
+    if (curve) sections.push(curve);
+  }
+  const sweepsToShow = inp.sweepIds.length > 1 ? [inp.sweepIds[inp.sweepIds.length - 1]] : inp.sweepIds;
+  for (const s of sweepsToShow) {
+    for (const t of inp.targets) {
+      for (const f of [backdoorSection, spuriousSection, patchSection]) {
+        const sec = f(inp, A, t, s);
+        if (sec) sections.push(sec);
+      }
+    }
+    sections.push(accuracySection(inp, A, s));
+  }
+  sections.push({ id: `${inp.name}-config`.replace(/[^a-z0-9-]/gi, '-'), title: `${inp.name}: resolved config`, config: inp.config });
+  return sections;
+}
