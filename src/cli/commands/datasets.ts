@@ -24,7 +24,11 @@ import { formatTable } from './table.js';
 
 /** Formats `loadDataset` reads from a path given on the command line (not built in). */
 export const PATH_FORMATS = [
-  { name: 'idx', needs: '--path DIR (standard MNIST file names) or --images FILE --labels FILE', description: 'IDX (MNIST-format) images + labels, gzipped or not' },
+  {
+    name: 'idx',
+    needs: '--path DIR (standard MNIST file names) or --images FILE --labels FILE',
+    description: 'IDX (MNIST-format) images + labels, gzipped or not',
+  },
   { name: 'cifar10', needs: '--path DIR of cifar-10-batches-bin', description: 'CIFAR-10 binary batches' },
   { name: 'cifar100', needs: '--path DIR of cifar-100-binary', description: 'CIFAR-100 binary (fine labels)' },
   { name: 'folder', needs: '--path DIR with one sub-folder per class', description: 'PNG/JPEG image folder' },
@@ -32,11 +36,31 @@ export const PATH_FORMATS = [
 
 /** Flags that say which dataset to load (shared by inspect and show). */
 const SOURCE_FLAGS = [
-  { name: 'path', type: 'string', valueName: 'dir', description: 'Folder of the dataset files (required for cifar10, cifar100, folder; optional for idx and fashion-mnist).' },
+  {
+    name: 'path',
+    type: 'string',
+    valueName: 'dir',
+    description: 'Folder of the dataset files (required for cifar10, cifar100, folder; optional for idx and fashion-mnist).',
+  },
   { name: 'split', type: 'string', choices: ['train', 'test'], default: 'train', description: 'Which split to load.' },
-  { name: 'images', type: 'string', valueName: 'file', description: 'idx: the idx3 images file (relative to --path); default the MNIST name for the split.' },
-  { name: 'labels', type: 'string', valueName: 'file', description: 'idx: the idx1 labels file (relative to --path); default the MNIST name for the split.' },
-  { name: 'classes', type: 'string', valueName: 'a,b,...', description: 'Keep only these classes (names or indices, comma-separated), relabelled in this order.' },
+  {
+    name: 'images',
+    type: 'string',
+    valueName: 'file',
+    description: 'idx: the idx3 images file (relative to --path); default the MNIST name for the split.',
+  },
+  {
+    name: 'labels',
+    type: 'string',
+    valueName: 'file',
+    description: 'idx: the idx1 labels file (relative to --path); default the MNIST name for the split.',
+  },
+  {
+    name: 'classes',
+    type: 'string',
+    valueName: 'a,b,...',
+    description: 'Keep only these classes (names or indices, comma-separated), relabelled in this order.',
+  },
   { name: 'limit', type: 'number', description: 'Keep only the first n samples (after --classes).' },
 ] as const;
 
@@ -57,7 +81,11 @@ export const datasetsInspectCommand = defineCommand({
   description: 'Pixel mean and std are per channel in 0..1 units (pixel/255), the units of a normalisation config.',
   positionals: NAME_POSITIONAL,
   flags: [...SOURCE_FLAGS, { name: 'json', type: 'boolean', description: 'Print JSON instead of tables.' }],
-  examples: ['datasets-inspect fashion-mnist --split test', 'datasets-inspect idx --path data/mnist --json', 'datasets-inspect cifar10 --path data/cifar-10-batches-bin'],
+  examples: [
+    'datasets-inspect fashion-mnist --split test',
+    'datasets-inspect idx --path data/mnist --json',
+    'datasets-inspect cifar10 --path data/cifar-10-batches-bin',
+  ],
 });
 
 /** `datasets-show`: a PNG grid of examples per class, with an optional trigger row. */
@@ -72,7 +100,12 @@ export const datasetsShowCommand = defineCommand({
     ...SOURCE_FLAGS,
     { name: 'per-class', type: 'number', default: 4, description: 'Examples per class.' },
     { name: 'out', short: 'o', type: 'string', valueName: 'file.png', default: 'examples.png', description: 'Where to write the PNG.' },
-    { name: 'trigger', type: 'string', valueName: 'json', description: 'Trigger spec as JSON, e.g. \'{"kind":"solid","color":255,"size":3,"position":"bottom-right"}\'.' },
+    {
+      name: 'trigger',
+      type: 'string',
+      valueName: 'json',
+      description: 'Trigger spec as JSON, e.g. \'{"kind":"solid","color":255,"size":3,"position":"bottom-right"}\'.',
+    },
     { name: 'trigger-file', type: 'string', valueName: 'file', description: 'YAML or JSON file with the trigger spec.' },
     { name: 'seed', type: 'number', default: 0, description: 'Seed of the example choice and of random trigger positions.' },
     { name: 'scale', type: 'number', default: 2, description: 'Integer upscaling of each image pixel.' },
@@ -180,7 +213,12 @@ export function describeDataset(ds: ImageDataset): DatasetReport {
     name: ds.name,
     n: ds.n,
     shape: { c: ds.c, h: ds.h, w: ds.w },
-    classes: ds.classes.map((name, index) => ({ index, name, count: counts[index], ...(attrByClass ? { withAttribute: attrByClass[index] } : {}) })),
+    classes: ds.classes.map((name, index) => ({
+      index,
+      name,
+      count: counts[index],
+      ...(attrByClass ? { withAttribute: attrByClass[index] } : {}),
+    })),
     pixelMean: mean,
     pixelStd: std,
     ...(attrByClass ? { withAttribute: attrByClass.reduce((a, b) => a + b, 0) } : {}),
@@ -188,7 +226,11 @@ export function describeDataset(ds: ImageDataset): DatasetReport {
 }
 
 /** Prints the built-in datasets with their availability, then the formats loadable by path. */
-export async function runDatasetsList(flags: DatasetsListFlags, _positionals: PositionalsOf<typeof datasetsListCommand>, io: CommandIO): Promise<number> {
+export async function runDatasetsList(
+  flags: DatasetsListFlags,
+  _positionals: PositionalsOf<typeof datasetsListCommand>,
+  io: CommandIO,
+): Promise<number> {
   return runAction(io, () => {
     const builtin = listBuiltinDatasets();
     if (flags.json) {
@@ -196,10 +238,22 @@ export async function runDatasetsList(flags: DatasetsListFlags, _positionals: Po
       return 0;
     }
     io.out('Built-in datasets:');
-    io.out(formatTable(['name', 'available', 'description', 'note'], builtin.filter((d) => !PATH_FORMATS.some((p) => p.name === d.name)).map((d) => [d.name, d.available ? 'yes' : 'no', d.description, d.note])));
+    io.out(
+      formatTable(
+        ['name', 'available', 'description', 'note'],
+        builtin
+          .filter((d) => !PATH_FORMATS.some((p) => p.name === d.name))
+          .map((d) => [d.name, d.available ? 'yes' : 'no', d.description, d.note]),
+      ),
+    );
     io.out('');
     io.out('Formats loadable by path:');
-    io.out(formatTable(['name', 'description', 'needs'], PATH_FORMATS.map((p) => [p.name, p.description, p.needs])));
+    io.out(
+      formatTable(
+        ['name', 'description', 'needs'],
+        PATH_FORMATS.map((p) => [p.name, p.description, p.needs]),
+      ),
+    );
     return 0;
   });
 }
@@ -219,11 +273,21 @@ export async function runDatasetsInspect(flags: DatasetsInspectFlags, positional
     if (r.withAttribute !== undefined) io.out(`with attribute: ${r.withAttribute} of ${r.n}`);
     io.out('');
     const attr = r.withAttribute !== undefined;
-    io.out(formatTable(['label', 'class', 'count', ...(attr ? ['with attribute'] : [])], r.classes.map((c) => [c.index, c.name, c.count, ...(attr ? [c.withAttribute] : [])])));
+    io.out(
+      formatTable(
+        ['label', 'class', 'count', ...(attr ? ['with attribute'] : [])],
+        r.classes.map((c) => [c.index, c.name, c.count, ...(attr ? [c.withAttribute] : [])]),
+      ),
+    );
     io.out('');
     const channelNames = r.shape.c === 3 ? ['R', 'G', 'B'] : r.shape.c === 1 ? ['gray'] : r.pixelMean.map((_, k) => String(k));
     io.out('pixel statistics (0..1 units):');
-    io.out(formatTable(['channel', 'mean', 'std'], r.pixelMean.map((m, k) => [channelNames[k], m, r.pixelStd[k]])));
+    io.out(
+      formatTable(
+        ['channel', 'mean', 'std'],
+        r.pixelMean.map((m, k) => [channelNames[k], m, r.pixelStd[k]]),
+      ),
+    );
     return 0;
   });
 }
@@ -257,7 +321,8 @@ export function readTriggerFlag(flags: { trigger?: string; 'trigger-file'?: stri
     } catch (e) {
       throw new CliError(`${file}: not valid YAML/JSON: ${(e as Error).message}`);
     }
-    if (value !== null && typeof value === 'object' && !('kind' in value) && 'trigger' in value) value = (value as { trigger: unknown }).trigger;
+    if (value !== null && typeof value === 'object' && !('kind' in value) && 'trigger' in value)
+      value = (value as { trigger: unknown }).trigger;
   } else return undefined;
   try {
     return parseTriggerSpec(value, 'trigger');
@@ -304,7 +369,9 @@ export async function runDatasetsShow(flags: DatasetsShowFlags, positionals: Dat
     if (rows.length === 0) throw new CliError(`dataset '${ds.name}' has no samples to show`);
     writeExampleGrid(flags.out, rows, { scale: flags.scale });
     const shown = chosen.reduce((a, idx) => a + idx.length, 0);
-    io.out(`wrote ${flags.out}: ${shown} examples of ${rows.length / (triggered ? 2 : 1)} classes${triggered ? ', each also with the trigger' : ''}`);
+    io.out(
+      `wrote ${flags.out}: ${shown} examples of ${rows.length / (triggered ? 2 : 1)} classes${triggered ? ', each also with the trigger' : ''}`,
+    );
     return 0;
   });
 }

@@ -47,12 +47,25 @@ export const modelSummaryCommand = defineCommand({
     'the last K blocks and the head); --freeze-until BLOCK freezes every block from the stem through BLOCK.',
   flags: [
     ...ARCH_FLAGS,
-    { name: 'weights', type: 'string', valueName: 'file.safetensors', description: 'A weights file written by saveModel (its spec is read from it).' },
+    {
+      name: 'weights',
+      type: 'string',
+      valueName: 'file.safetensors',
+      description: 'A weights file written by saveModel (its spec is read from it).',
+    },
     { name: 'mode', type: 'string', valueName: 'mode', description: 'Transfer mode to apply: fixed, full, scratch or partial:K.' },
-    { name: 'freeze-until', type: 'string', valueName: 'block', description: 'Freeze blocks from the first through this one (e.g. layer2.1).' },
+    {
+      name: 'freeze-until',
+      type: 'string',
+      valueName: 'block',
+      description: 'Freeze blocks from the first through this one (e.g. layer2.1).',
+    },
     { name: 'json', type: 'boolean', description: 'Print JSON (spec and rows) instead of a table.' },
   ],
-  examples: ['model-summary --arch resnet18 --classes 10 --small-input --width 0.25', 'model-summary --weights source.safetensors --mode partial:2'],
+  examples: [
+    'model-summary --arch resnet18 --classes 10 --small-input --width 0.25',
+    'model-summary --weights source.safetensors --mode partial:2',
+  ],
 });
 
 /** `model-export`: a freshly initialised model as a weights file. */
@@ -77,8 +90,19 @@ export const modelImportCommand = defineCommand({
   positionals: [{ name: 'file', description: 'The safetensors state dict to import.' }],
   flags: [
     ...ARCH_FLAGS,
-    { name: 'out', short: 'o', type: 'string', valueName: 'file.safetensors', description: 'Where to write the imported weights (required).' },
-    { name: 'strip-prefix', type: 'string', valueName: 'prefix', description: "Remove this prefix from every key first (e.g. 'module.' of DataParallel)." },
+    {
+      name: 'out',
+      short: 'o',
+      type: 'string',
+      valueName: 'file.safetensors',
+      description: 'Where to write the imported weights (required).',
+    },
+    {
+      name: 'strip-prefix',
+      type: 'string',
+      valueName: 'prefix',
+      description: "Remove this prefix from every key first (e.g. 'module.' of DataParallel).",
+    },
   ],
   examples: ['model-import resnet18.safetensors --arch resnet18 --out resnet18-imported.safetensors'],
 });
@@ -175,7 +199,11 @@ export function applyFreezing(model: Classifier, opts: { mode?: string; freezeUn
 }
 
 /** Prints the parameter counts of the model the flags describe (after --mode / --freeze-until). */
-export async function runModelSummary(flags: ModelSummaryFlags, _positionals: PositionalsOf<typeof modelSummaryCommand>, io: CommandIO): Promise<number> {
+export async function runModelSummary(
+  flags: ModelSummaryFlags,
+  _positionals: PositionalsOf<typeof modelSummaryCommand>,
+  io: CommandIO,
+): Promise<number> {
   return runAction(io, () => {
     let model: Classifier;
     if (flags.weights !== undefined) {
@@ -196,7 +224,11 @@ export async function runModelSummary(flags: ModelSummaryFlags, _positionals: Po
 }
 
 /** Writes a freshly initialised (seeded) model with its spec to --out. */
-export async function runModelExport(flags: ModelExportFlags, _positionals: PositionalsOf<typeof modelExportCommand>, io: CommandIO): Promise<number> {
+export async function runModelExport(
+  flags: ModelExportFlags,
+  _positionals: PositionalsOf<typeof modelExportCommand>,
+  io: CommandIO,
+): Promise<number> {
   return runAction(io, () => {
     if (flags.out === undefined) throw new CliError('--out is required');
     checkInt('seed', flags.seed, 0);
@@ -226,7 +258,11 @@ function inferSizes(shapes: ReadonlyMap<string, readonly number[]>): { numClasse
  * unexpected and mismatched keys and failing on any), then writes it with our metadata so
  * `loadModelFromFile` rebuilds it.
  */
-export async function runModelImport(flags: ModelImportFlags, positionals: PositionalsOf<typeof modelImportCommand>, io: CommandIO): Promise<number> {
+export async function runModelImport(
+  flags: ModelImportFlags,
+  positionals: PositionalsOf<typeof modelImportCommand>,
+  io: CommandIO,
+): Promise<number> {
   return runAction(io, () => {
     if (flags.out === undefined) throw new CliError('--out is required');
     const file = positionals.file;
@@ -253,7 +289,11 @@ export async function runModelImport(flags: ModelImportFlags, positionals: Posit
         io.out(
           formatTable(
             ['mismatched key', 'expected', 'in file'],
-            result.mismatched.map((m) => [m.key, `${m.expectedDtype}[${m.expectedShape.join(', ')}]`, `${m.actualDtype}[${m.actualShape.join(', ')}]`]),
+            result.mismatched.map((m) => [
+              m.key,
+              `${m.expectedDtype}[${m.expectedShape.join(', ')}]`,
+              `${m.actualDtype}[${m.actualShape.join(', ')}]`,
+            ]),
           ),
         );
       if (result.missing.length + result.unexpected.length + result.mismatched.length > 0) {
@@ -287,13 +327,22 @@ export interface SafetensorsListing {
 /** Lists a safetensors file's tensors (in file order) and metadata, without building tensors. */
 export function listSafetensors(file: string): SafetensorsListing {
   const raw = readSafetensors(file);
-  const tensors = [...raw.entries].map(([name, e]) => ({ name, dtype: e.dtype, shape: [...e.shape], numel: e.shape.reduce((a, b) => a * b, 1) }));
+  const tensors = [...raw.entries].map(([name, e]) => ({
+    name,
+    dtype: e.dtype,
+    shape: [...e.shape],
+    numel: e.shape.reduce((a, b) => a * b, 1),
+  }));
   const totalBytes = [...raw.entries.values()].reduce((a, e) => a + e.bytes.length, 0);
   return { file, tensors, metadata: raw.metadata, totalNumel: tensors.reduce((a, t) => a + t.numel, 0), totalBytes };
 }
 
 /** Prints the tensors and metadata of a safetensors file. */
-export async function runModelInspect(flags: ModelInspectFlags, positionals: PositionalsOf<typeof modelInspectCommand>, io: CommandIO): Promise<number> {
+export async function runModelInspect(
+  flags: ModelInspectFlags,
+  positionals: PositionalsOf<typeof modelInspectCommand>,
+  io: CommandIO,
+): Promise<number> {
   return runAction(io, () => {
     requireFile(positionals.file, 'safetensors file');
     const l = listSafetensors(positionals.file);
@@ -301,7 +350,12 @@ export async function runModelInspect(flags: ModelInspectFlags, positionals: Pos
       printJson(io, l);
       return 0;
     }
-    io.out(formatTable(['name', 'dtype', 'shape', 'numel'], l.tensors.map((t) => [t.name, t.dtype, `[${t.shape.join(', ')}]`, t.numel])));
+    io.out(
+      formatTable(
+        ['name', 'dtype', 'shape', 'numel'],
+        l.tensors.map((t) => [t.name, t.dtype, `[${t.shape.join(', ')}]`, t.numel]),
+      ),
+    );
     io.out(`${l.tensors.length} tensors, ${l.totalNumel.toLocaleString('en-US')} elements, ${l.totalBytes.toLocaleString('en-US')} bytes`);
     const meta = Object.entries(l.metadata);
     io.out('');

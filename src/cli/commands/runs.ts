@@ -10,7 +10,13 @@ import { printJson, runAction, type CommandIO, type FlagsOf, type PositionalsOf 
 import { formatTable, type Cell } from './table.js';
 
 const STATUSES = ['queued', 'running', 'done', 'failed'] as const;
-const ROOT_FLAG = { name: 'root', type: 'string', valueName: 'dir', default: 'results', description: 'Results folder (holds index.sqlite and runs/).' } as const;
+const ROOT_FLAG = {
+  name: 'root',
+  type: 'string',
+  valueName: 'dir',
+  default: 'results',
+  description: 'Results folder (holds index.sqlite and runs/).',
+} as const;
 const JSON_FLAG = { name: 'json', type: 'boolean', description: 'Print JSON instead of a table.' } as const;
 
 /** `runs-list`: the runs of a results folder. */
@@ -44,8 +50,9 @@ export const runsMetricsCommand = defineCommand({
 /** `runs-compare`: one metric across runs and (mode, source kind, condition). */
 export const runsCompareCommand = defineCommand({
   name: 'runs-compare',
-  summary: "Tabulate one metric per run × (transfer mode, source kind, condition), with a mean row.",
-  description: 'Columns are named mode/source/condition (with @target when runs span several targets); source-model rows show mode "source".',
+  summary: 'Tabulate one metric per run × (transfer mode, source kind, condition), with a mean row.',
+  description:
+    'Columns are named mode/source/condition (with @target when runs span several targets); source-model rows show mode "source".',
   flags: [
     ROOT_FLAG,
     { name: 'metric', type: 'string', description: "The metric to compare, e.g. 'asr' (required)." },
@@ -84,12 +91,19 @@ function time(iso: string | null): string | null {
 }
 
 /** Prints the runs matching the filters, oldest first. */
-export async function runRunsList(flags: RunsListFlags, _positionals: PositionalsOf<typeof runsListCommand>, io: CommandIO): Promise<number> {
+export async function runRunsList(
+  flags: RunsListFlags,
+  _positionals: PositionalsOf<typeof runsListCommand>,
+  io: CommandIO,
+): Promise<number> {
   return runAction(io, () =>
     openExisting(flags.root, (store) => {
       const runs = store.listRuns({ name: flags.name, status: flags.status as RunStatus | undefined, sweepId: flags.sweep });
       if (flags.json) {
-        printJson(io, runs.map(({ paths: _p, ...r }) => r));
+        printJson(
+          io,
+          runs.map(({ paths: _p, ...r }) => r),
+        );
         return 0;
       }
       if (runs.length === 0) {
@@ -109,7 +123,11 @@ export async function runRunsList(flags: RunsListFlags, _positionals: Positional
 }
 
 /** Prints the metric rows of one run. */
-export async function runRunsMetrics(flags: RunsMetricsFlags, positionals: PositionalsOf<typeof runsMetricsCommand>, io: CommandIO): Promise<number> {
+export async function runRunsMetrics(
+  flags: RunsMetricsFlags,
+  positionals: PositionalsOf<typeof runsMetricsCommand>,
+  io: CommandIO,
+): Promise<number> {
   return runAction(io, () =>
     openExisting(flags.root, (store) => {
       const id = positionals.runId;
@@ -172,7 +190,13 @@ export function compareMetric(metric: string, records: readonly MetricRecord[]):
     const label = labelOf(r, withTarget);
     if (!colIndex.has(label)) {
       colIndex.set(label, columns.length);
-      columns.push({ label, transferMode: r.transferMode, sourceKind: r.sourceKind, condition: r.condition, target: withTarget ? r.target : null });
+      columns.push({
+        label,
+        transferMode: r.transferMode,
+        sourceKind: r.sourceKind,
+        condition: r.condition,
+        target: withTarget ? r.target : null,
+      });
     }
     if (!rowIndex.has(r.runId)) {
       rowIndex.set(r.runId, rows.length);
@@ -193,9 +217,13 @@ function labelOf(r: MetricRecord, withTarget: boolean): string {
 }
 
 /** Prints one metric per run × (mode, source kind, condition), from a metrics query. */
-export async function runRunsCompare(flags: RunsCompareFlags, _positionals: PositionalsOf<typeof runsCompareCommand>, io: CommandIO): Promise<number> {
+export async function runRunsCompare(
+  flags: RunsCompareFlags,
+  _positionals: PositionalsOf<typeof runsCompareCommand>,
+  io: CommandIO,
+): Promise<number> {
   return runAction(io, () => {
-    if (flags.metric === undefined) throw new CliError("--metric is required (e.g. --metric asr)");
+    if (flags.metric === undefined) throw new CliError('--metric is required (e.g. --metric asr)');
     const metric = flags.metric;
     return openExisting(flags.root, (store) => {
       const records = store.queryMetrics({

@@ -1,0 +1,53 @@
+/**
+ * The bias-transfer command line: `bias-transfer <command> [flags]`, `--help` everywhere.
+ * Experiment commands are in ./experiment.ts, inspection commands (datasets, model, runs) in
+ * ./commands/.
+ */
+import { CliError, parseCommandLine } from './args.js';
+import { dispatchInspection, inspectionCommands, isInspectionParsed, joinSubcommand } from './commands/index.js';
+import { runAction, type CommandIO } from './commands/io.js';
+import { experimentCommands, runReport, runReproduce, runRun, runSchema, runSweep } from './experiment.js';
+
+const commands = [...experimentCommands, ...inspectionCommands] as const;
+
+const io: CommandIO = {
+  out: (s) => process.stdout.write(`${s}\n`),
+  err: (s) => process.stderr.write(`${s}\n`),
+};
+
+/** Parses argv and runs the command; returns the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseCommandLine(joinSubcommand(argv, commands), commands, {
+      summary: 'Measure whether the biases of a pretrained model survive transfer learning (libtorch from TypeScript).',
+    });
+  } catch (e) {
+    io.err(`error: ${(e as Error).message}`);
+    return e instanceof CliError ? e.exitCode : 1;
+  }
+  if (parsed.kind === 'help') {
+    io.out(parsed.text);
+    return 0;
+  }
+  if (isInspectionParsed(parsed)) return dispatchInspection(parsed, io);
+  const p = parsed;
+  return runAction(io, async () => {
+    switch (p.command) {
+      case 'run':
+        return runRun(p.flags, p.positionals, io);
+      case 'sweep':
+        return runSweep(p.flags, p.positionals, io);
+      case 'report':
+        return runReport(p.flags, p.positionals, io);
+      case 'reproduce':
+        return runReproduce(p.flags, {}, io);
+      case 'schema':
+        return runSchema({}, {}, io);
+      default:
+        throw new CliError(`unhandled command ${(p as { command: string }).command}`);
+    }
+  });
+}
+
+process.exitCode = await main(process.argv.slice(2));
