@@ -89,7 +89,10 @@ test('datasets-inspect on an IDX folder reports counts per class, shape and pixe
   const std = Math.sqrt(sq / pixels.length);
 
   // Through the parser, as main.ts will call it: idx finds the MNIST file names in --path.
-  const r = parseCommandLine(joinSubcommand(['datasets', 'inspect', 'idx', '--path', dir, '--json'], inspectionCommands), inspectionCommands);
+  const r = parseCommandLine(
+    joinSubcommand(['datasets', 'inspect', 'idx', '--path', dir, '--json'], inspectionCommands),
+    inspectionCommands,
+  );
   assert.ok(r.kind === 'command' && isInspectionParsed(r) && r.command === 'datasets-inspect');
   const c = capture();
   assert.equal(await dispatchInspection(r, c.io), 0, c.err());

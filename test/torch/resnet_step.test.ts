@@ -29,7 +29,7 @@ describe('small ResNet: one SGD step matches PyTorch', () => {
     const x = randn([8, 3, 16, 16]);
     const y = randint(0, 10, [8]);
     const toPy: Record<string, Tensor> = { __x: x, __y: y };
-    for (const [k, v] of Object.entries(w)) toPy[k] = v.detach().clone();
+    for (const [k, v] of Object.entries(w)) toPy[k] = tidy(() => v.detach().clone());
     const names = trainableNames(w);
     const opt = new SGD(
       names.map((n) => w[n]),

@@ -14,7 +14,7 @@ const ROOT_FLAG = {
   name: 'root',
   type: 'string',
   valueName: 'dir',
-  default: 'results',
+  default: 'runs',
   description: 'Results folder (holds index.sqlite and runs/).',
 } as const;
 const JSON_FLAG = { name: 'json', type: 'boolean', description: 'Print JSON instead of a table.' } as const;
