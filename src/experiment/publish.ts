@@ -33,7 +33,7 @@ export function exampleImages(ctx: PrepareContext, seed: number): ReportImage[] 
   const biased = variants.find((v) => v.kind === 'biased');
   if (biased) {
     const rec = biased.record as { indices?: number[] } | null;
-    const idx = rec?.indices ? rec.indices.slice(0, 8) : pick(biased.dataset, 1, biased.dataset.attributes);
+    const idx = rec?.indices ? rec.indices.slice(0, 8) : pick(biased.dataset, 2);
     const clean = variants.find((v) => v.kind === 'clean');
     const rows: GridRow[] = [];
     if (clean && clean.dataset.n === biased.dataset.n) rows.push({ label: 'clean source', images: gridImages(clean.dataset, idx) });

@@ -31,13 +31,23 @@ export function aggregate(rows: readonly MetricRecord[]): Map<string, Agg> {
   const out = new Map<string, Agg>();
   for (const [k, g] of groups) {
     const values = g.map((r) => r.value);
-    if (g.length === 1) out.set(k, { mean: values[0], lo: g[0].lo, hi: g[0].hi, n: 1, values });
+    const [lo, hi] = metricRange(g[0].metric);
+    const clip = (v: number | null) => (v === null ? null : Math.min(hi, Math.max(lo, v)));
+    if (g.length === 1) out.set(k, { mean: values[0], lo: clip(g[0].lo), hi: clip(g[0].hi), n: 1, values });
     else {
       const a = aggregateSeeds(values);
-      out.set(k, { mean: a.mean, lo: a.lo, hi: a.hi, n: a.n, values });
+      out.set(k, { mean: a.mean, lo: clip(a.lo), hi: clip(a.hi), n: a.n, values });
     }
   }
   return out;
+}
+
+/** The range a metric can take; t-intervals over few seeds are clipped to it. */
+export function metricRange(metric: string): [number, number] {
+  if (/gap|minus-scratch/.test(metric)) return [-1, 1];
+  if (/^(accuracy|asr|targeted-asr|changed|tv-shift|tv-vs-scratch-patched|source-accuracy|class-accuracy|hist)/.test(metric)) return [0, 1];
+  if (metric.startsWith('kl')) return [0, Infinity];
+  return [-Infinity, Infinity];
 }
 
 /** The key of an aggregated value. */
