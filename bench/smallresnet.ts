@@ -127,21 +127,36 @@ function bn(w: Weights, name: string, x: Tensor, training: boolean): Tensor {
   });
 }
 
+/** Applies `next` to `t` and frees `t` at once (autograd keeps what backward needs). */
+function then(t: Tensor, next: (t: Tensor) => Tensor): Tensor {
+  const r = next(t);
+  t.dispose();
+  return r;
+}
+
 /**
- * Logits [N, numClasses] for images x [N, C, H, W]. Call inside `tidy` (intermediates are not
- * freed here). Works with NCHW or channels-last inputs and weights.
+ * Logits [N, numClasses] for images x [N, C, H, W]. Works with NCHW or channels-last inputs and
+ * weights. Each intermediate is freed as soon as the next op has consumed it, as Python's
+ * reference counting does: a smaller working set than holding them all until the end of a
+ * `tidy` (autograd still holds what backward needs). Call it inside `tidy` all the same.
  */
 export function forwardSmallResNet(w: Weights, x: Tensor, opts: ForwardOptions): Tensor {
   const tr = opts.training;
-  let h = bn(w, 'bn1', conv2d(x, w['conv1.weight'], { padding: 1 }), tr).relu();
+  const convBn = (input: Tensor, conv: string, bnName: string, stride: number, padding: number): Tensor =>
+    then(conv2d(input, w[`${conv}.weight`], { stride, padding }), (t) => bn(w, bnName, t, tr));
+  let h = then(convBn(x, 'conv1', 'bn1', 1, 1), (t) => t.relu());
   for (const b of blocks()) {
     const p = b.prefix;
-    let out = bn(w, `${p}.bn1`, conv2d(h, w[`${p}.conv1.weight`], { stride: b.stride, padding: 1 }), tr).relu();
-    out = bn(w, `${p}.bn2`, conv2d(out, w[`${p}.conv2.weight`], { padding: 1 }), tr);
-    const identity = b.downsample ? bn(w, `${p}.downsample.1`, conv2d(h, w[`${p}.downsample.0.weight`], { stride: b.stride }), tr) : h;
-    h = out.add_(identity).relu();
+    let out = then(convBn(h, `${p}.conv1`, `${p}.bn1`, b.stride, 1), (t) => t.relu());
+    out = then(out, (t) => convBn(t, `${p}.conv2`, `${p}.bn2`, 1, 1));
+    const identity = b.downsample ? convBn(h, `${p}.downsample.0`, `${p}.downsample.1`, b.stride, 0) : h;
+    out.add_(identity);
+    if (identity !== h) identity.dispose();
+    h.dispose();
+    h = then(out, (t) => t.relu());
   }
-  return linear(adaptiveAvgPool2d(h, 1).flatten(1), w['fc.weight'], w['fc.bias']);
+  const pooled = then(then(h, (t) => adaptiveAvgPool2d(t, 1)), (t) => t.flatten(1));
+  return then(pooled, (t) => linear(t, w['fc.weight'], w['fc.bias']));
 }
 
 /** Mean cross-entropy of the network on one batch (labels: int64 [N]). */
