@@ -60,7 +60,10 @@ class TinyCnn {
     };
     p('conv1.weight', [16, c, 3, 3], c * 9);
     p('conv2.weight', [32, 16, 3, 3], 16 * 9);
-    for (const [name, ch] of [['bn1', 16], ['bn2', 32]] as const) {
+    for (const [name, ch] of [
+      ['bn1', 16],
+      ['bn2', 32],
+    ] as const) {
       this.params[`${name}.weight`] = torch.ones([ch]).requiresGrad_();
       this.params[`${name}.bias`] = torch.zeros([ch]).requiresGrad_();
       this.buffers[`${name}.running_mean`] = torch.zeros([ch]);
@@ -98,7 +101,12 @@ function trainRate(ds: ImageDataset, spec: BatchSpec): number {
   torch.manualSeed(0);
   const model = new TinyCnn(ds.c, ds.h, ds.w);
   const opt = new torch.SGD(Object.values(model.params), { lr: 0.01, momentum: 0.9 });
-  const { x, y } = makeBatch(ds, Int32Array.from({ length: BATCH }, (_, i) => i), spec, new Rng(2));
+  const { x, y } = makeBatch(
+    ds,
+    Int32Array.from({ length: BATCH }, (_, i) => i),
+    spec,
+    new Rng(2),
+  );
   const r =
     rate(() => {
       torch.tidy(() => {
@@ -118,7 +126,13 @@ function trainRate(ds: ImageDataset, spec: BatchSpec): number {
 
 const cases = [
   { label: '28x28x1', c: 1, h: 28, w: 28, spec: { mean: [0.286], std: [0.353], augment: { cropPadding: 2, hflip: true } } },
-  { label: '32x32x3', c: 3, h: 32, w: 32, spec: { mean: [0.49, 0.48, 0.45], std: [0.25, 0.24, 0.26], augment: { cropPadding: 4, hflip: true } } },
+  {
+    label: '32x32x3',
+    c: 3,
+    h: 32,
+    w: 32,
+    spec: { mean: [0.49, 0.48, 0.45], std: [0.25, 0.24, 0.26], augment: { cropPadding: 4, hflip: true } },
+  },
 ] satisfies { label: string; c: number; h: number; w: number; spec: BatchSpec }[];
 
 console.log(`batch ${BATCH}, libtorch threads ${torch.getNumThreads()}, live tensors at start ${torch.liveTensors()}`);
@@ -130,6 +144,9 @@ for (const c of cases) {
   rows.push({ input: c.label, data_img_s: Math.round(data), train_img_s: Math.round(train), ratio: +(data / train).toFixed(2) });
 }
 console.log('input      data img/s   train img/s   data/train');
-for (const r of rows) console.log(`${r.input.padEnd(10)} ${String(r.data_img_s).padStart(11)} ${String(r.train_img_s).padStart(13)} ${String(r.ratio).padStart(12)}`);
+for (const r of rows)
+  console.log(
+    `${r.input.padEnd(10)} ${String(r.data_img_s).padStart(11)} ${String(r.train_img_s).padStart(13)} ${String(r.ratio).padStart(12)}`,
+  );
 console.log(`live tensors at end ${torch.liveTensors()}`);
 for (const r of rows) console.log(JSON.stringify(r));

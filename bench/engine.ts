@@ -204,4 +204,3 @@ function main(argv: string[]): void {
 
 const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
 if (isMain) main(process.argv.slice(2));
-

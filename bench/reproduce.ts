@@ -16,7 +16,9 @@ const result: Record<string, number | string> = { threads: process.env.BIAS_TRAN
 for (const quick of onlyQuick ? [true] : [true, false]) {
   const root = mkdtempSync(join(tmpdir(), 'bt-bench-reproduce-'));
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, ['bin/bias-transfer.js', 'reproduce', '--root', root, '--quiet', ...(quick ? ['--quick'] : [])], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const r = spawnSync(process.execPath, ['bin/bias-transfer.js', 'reproduce', '--root', root, '--quiet', ...(quick ? ['--quick'] : [])], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   const secs = (Date.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`reproduce${quick ? ' --quick' : ''} failed with status ${r.status}`);
   result[quick ? 'quick_seconds' : 'full_seconds'] = Math.round(secs);

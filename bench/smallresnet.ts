@@ -86,7 +86,8 @@ export function initSmallResNet(cfg: SmallResNetConfig): Weights {
     if (b.downsample) w[`${b.prefix}.downsample.0.weight`] = kaimingConv(b.outC, b.inC, 1);
   }
   for (const n of bnNames()) {
-    const c = w[n === 'bn1' ? 'conv1.weight' : n.replace(/bn(\d)$/, 'conv$1.weight').replace(/downsample\.1$/, 'downsample.0.weight')].size(0);
+    const c =
+      w[n === 'bn1' ? 'conv1.weight' : n.replace(/bn(\d)$/, 'conv$1.weight').replace(/downsample\.1$/, 'downsample.0.weight')].size(0);
     w[`${n}.weight`] = ones([c]);
     w[`${n}.bias`] = zeros([c]);
     w[`${n}.running_mean`] = zeros([c]);
@@ -155,7 +156,10 @@ export function forwardSmallResNet(w: Weights, x: Tensor, opts: ForwardOptions):
     h.dispose();
     h = then(out, (t) => t.relu());
   }
-  const pooled = then(then(h, (t) => adaptiveAvgPool2d(t, 1)), (t) => t.flatten(1));
+  const pooled = then(
+    then(h, (t) => adaptiveAvgPool2d(t, 1)),
+    (t) => t.flatten(1),
+  );
   return then(pooled, (t) => linear(t, w['fc.weight'], w['fc.bias']));
 }
 

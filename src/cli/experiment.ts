@@ -19,20 +19,36 @@ import type { ProgressEvent } from '../train/trainer.js';
 import { openStore } from '../experiment/store/index.js';
 import { setNumThreads } from '../torch/index.js';
 
-const ROOT_FLAG = { name: 'root', type: 'string', default: 'runs', valueName: 'dir', description: 'Results root: runs, cache, index database and reports live here.' } as const;
-const THREADS_FLAG = { name: 'threads', type: 'number', description: 'libtorch intra-op threads (overrides the config; results can differ between thread counts).' } as const;
+const ROOT_FLAG = {
+  name: 'root',
+  type: 'string',
+  default: 'runs',
+  valueName: 'dir',
+  description: 'Results root: runs, cache, index database and reports live here.',
+} as const;
+const THREADS_FLAG = {
+  name: 'threads',
+  type: 'number',
+  description: 'libtorch intra-op threads (overrides the config; results can differ between thread counts).',
+} as const;
 const QUIET_FLAG = { name: 'quiet', type: 'boolean', short: 'q', description: 'Only print the result paths (no progress lines).' } as const;
 
 export const runCommand = defineCommand({
   name: 'run',
   summary: "Run one experiment config for every seed (its sweep is ignored unless --point names points; 'sweep' runs them all).",
-  description: 'Pretrains the source models (biased and clean control, cached), transfers them to every target in every mode, evaluates, and writes the report to ROOT/reports/NAME/report.html.',
+  description:
+    'Pretrains the source models (biased and clean control, cached), transfers them to every target in every mode, evaluates, and writes the report to ROOT/reports/NAME/report.html.',
   flags: [
     ROOT_FLAG,
     SET_FLAG,
     THREADS_FLAG,
     QUIET_FLAG,
-    { name: 'point', type: 'string[]', valueName: 'id', description: "Sweep point id(s) to run (see 'sweep --list'); default: the config without its sweep." },
+    {
+      name: 'point',
+      type: 'string[]',
+      valueName: 'id',
+      description: "Sweep point id(s) to run (see 'sweep --list'); default: the config without its sweep.",
+    },
   ],
   positionals: [{ name: 'config', description: 'Experiment config (YAML or JSON).' }],
   examples: ['run experiments/natural.yaml --set seeds=[0]', 'run experiments/backdoor.yaml --point probability=0.25'],
@@ -41,7 +57,8 @@ export const runCommand = defineCommand({
 export const sweepCommand = defineCommand({
   name: 'sweep',
   summary: 'Run every point of a config’s sweep grid, then one report over all of them.',
-  description: 'Safe to interrupt and restart (only missing work runs) and to run twice at once on one root (work is claimed in the index).',
+  description:
+    'Safe to interrupt and restart (only missing work runs) and to run twice at once on one root (work is claimed in the index).',
   flags: [ROOT_FLAG, SET_FLAG, THREADS_FLAG, QUIET_FLAG, { name: 'list', type: 'boolean', description: 'Only list the sweep points.' }],
   positionals: [{ name: 'config', description: 'Experiment config (YAML or JSON).' }],
 });
@@ -49,7 +66,11 @@ export const sweepCommand = defineCommand({
 export const reportCommand = defineCommand({
   name: 'report',
   summary: 'Rebuild the HTML report of an experiment from the results index (no training).',
-  flags: [ROOT_FLAG, SET_FLAG, { name: 'out', type: 'string', valueName: 'dir', description: 'Output folder (default ROOT/reports/NAME).' }],
+  flags: [
+    ROOT_FLAG,
+    SET_FLAG,
+    { name: 'out', type: 'string', valueName: 'dir', description: 'Output folder (default ROOT/reports/NAME).' },
+  ],
   positionals: [{ name: 'config', description: 'The experiment config the runs came from.' }],
 });
 
@@ -102,7 +123,11 @@ async function runLoaded(io: CommandIO, loaded: LoadedConfig, root: string, quie
 }
 
 /** `run CONFIG` */
-export async function runRun(flags: { root: string; set?: string[]; threads?: number; quiet?: boolean; point?: string[] }, pos: { config: string }, io: CommandIO): Promise<number> {
+export async function runRun(
+  flags: { root: string; set?: string[]; threads?: number; quiet?: boolean; point?: string[] },
+  pos: { config: string },
+  io: CommandIO,
+): Promise<number> {
   const loaded = load(pos.config, flags.set, flags.threads);
   if (flags.point && flags.point.length > 0) return runLoaded(io, loaded, flags.root, flags.quiet ?? false, flags.point);
   const noSweep = { ...loaded, config: { ...loaded.config, sweep: {} } };
@@ -110,7 +135,11 @@ export async function runRun(flags: { root: string; set?: string[]; threads?: nu
 }
 
 /** `sweep CONFIG` */
-export async function runSweep(flags: { root: string; set?: string[]; threads?: number; quiet?: boolean; list?: boolean }, pos: { config: string }, io: CommandIO): Promise<number> {
+export async function runSweep(
+  flags: { root: string; set?: string[]; threads?: number; quiet?: boolean; list?: boolean },
+  pos: { config: string },
+  io: CommandIO,
+): Promise<number> {
   const loaded = load(pos.config, flags.set, flags.threads);
   if (flags.list) {
     for (const p of expandSweep(loaded.config)) io.out(p.id);
@@ -120,7 +149,11 @@ export async function runSweep(flags: { root: string; set?: string[]; threads?: 
 }
 
 /** `report CONFIG` */
-export async function runReport(flags: { root: string; set?: string[]; out?: string }, pos: { config: string }, io: CommandIO): Promise<number> {
+export async function runReport(
+  flags: { root: string; set?: string[]; out?: string },
+  pos: { config: string },
+  io: CommandIO,
+): Promise<number> {
   const loaded = load(pos.config, flags.set, undefined);
   const store = openStore(flags.root);
   const n = store.listRuns({ name: loaded.config.name }).length;
@@ -155,15 +188,37 @@ export const QUICK_OVERRIDES: Record<string, string[]> = {
     'evaluation.bootstrap=200',
     'sweep={"source.bias.poison.probability": [0.1, 1.0]}',
   ],
-  spurious: ['seeds=[0, 1]', 'source.dataset.limit=3000', 'sourceTraining.epochs=3', 'targets.0.dataset.limit=600', 'targets.0.testDataset.limit=500', 'targetTraining.epochs=3', 'evaluation.bootstrap=200'],
-  natural: ['seeds=[0]', 'source.dataset.limit=4000', 'sourceTraining.epochs=3', 'targets.0.dataset.limit=1000', 'targets.0.testDataset.limit=500', 'targetTraining.epochs=3', 'evaluation.bootstrap=200'],
+  spurious: [
+    'seeds=[0, 1]',
+    'source.dataset.limit=3000',
+    'sourceTraining.epochs=3',
+    'targets.0.dataset.limit=600',
+    'targets.0.testDataset.limit=500',
+    'targetTraining.epochs=3',
+    'evaluation.bootstrap=200',
+  ],
+  natural: [
+    'seeds=[0]',
+    'source.dataset.limit=4000',
+    'sourceTraining.epochs=3',
+    'targets.0.dataset.limit=1000',
+    'targets.0.testDataset.limit=500',
+    'targetTraining.epochs=3',
+    'evaluation.bootstrap=200',
+  ],
 };
 
 /** `reproduce [--quick]` */
-export async function runReproduce(flags: { root: string; quick?: boolean; threads?: number; quiet?: boolean; only?: string[] }, _pos: Record<string, never>, io: CommandIO): Promise<number> {
+export async function runReproduce(
+  flags: { root: string; quick?: boolean; threads?: number; quiet?: boolean; only?: string[] },
+  _pos: Record<string, never>,
+  io: CommandIO,
+): Promise<number> {
   const dir = experimentsDir();
   const names = ['backdoor', 'spurious', 'natural'].filter((n) => !flags.only || flags.only.length === 0 || flags.only.includes(n));
-  for (const n of flags.only ?? []) if (!['backdoor', 'spurious', 'natural'].includes(n)) throw new CliError(`--only: unknown experiment '${n}' (backdoor, spurious, natural)`);
+  for (const n of flags.only ?? [])
+    if (!['backdoor', 'spurious', 'natural'].includes(n))
+      throw new CliError(`--only: unknown experiment '${n}' (backdoor, spurious, natural)`);
   const root = flags.quick ? join(flags.root, 'quick') : flags.root;
   const done: { loaded: LoadedConfig; seconds: number }[] = [];
   const t0 = Date.now();
@@ -172,7 +227,12 @@ export async function runReproduce(flags: { root: string; quick?: boolean; threa
     const loaded = load(join(dir, `${n}.yaml`), sets, flags.threads);
     if (flags.threads !== undefined) setNumThreads(flags.threads);
     io.err(`== ${n}: ${loaded.config.description}`);
-    const r = await runExperiment({ loaded, root, onProgress: progress(flags.quiet ?? false), log: flags.quiet ? () => {} : (l) => io.err(l) });
+    const r = await runExperiment({
+      loaded,
+      root,
+      onProgress: progress(flags.quiet ?? false),
+      log: flags.quiet ? () => {} : (l) => io.err(l),
+    });
     done.push({ loaded, seconds: r.seconds });
     io.out(`${n}: ${r.runs.length} run(s) in ${(r.seconds / 60).toFixed(1)} min`);
   }
@@ -189,7 +249,14 @@ export async function runReproduce(flags: { root: string; quick?: boolean; threa
       ],
     },
   });
-  writeFileSync(join(root, 'report', 'timing.json'), JSON.stringify({ seconds: total, quick: flags.quick ?? false, experiments: done.map((d) => ({ name: d.loaded.config.name, seconds: d.seconds })) }, null, 1));
+  writeFileSync(
+    join(root, 'report', 'timing.json'),
+    JSON.stringify(
+      { seconds: total, quick: flags.quick ?? false, experiments: done.map((d) => ({ name: d.loaded.config.name, seconds: d.seconds })) },
+      null,
+      1,
+    ),
+  );
   io.out(`report: ${file}`);
   return 0;
 }
@@ -203,7 +270,9 @@ export async function runSchema(_f: Record<string, never>, _p: Record<string, ne
 /** Lists experiment configs shipped in experiments/ (for help text). */
 export function shippedConfigs(): string[] {
   try {
-    return readdirSync(experimentsDir()).filter((f) => f.endsWith('.yaml') && readFileSync(join(experimentsDir(), f), 'utf-8').includes('name:'));
+    return readdirSync(experimentsDir()).filter(
+      (f) => f.endsWith('.yaml') && readFileSync(join(experimentsDir(), f), 'utf-8').includes('name:'),
+    );
   } catch {
     return [];
   }

@@ -7,7 +7,8 @@ import { Rng } from './rng.js';
 import { imageSize, type ImageDataset } from './types.js';
 
 function checkIndex(ds: ImageDataset, i: number, where: string): void {
-  if (!Number.isInteger(i) || i < 0 || i >= ds.n) throw new RangeError(`${where}: index ${i} is outside 0..${ds.n - 1} of dataset '${ds.name}'`);
+  if (!Number.isInteger(i) || i < 0 || i >= ds.n)
+    throw new RangeError(`${where}: index ${i} is outside 0..${ds.n - 1} of dataset '${ds.name}'`);
 }
 
 /**
@@ -27,7 +28,17 @@ export function selectIndices(ds: ImageDataset, idx: ArrayLike<number>, opts: { 
     labels[k] = ds.labels[i];
     if (attributes) attributes[k] = ds.attributes![i];
   }
-  return { name: opts.name ?? ds.name, images, labels, classes: [...ds.classes], n: idx.length, c: ds.c, h: ds.h, w: ds.w, ...(attributes ? { attributes } : {}) };
+  return {
+    name: opts.name ?? ds.name,
+    images,
+    labels,
+    classes: [...ds.classes],
+    n: idx.length,
+    c: ds.c,
+    h: ds.h,
+    w: ds.w,
+    ...(attributes ? { attributes } : {}),
+  };
 }
 
 /** Number of samples of each class: an Int32Array of length `ds.classes.length`. */
@@ -35,7 +46,8 @@ export function classCounts(ds: ImageDataset): Int32Array {
   const counts = new Int32Array(ds.classes.length);
   for (let i = 0; i < ds.n; i++) {
     const l = ds.labels[i];
-    if (l < 0 || l >= counts.length) throw new RangeError(`dataset '${ds.name}': label ${l} of sample ${i} is outside 0..${counts.length - 1}`);
+    if (l < 0 || l >= counts.length)
+      throw new RangeError(`dataset '${ds.name}': label ${l} of sample ${i} is outside 0..${counts.length - 1}`);
     counts[l]++;
   }
   return counts;
@@ -46,7 +58,9 @@ export function resolveClasses(ds: Pick<ImageDataset, 'name' | 'classes'>, class
   return classes.map((c) => {
     const i = typeof c === 'number' ? c : ds.classes.indexOf(c);
     if (!Number.isInteger(i) || i < 0 || i >= ds.classes.length)
-      throw new RangeError(`dataset '${ds.name}' has no class ${JSON.stringify(c)}; classes are: ${ds.classes.map((n, k) => `${k}=${n}`).join(', ')}`);
+      throw new RangeError(
+        `dataset '${ds.name}' has no class ${JSON.stringify(c)}; classes are: ${ds.classes.map((n, k) => `${k}=${n}`).join(', ')}`,
+      );
     return i;
   });
 }
@@ -95,7 +109,10 @@ export function limit(ds: ImageDataset, n: number, opts: LimitOptions = {}): Ima
     for (let c = 0; c < k; c++) {
       const want = Math.floor(n / k) + (c < n % k ? 1 : 0);
       const pool = byClass[c];
-      if (pool.length < want) throw new RangeError(`limit: class ${c} (${ds.classes[c]}) of '${ds.name}' has ${pool.length} samples, ${want} needed for ${n} balanced`);
+      if (pool.length < want)
+        throw new RangeError(
+          `limit: class ${c} (${ds.classes[c]}) of '${ds.name}' has ${pool.length} samples, ${want} needed for ${n} balanced`,
+        );
       const pick = opts.rng ? Array.from(opts.rng.fork(`class${c}`).sample(pool.length, want), (j) => pool[j]) : pool.slice(0, want);
       chosen.push(...pick);
     }
@@ -114,7 +131,8 @@ function indicesByClass(ds: ImageDataset): number[][] {
   const out: number[][] = ds.classes.map(() => []);
   for (let i = 0; i < ds.n; i++) {
     const l = ds.labels[i];
-    if (out[l] === undefined) throw new RangeError(`dataset '${ds.name}': label ${l} of sample ${i} is outside 0..${ds.classes.length - 1}`);
+    if (out[l] === undefined)
+      throw new RangeError(`dataset '${ds.name}': label ${l} of sample ${i} is outside 0..${ds.classes.length - 1}`);
     out[l].push(i);
   }
   return out;
@@ -148,9 +166,13 @@ export function concatDatasets(parts: readonly ImageDataset[], opts: { name?: st
   if (withAttr !== 0 && withAttr !== parts.length) throw new RangeError('concatDatasets: some datasets have attributes and some do not');
   for (const p of parts) {
     if (p.c !== first.c || p.h !== first.h || p.w !== first.w)
-      throw new RangeError(`concatDatasets: '${p.name}' has images ${p.c}x${p.h}x${p.w}, '${first.name}' has ${first.c}x${first.h}x${first.w}`);
+      throw new RangeError(
+        `concatDatasets: '${p.name}' has images ${p.c}x${p.h}x${p.w}, '${first.name}' has ${first.c}x${first.h}x${first.w}`,
+      );
     if (p.classes.length !== first.classes.length || p.classes.some((c, i) => c !== first.classes[i]))
-      throw new RangeError(`concatDatasets: '${p.name}' has classes [${p.classes.join(', ')}], '${first.name}' has [${first.classes.join(', ')}]`);
+      throw new RangeError(
+        `concatDatasets: '${p.name}' has classes [${p.classes.join(', ')}], '${first.name}' has [${first.classes.join(', ')}]`,
+      );
   }
   const n = parts.reduce((a, p) => a + p.n, 0);
   const s = imageSize(first);
@@ -164,13 +186,25 @@ export function concatDatasets(parts: readonly ImageDataset[], opts: { name?: st
     if (attributes) attributes.set(p.attributes!.subarray(0, p.n), off);
     off += p.n;
   }
-  return { name: opts.name ?? parts.map((p) => p.name).join('+'), images, labels, classes: [...first.classes], n, c: first.c, h: first.h, w: first.w, ...(attributes ? { attributes } : {}) };
+  return {
+    name: opts.name ?? parts.map((p) => p.name).join('+'),
+    images,
+    labels,
+    classes: [...first.classes],
+    n,
+    c: first.c,
+    h: first.h,
+    w: first.w,
+    ...(attributes ? { attributes } : {}),
+  };
 }
 
 /** A copy of the dataset with the given 0/1 attribute per sample (length n). */
 export function withAttributes(ds: ImageDataset, attributes: ArrayLike<number>): ImageDataset {
-  if (attributes.length !== ds.n) throw new RangeError(`withAttributes: ${attributes.length} attributes for ${ds.n} samples of '${ds.name}'`);
+  if (attributes.length !== ds.n)
+    throw new RangeError(`withAttributes: ${attributes.length} attributes for ${ds.n} samples of '${ds.name}'`);
   const a = Uint8Array.from(attributes);
-  for (let i = 0; i < a.length; i++) if (a[i] > 1) throw new RangeError(`withAttributes: attribute ${i} is ${attributes[i]}, expected 0 or 1`);
+  for (let i = 0; i < a.length; i++)
+    if (a[i] > 1) throw new RangeError(`withAttributes: attribute ${i} is ${attributes[i]}, expected 0 or 1`);
   return { ...ds, images: ds.images.slice(), labels: ds.labels.slice(), classes: [...ds.classes], attributes: a };
 }

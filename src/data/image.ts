@@ -72,7 +72,15 @@ export function resizePlane(
  * Converts one CHW image from `c` to `outC` channels (1 or 3) into `dst` (uint8: rounded).
  * `src` holds c*plane values from `srcOff`; `plane` = h*w.
  */
-export function convertChannels(src: ArrayLike<number>, srcOff: number, c: number, outC: number, plane: number, dst: Uint8Array | Float32Array, dstOff: number): void {
+export function convertChannels(
+  src: ArrayLike<number>,
+  srcOff: number,
+  c: number,
+  outC: number,
+  plane: number,
+  dst: Uint8Array | Float32Array,
+  dstOff: number,
+): void {
   const round = dst instanceof Uint8Array;
   if (c === outC) {
     for (let i = 0; i < c * plane; i++) dst[dstOff + i] = src[srcOff + i];
@@ -107,7 +115,12 @@ export function rgbaToPlanar(rgba: Uint8Array, h: number, w: number, outC: 1 | 3
 }
 
 /** Resizes one uint8 CHW image (bilinear, rounded). */
-export function resizeImage(src: Uint8Array, c: number, [h, w]: readonly [number, number], [oh, ow]: readonly [number, number]): Uint8Array {
+export function resizeImage(
+  src: Uint8Array,
+  c: number,
+  [h, w]: readonly [number, number],
+  [oh, ow]: readonly [number, number],
+): Uint8Array {
   if (h === oh && w === ow) return src.slice();
   const out = new Uint8Array(c * oh * ow);
   const plans = { y: bilinearAxis(h, oh), x: bilinearAxis(w, ow) };
@@ -122,8 +135,10 @@ export function resizeImage(src: Uint8Array, c: number, [h, w]: readonly [number
 export function convertDataset(ds: ImageDataset, opts: { size?: readonly [number, number]; channels?: 1 | 3 }): ImageDataset {
   const oc = opts.channels ?? ds.c;
   const [oh, ow] = opts.size ?? [ds.h, ds.w];
-  if (!(Number.isInteger(oh) && Number.isInteger(ow) && oh > 0 && ow > 0)) throw new RangeError(`size must be two positive integers, got [${oh}, ${ow}]`);
-  if (oc === ds.c && oh === ds.h && ow === ds.w) return { ...ds, images: ds.images.slice(), labels: ds.labels.slice(), ...(ds.attributes ? { attributes: ds.attributes.slice() } : {}) };
+  if (!(Number.isInteger(oh) && Number.isInteger(ow) && oh > 0 && ow > 0))
+    throw new RangeError(`size must be two positive integers, got [${oh}, ${ow}]`);
+  if (oc === ds.c && oh === ds.h && ow === ds.w)
+    return { ...ds, images: ds.images.slice(), labels: ds.labels.slice(), ...(ds.attributes ? { attributes: ds.attributes.slice() } : {}) };
   const s = imageSize(ds);
   const mid = new Uint8Array(oc * ds.h * ds.w);
   const os = oc * oh * ow;

@@ -44,7 +44,8 @@ export class BatchIterator implements Iterable<IndexedBatch> {
     opts: BatchOptions,
   ) {
     const o = { shuffle: false, seed: 0, epoch: 0, dropLast: false, startBatch: 0, ...opts };
-    if (!(Number.isInteger(o.batchSize) && o.batchSize > 0)) throw new RangeError(`batchSize must be a positive integer, got ${o.batchSize}`);
+    if (!(Number.isInteger(o.batchSize) && o.batchSize > 0))
+      throw new RangeError(`batchSize must be a positive integer, got ${o.batchSize}`);
     if (!(Number.isInteger(o.epoch) && o.epoch >= 0)) throw new RangeError(`epoch must be a non-negative integer, got ${o.epoch}`);
     validateBatchSpec(ds, o.spec);
     this.opts = o;

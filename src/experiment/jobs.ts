@@ -79,7 +79,11 @@ function nnSpec(config: ExperimentConfig, numClasses: number, inChannels: number
 }
 
 /** Batch spec of a training phase. */
-export function batchSpecOf(norm: { mean: number[]; std: number[] }, geometry: { c: number; h: number; w: number }, t?: TrainingSpec): BatchSpec {
+export function batchSpecOf(
+  norm: { mean: number[]; std: number[] },
+  geometry: { c: number; h: number; w: number },
+  t?: TrainingSpec,
+): BatchSpec {
   const spec: BatchSpec = { mean: norm.mean, std: norm.std, size: [geometry.h, geometry.w], channels: geometry.c as 1 | 3 };
   if (t && (t.augment.cropPadding > 0 || t.augment.hflip)) spec.augment = { cropPadding: t.augment.cropPadding, hflip: t.augment.hflip };
   return spec;
@@ -146,13 +150,19 @@ export async function sourceModel(
       const prep = prepareTransfer(model, { mode: 'scratch', lr: c.sourceTraining.optimizer.lr });
       const result = await train({
         model,
-        data: datasetSource(ds, { batchSize: c.sourceTraining.batchSize, spec: batchSpecOf(norm, geometry, c.sourceTraining), seed: derivedSeed(seed, 'order/source') }),
+        data: datasetSource(ds, {
+          batchSize: c.sourceTraining.batchSize,
+          spec: batchSpecOf(norm, geometry, c.sourceTraining),
+          seed: derivedSeed(seed, 'order/source'),
+        }),
         spec: trainSpecOf(c.sourceTraining),
         seed: derivedSeed(seed, 'steps/source'),
         paramGroups: prep.paramGroups,
         forward: prep.forward,
         setTraining: prep.setTraining,
-        evaluate: sourceTest ? () => accuracyOf(predict((x) => model.forward(x), sourceTest, evalSpec).preds, sourceTest.labels) : undefined,
+        evaluate: sourceTest
+          ? () => accuracyOf(predict((x) => model.forward(x), sourceTest, evalSpec).preds, sourceTest.labels)
+          : undefined,
         checkpointDir: partial,
         onProgress: (e) => ctx.onProgress(label, e),
       });

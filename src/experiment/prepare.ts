@@ -143,7 +143,11 @@ export function sourceVariants(ctx: PrepareContext, seed: number): SourceVariant
     case 'spurious': {
       const attribute = attributeFor(bias, ctx, seed);
       const layout = { main: base, attribute, canvas: canvasOf(bias, base), attributeScale: bias.attributeScale, seed };
-      const biased = composeSpurious({ ...layout, probabilityPerClass: bias.probabilityPerClass, defaultProbability: bias.defaultProbability });
+      const biased = composeSpurious({
+        ...layout,
+        probabilityPerClass: bias.probabilityPerClass,
+        defaultProbability: bias.defaultProbability,
+      });
       out.push({ kind: 'biased', dataset: biased.dataset, record: biased.record, identity: { dataset: c.source.dataset, bias } });
       if (c.source.control) {
         // Same marginal attribute rate, independent of the class.
@@ -152,7 +156,12 @@ export function sourceVariants(ctx: PrepareContext, seed: number): SourceVariant
         for (const a of attrs) on += a;
         const rate = attrs.length === 0 ? 0 : on / attrs.length;
         const clean = composeSpurious({ ...layout, probabilityPerClass: {}, defaultProbability: rate });
-        out.push({ kind: 'clean', dataset: clean.dataset, record: clean.record, identity: { dataset: c.source.dataset, bias, control: 'independent', rate } });
+        out.push({
+          kind: 'clean',
+          dataset: clean.dataset,
+          record: clean.record,
+          identity: { dataset: c.source.dataset, bias, control: 'independent', rate },
+        });
       }
       break;
     }

@@ -44,13 +44,20 @@ export function exampleImages(ctx: PrepareContext, seed: number): ReportImage[] 
     const t = prepareTarget(ctx, 0, seed, loadSource(ctx, seed));
     const idx = Array.from({ length: Math.min(8, t.conditions.get('clean')!.n) }, (_, i) => i);
     const rows: GridRow[] = [...t.conditions].map(([name, ds]) => ({ label: name, images: gridImages(ds, idx) }));
-    images.push({ png: exampleGridPng(rows, { scale: 3 }), caption: `Target test images of ${t.name} under each evaluation condition (${[...t.conditions.keys()].join(', ')}).` });
+    images.push({
+      png: exampleGridPng(rows, { scale: 3 }),
+      caption: `Target test images of ${t.name} under each evaluation condition (${[...t.conditions.keys()].join(', ')}).`,
+    });
   }
   return images;
 }
 
 /** Sections for one experiment config, from the store under `root`. */
-export function sectionsFor(root: string, loaded: LoadedConfig, opts: { seconds?: number; examples?: boolean } = {}): { sections: Section[]; rows: MetricRecord[] } {
+export function sectionsFor(
+  root: string,
+  loaded: LoadedConfig,
+  opts: { seconds?: number; examples?: boolean } = {},
+): { sections: Section[]; rows: MetricRecord[] } {
   const c = loaded.config;
   const store = openStore(root);
   let rows: MetricRecord[];
@@ -109,7 +116,14 @@ export function writeExperimentReport(
   }
   const columns = ['experiment', 'sweep', 'source', 'target', 'mode', 'condition', 'metric', 'mean', 'lo', 'hi', 'n_seeds'];
   writeFileSync(join(outDir, 'aggregate.csv'), toCsv(columns, aggRows));
-  writeFileSync(join(outDir, 'aggregate.json'), JSON.stringify(aggRows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]]))), null, 1));
+  writeFileSync(
+    join(outDir, 'aggregate.json'),
+    JSON.stringify(
+      aggRows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]]))),
+      null,
+      1,
+    ),
+  );
   const title = opts.title ?? experiments.map((e) => e.loaded.config.name).join(', ');
   const html = renderReport({ title, subtitle: 'bias-transfer report', generatedAt: new Date(), sections });
   const file = join(outDir, 'report.html');

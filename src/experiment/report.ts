@@ -51,7 +51,14 @@ export function metricRange(metric: string): [number, number] {
 }
 
 /** The key of an aggregated value. */
-export function aggKey(sweep: string | null, kind: string | null, target: string | null, mode: string | null, condition: string, metric: string): string {
+export function aggKey(
+  sweep: string | null,
+  kind: string | null,
+  target: string | null,
+  mode: string | null,
+  condition: string,
+  metric: string,
+): string {
   return [sweep ?? '', kind ?? 'none', target ?? '', mode ?? '', condition, metric].join('|');
 }
 
@@ -97,7 +104,8 @@ function modeSeries(kind: string | null, mode: string): string {
 }
 
 function backdoorSection(inp: ReportInput, A: Map<string, Agg>, target: string, sweep: string): Section | null {
-  const get = (kind: string | null, mode: string, cond: string, metric: string) => A.get(aggKey(sweep, mode === 'scratch' ? null : kind, target, mode, cond, metric));
+  const get = (kind: string | null, mode: string, cond: string, metric: string) =>
+    A.get(aggKey(sweep, mode === 'scratch' ? null : kind, target, mode, cond, metric));
   if (!inp.modes.some((m) => get('biased', m, 'triggered', 'asr') || get('clean', m, 'triggered', 'asr'))) return null;
   const groups = inp.modes.map((m) => ({
     label: m,
@@ -123,13 +131,30 @@ function backdoorSection(inp: ReportInput, A: Map<string, Agg>, target: string, 
   const ub = get('biased', 'full', 'triggered', 'asr');
   const sc = get(null, 'scratch', 'triggered', 'asr');
   if (fb && fc)
-    findings.push({ claim: 'Fixed-feature transfer carries the backdoor: ASR from the biased source exceeds its clean-source control.', measured: `biased ${withCi(fb)} vs clean ${withCi(fc)}`, holds: compare(fb, fc) });
+    findings.push({
+      claim: 'Fixed-feature transfer carries the backdoor: ASR from the biased source exceeds its clean-source control.',
+      measured: `biased ${withCi(fb)} vs clean ${withCi(fc)}`,
+      holds: compare(fb, fc),
+    });
   if (fb && ub)
-    findings.push({ claim: 'Fixed-feature transfer carries the backdoor more than full fine-tuning.', measured: `fixed ${withCi(fb)} vs full ${withCi(ub)}`, holds: compare(fb, ub) });
+    findings.push({
+      claim: 'Fixed-feature transfer carries the backdoor more than full fine-tuning.',
+      measured: `fixed ${withCi(fb)} vs full ${withCi(ub)}`,
+      holds: compare(fb, ub),
+    });
   if (ub && sc)
-    findings.push({ claim: 'Full fine-tuning from the biased source carries more of it than training from scratch.', measured: `full ${withCi(ub)} vs scratch ${withCi(sc)}`, holds: compare(ub, sc) });
+    findings.push({
+      claim: 'Full fine-tuning from the biased source carries more of it than training from scratch.',
+      measured: `full ${withCi(ub)} vs scratch ${withCi(sc)}`,
+      holds: compare(ub, sc),
+    });
   const ubc = get('clean', 'full', 'triggered', 'asr');
-  if (ub && ubc) findings.push({ claim: 'Under full fine-tuning the biased source still exceeds its clean control.', measured: `biased ${withCi(ub)} vs clean ${withCi(ubc)}`, holds: compare(ub, ubc) });
+  if (ub && ubc)
+    findings.push({
+      claim: 'Under full fine-tuning the biased source still exceeds its clean control.',
+      measured: `biased ${withCi(ub)} vs clean ${withCi(ubc)}`,
+      holds: compare(ub, ubc),
+    });
   return {
     id: `backdoor-${target}${sweep !== 'default' ? `-${sweep}` : ''}`.replace(/[^a-z0-9-]/gi, '-'),
     title: `Backdoor: attack success rate on ${target}${sweep !== 'default' ? ` (${sweep})` : ''}`,
@@ -146,7 +171,13 @@ function backdoorSection(inp: ReportInput, A: Map<string, Agg>, target: string, 
         csv: toCsv(['target', 'mode', 'source', 'asr', 'lo', 'hi', 'clean_accuracy', 'n_seeds'], csvRows),
       },
     ],
-    tables: [{ caption: 'Accuracy and attack success (95% intervals)', columns: ['mode', 'source', 'clean accuracy', 'triggered accuracy', 'ASR', 'targeted ASR'], rows: tableRows }],
+    tables: [
+      {
+        caption: 'Accuracy and attack success (95% intervals)',
+        columns: ['mode', 'source', 'clean accuracy', 'triggered accuracy', 'ASR', 'targeted ASR'],
+        rows: tableRows,
+      },
+    ],
   };
 }
 
@@ -186,11 +217,20 @@ function poisonCurveSection(inp: ReportInput, A: Map<string, Agg>, target: strin
   return {
     id: `poison-curve-${target}`.replace(/[^a-z0-9-]/gi, '-'),
     title: `ASR against the number of poisoned source images (${target})`,
-    paragraphs: ['Each point is one sweep setting of the poisoning; the clean-source lines are the same control retrained per point (they should be flat).'],
+    paragraphs: [
+      'Each point is one sweep setting of the poisoning; the clean-source lines are the same control retrained per point (they should be flat).',
+    ],
     findings,
     charts: [
       {
-        svg: lineChart({ series, title: `ASR vs poisoned source images (${target})`, xLabel: 'poisoned source images', yLabel: 'attack success rate', logX: true, yMin: 0 }),
+        svg: lineChart({
+          series,
+          title: `ASR vs poisoned source images (${target})`,
+          xLabel: 'poisoned source images',
+          yLabel: 'attack success rate',
+          logX: true,
+          yMin: 0,
+        }),
         caption: 'Shaded: 95% intervals.',
         csvName: `asr-vs-poison-${target}.csv`,
         csv: toCsv(['target', 'mode', 'source', 'poisoned_images', 'asr', 'lo', 'hi'], csvRows),
@@ -200,8 +240,10 @@ function poisonCurveSection(inp: ReportInput, A: Map<string, Agg>, target: strin
 }
 
 function spuriousSection(inp: ReportInput, A: Map<string, Agg>, target: string, sweep: string): Section | null {
-  const get = (kind: string | null, mode: string, cond: string, metric: string) => A.get(aggKey(sweep, mode === 'scratch' ? null : kind, target, mode, cond, metric));
-  if (!inp.modes.some((m) => get('biased', m, 'with_attribute', 'attribute-gap') || get(null, m, 'with_attribute', 'attribute-gap'))) return null;
+  const get = (kind: string | null, mode: string, cond: string, metric: string) =>
+    A.get(aggKey(sweep, mode === 'scratch' ? null : kind, target, mode, cond, metric));
+  if (!inp.modes.some((m) => get('biased', m, 'with_attribute', 'attribute-gap') || get(null, m, 'with_attribute', 'attribute-gap')))
+    return null;
   const classes = inp.targetClasses[target] ?? [];
   const groups = inp.modes.map((m) => ({
     label: m,
@@ -225,17 +267,35 @@ function spuriousSection(inp: ReportInput, A: Map<string, Agg>, target: string, 
             { series: 'with attribute', value: w?.mean ?? null, lo: w?.lo, hi: w?.hi },
           ],
         });
-        csvRows.push([target, m, k ?? 'none', cls, wo?.mean ?? null, w?.mean ?? null, get(k, m, 'with_attribute', `class-gap:${ci}`)?.mean ?? null]);
+        csvRows.push([
+          target,
+          m,
+          k ?? 'none',
+          cls,
+          wo?.mean ?? null,
+          w?.mean ?? null,
+          get(k, m, 'with_attribute', `class-gap:${ci}`)?.mean ?? null,
+        ]);
       });
   const findings: Finding[] = [];
   const absGap = (a: Agg | undefined): Agg | undefined =>
-    a && a.mean !== null ? { ...a, mean: Math.abs(a.mean), lo: a.lo === null || a.hi === null ? null : a.lo * a.hi > 0 ? Math.min(Math.abs(a.lo), Math.abs(a.hi)) : 0, hi: a.hi === null || a.lo === null ? null : Math.max(Math.abs(a.lo), Math.abs(a.hi)) } : undefined;
+    a && a.mean !== null
+      ? {
+          ...a,
+          mean: Math.abs(a.mean),
+          lo: a.lo === null || a.hi === null ? null : a.lo * a.hi > 0 ? Math.min(Math.abs(a.lo), Math.abs(a.hi)) : 0,
+          hi: a.hi === null || a.lo === null ? null : Math.max(Math.abs(a.lo), Math.abs(a.hi)),
+        }
+      : undefined;
   for (const m of ['fixed', 'full']) {
     const b = get('biased', m, 'with_attribute', 'attribute-gap');
     const c = get('clean', m, 'with_attribute', 'attribute-gap');
     if (b && c)
       findings.push({
-        claim: m === 'fixed' ? 'Under fixed-feature transfer, the attribute moves accuracy more for the biased source than for its clean control.' : 'The spurious correlation survives full fine-tuning: the biased source’s attribute effect still exceeds the control’s.',
+        claim:
+          m === 'fixed'
+            ? 'Under fixed-feature transfer, the attribute moves accuracy more for the biased source than for its clean control.'
+            : 'The spurious correlation survives full fine-tuning: the biased source’s attribute effect still exceeds the control’s.',
         measured: `|gap| biased ${withCi(absGap(b))} vs clean ${withCi(absGap(c))} (signed: ${withCi(b)} vs ${withCi(c)}; ${b.n} seed(s): ${b.values.map(pct).join(', ')})`,
         holds: compare(absGap(b), absGap(c)),
       });
@@ -256,23 +316,41 @@ function spuriousSection(inp: ReportInput, A: Map<string, Agg>, target: string, 
         csv: toCsv(['target', 'mode', 'source', 'class', 'acc_without', 'acc_with', 'gap'], csvRows),
       },
       ...(dotRows.length > 0
-        ? [{ svg: dotPlot({ rows: dotRows, title: `Per-class accuracy with vs without the attribute (${target})`, xLabel: 'accuracy', xMin: 0, xMax: 1 }), caption: 'Each row: one class under one mode and source.' }]
+        ? [
+            {
+              svg: dotPlot({
+                rows: dotRows,
+                title: `Per-class accuracy with vs without the attribute (${target})`,
+                xLabel: 'accuracy',
+                xMin: 0,
+                xMax: 1,
+              }),
+              caption: 'Each row: one class under one mode and source.',
+            },
+          ]
         : []),
     ],
   };
 }
 
 function patchSection(inp: ReportInput, A: Map<string, Agg>, target: string, sweep: string): Section | null {
-  const get = (kind: string | null, mode: string, cond: string, metric: string) => A.get(aggKey(sweep, mode === 'scratch' ? null : kind, target, mode, cond, metric));
+  const get = (kind: string | null, mode: string, cond: string, metric: string) =>
+    A.get(aggKey(sweep, mode === 'scratch' ? null : kind, target, mode, cond, metric));
   const conds = Object.keys(inp.conditionLabels).filter((c) => c.startsWith('patch'));
   if (conds.length === 0) return null;
-  const kinds = (m: string) => (m === 'scratch' ? [null] : ['clean', 'biased'].filter((k) => inp.modes.some((mm) => get(k, mm, 'clean', 'accuracy'))));
+  const kinds = (m: string) =>
+    m === 'scratch' ? [null] : ['clean', 'biased'].filter((k) => inp.modes.some((mm) => get(k, mm, 'clean', 'accuracy')));
   const groups = inp.modes.map((m) => ({
     label: m,
     bars: kinds(m).flatMap((k) =>
       conds.map((c) => {
         const a = get(k, m, c, 'tv-shift');
-        return { series: `${c}${inp.neutralOf[c] ? ' (neutral)' : ''}${k === 'biased' ? ' biased src' : ''}`, value: a?.mean ?? null, lo: a?.lo ?? null, hi: a?.hi ?? null };
+        return {
+          series: `${c}${inp.neutralOf[c] ? ' (neutral)' : ''}${k === 'biased' ? ' biased src' : ''}`,
+          value: a?.mean ?? null,
+          lo: a?.lo ?? null,
+          hi: a?.hi ?? null,
+        };
       }),
     ),
   }));
@@ -284,14 +362,39 @@ function patchSection(inp: ReportInput, A: Map<string, Agg>, target: string, swe
         const tv = get(k, m, c, 'tv-shift');
         const ch = get(k, m, c, 'changed');
         const vs = get(k, m, c, 'tv-shift-minus-scratch');
-        csvRows.push([target, m, k ?? 'none', c, tv?.mean ?? null, tv?.lo ?? null, tv?.hi ?? null, get(k, m, c, 'kl-shift')?.mean ?? null, ch?.mean ?? null, vs?.mean ?? null]);
-        tableRows.push([m, k ?? 'none', `${c}: ${inp.conditionLabels[c]}`, withCi(tv, num), num(get(k, m, c, 'kl-shift')?.mean ?? null), withCi(ch), num(vs?.mean ?? null)]);
+        csvRows.push([
+          target,
+          m,
+          k ?? 'none',
+          c,
+          tv?.mean ?? null,
+          tv?.lo ?? null,
+          tv?.hi ?? null,
+          get(k, m, c, 'kl-shift')?.mean ?? null,
+          ch?.mean ?? null,
+          vs?.mean ?? null,
+        ]);
+        tableRows.push([
+          m,
+          k ?? 'none',
+          `${c}: ${inp.conditionLabels[c]}`,
+          withCi(tv, num),
+          num(get(k, m, c, 'kl-shift')?.mean ?? null),
+          withCi(ch),
+          num(vs?.mean ?? null),
+        ]);
       }
   const classes = inp.targetClasses[target] ?? [];
   const charts = [
     {
-      svg: barChart({ groups, title: `Prediction-histogram shift under patches (${target})`, yLabel: 'total variation (clean vs patched)', yMin: 0 }),
-      caption: 'Total variation distance between the predicted-class histograms without and with the patch; neutral = grey square of the same mean brightness.',
+      svg: barChart({
+        groups,
+        title: `Prediction-histogram shift under patches (${target})`,
+        yLabel: 'total variation (clean vs patched)',
+        yMin: 0,
+      }),
+      caption:
+        'Total variation distance between the predicted-class histograms without and with the patch; neutral = grey square of the same mean brightness.',
       csvName: `patch-shift-${target}.csv`,
       csv: toCsv(['target', 'mode', 'source', 'condition', 'tv', 'lo', 'hi', 'kl', 'changed', 'tv_minus_scratch'], csvRows),
     },
@@ -303,12 +406,18 @@ function patchSection(inp: ReportInput, A: Map<string, Agg>, target: string, swe
         const k = m === 'scratch' ? null : 'clean';
         return { name: `${m}${m === 'scratch' ? '' : ''}`, proportions: classes.map((_, ci) => get(k, m, c, `hist:${ci}`)?.mean ?? 0) };
       });
-    const cleanSeries = { name: 'scratch, no patch', proportions: classes.map((_, ci) => get(null, 'scratch', 'clean', `hist:${ci}`)?.mean ?? 0) };
+    const cleanSeries = {
+      name: 'scratch, no patch',
+      proportions: classes.map((_, ci) => get(null, 'scratch', 'clean', `hist:${ci}`)?.mean ?? 0),
+    };
     charts.push({
       svg: histogramChart({ classes, series: [cleanSeries, ...series], title: `Predicted classes with ${c} (${inp.conditionLabels[c]})` }),
       caption: `Predicted-class proportions on patched test images, transferred (clean source) vs scratch.`,
       csvName: `hist-${target}-${c}.csv`,
-      csv: toCsv(['series', ...classes], [cleanSeries, ...series].map((s) => [s.name, ...s.proportions])),
+      csv: toCsv(
+        ['series', ...classes],
+        [cleanSeries, ...series].map((s) => [s.name, ...s.proportions]),
+      ),
     });
   }
   const findings: Finding[] = [];
@@ -318,18 +427,36 @@ function patchSection(inp: ReportInput, A: Map<string, Agg>, target: string, swe
     for (const m of ['fixed', 'full']) {
       const t = get('clean', m, realPatch, 'tv-shift');
       const s = get(null, 'scratch', realPatch, 'tv-shift');
-      if (t && s) findings.push({ claim: `A source-class patch skews the ${m}-transferred model more than the scratch model.`, measured: `TV shift ${m} ${withCi(t, num)} vs scratch ${withCi(s, num)}`, holds: compare(t, s) });
+      if (t && s)
+        findings.push({
+          claim: `A source-class patch skews the ${m}-transferred model more than the scratch model.`,
+          measured: `TV shift ${m} ${withCi(t, num)} vs scratch ${withCi(s, num)}`,
+          holds: compare(t, s),
+        });
       const nu = neutral ? get('clean', m, neutral, 'tv-shift') : undefined;
-      if (t && nu) findings.push({ claim: `For ${m} transfer the source-class patch shifts predictions more than the neutral patch.`, measured: `TV shift patch ${withCi(t, num)} vs neutral ${withCi(nu, num)}`, holds: compare(t, nu) });
+      if (t && nu)
+        findings.push({
+          claim: `For ${m} transfer the source-class patch shifts predictions more than the neutral patch.`,
+          measured: `TV shift patch ${withCi(t, num)} vs neutral ${withCi(nu, num)}`,
+          holds: compare(t, nu),
+        });
     }
   }
   return {
     id: `patches-${target}${sweep !== 'default' ? `-${sweep}` : ''}`.replace(/[^a-z0-9-]/gi, '-'),
     title: `Natural bias: source-class patches on ${target}`,
-    paragraphs: ['A patch cut from a source class is pasted on every target test image; a transferred model that learned the source class’s features shifts its predictions, a scratch model should not. The neutral grey patch separates “any occlusion” from “this class’s features”.'],
+    paragraphs: [
+      'A patch cut from a source class is pasted on every target test image; a transferred model that learned the source class’s features shifts its predictions, a scratch model should not. The neutral grey patch separates “any occlusion” from “this class’s features”.',
+    ],
     findings,
     charts,
-    tables: [{ caption: 'Histogram shift per patch (95% intervals)', columns: ['mode', 'source', 'condition', 'TV shift', 'KL(patched‖clean)', 'predictions changed', 'TV − scratch TV'], rows: tableRows }],
+    tables: [
+      {
+        caption: 'Histogram shift per patch (95% intervals)',
+        columns: ['mode', 'source', 'condition', 'TV shift', 'KL(patched‖clean)', 'predictions changed', 'TV − scratch TV'],
+        rows: tableRows,
+      },
+    ],
   };
 }
 
@@ -348,7 +475,9 @@ function accuracySection(inp: ReportInput, A: Map<string, Agg>, sweep: string): 
   return {
     id: `accuracy${sweep !== 'default' ? `-${sweep}` : ''}`.replace(/[^a-z0-9-]/gi, '-'),
     title: `Clean accuracy${sweep !== 'default' ? ` (${sweep})` : ''}`,
-    paragraphs: ['Accuracy on clean test images. A bias measurement means little on a model that did not learn the task: check these first.'],
+    paragraphs: [
+      'Accuracy on clean test images. A bias measurement means little on a model that did not learn the task: check these first.',
+    ],
     tables: [{ caption: 'Clean test accuracy (95% intervals)', columns: ['task', 'mode', 'source', 'accuracy'], rows }],
   };
 }

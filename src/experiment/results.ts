@@ -27,7 +27,12 @@ export function dominantShiftClass(clean: ArrayLike<number>, biased: ArrayLike<n
   return best;
 }
 
-function ci(n: number, stat: (idx: Int32Array) => number | null, opts: BootstrapOptions, resamples: number): { lo: number | null; hi: number | null } {
+function ci(
+  n: number,
+  stat: (idx: Int32Array) => number | null,
+  opts: BootstrapOptions,
+  resamples: number,
+): { lo: number | null; hi: number | null } {
   if (resamples <= 0 || n === 0) return { lo: null, hi: null };
   const r = bootstrap(n, stat, { ...opts, resamples });
   return { lo: r.lo, hi: r.hi };
@@ -37,7 +42,10 @@ function ci(n: number, stat: (idx: Int32Array) => number | null, opts: Bootstrap
  * Rows for one transfer job. `scratch` (the scratch model of the same seed and target), when
  * given, adds the 'vs-scratch' distances for patch conditions.
  */
-export function jobMetricRows(r: TransferJobResult, opts: { resamples: number; seed: number; scratch?: TransferJobResult | null; alpha?: number }): MetricRow[] {
+export function jobMetricRows(
+  r: TransferJobResult,
+  opts: { resamples: number; seed: number; scratch?: TransferJobResult | null; alpha?: number },
+): MetricRow[] {
   const rows: MetricRow[] = [];
   const base = { transferMode: r.mode, sourceKind: r.sourceKind, target: r.target };
   const labels = Int32Array.from(r.labels);
@@ -58,7 +66,15 @@ export function jobMetricRows(r: TransferJobResult, opts: { resamples: number; s
   };
   let cc = 0;
   for (const v of cleanCorrect) cc += v;
-  rows.push({ ...base, condition: 'clean', metric: 'accuracy', value: n ? cc / n : 0, numerator: cc, denominator: n, ...ci(n, (idx) => meanOver(cleanCorrect, idx), bopts, opts.resamples) });
+  rows.push({
+    ...base,
+    condition: 'clean',
+    metric: 'accuracy',
+    value: n ? cc / n : 0,
+    numerator: cc,
+    denominator: n,
+    ...ci(n, (idx) => meanOver(cleanCorrect, idx), bopts, opts.resamples),
+  });
 
   for (const [cond, predsArr] of Object.entries(r.predictions)) {
     if (cond === 'clean') continue;
@@ -66,7 +82,15 @@ export function jobMetricRows(r: TransferJobResult, opts: { resamples: number; s
     const bc = correct(biased);
     let bcs = 0;
     for (const v of bc) bcs += v;
-    rows.push({ ...base, condition: cond, metric: 'accuracy', value: n ? bcs / n : 0, numerator: bcs, denominator: n, ...ci(n, (idx) => meanOver(bc, idx), bopts, opts.resamples) });
+    rows.push({
+      ...base,
+      condition: cond,
+      metric: 'accuracy',
+      value: n ? bcs / n : 0,
+      numerator: bcs,
+      denominator: n,
+      ...ci(n, (idx) => meanOver(bc, idx), bopts, opts.resamples),
+    });
     if (cond === 'triggered') {
       const asr = untargetedAsr({ labels, clean, triggered: biased });
       if (asr.rate !== null) {
@@ -80,12 +104,27 @@ export function jobMetricRows(r: TransferJobResult, opts: { resamples: number; s
             }
           return den === 0 ? null : num / den;
         };
-        rows.push({ ...base, condition: cond, metric: 'asr', value: asr.rate, numerator: asr.numerator, denominator: asr.denominator, ...ci(n, stat, bopts, opts.resamples) });
+        rows.push({
+          ...base,
+          condition: cond,
+          metric: 'asr',
+          value: asr.rate,
+          numerator: asr.numerator,
+          denominator: asr.denominator,
+          ...ci(n, stat, bopts, opts.resamples),
+        });
       }
       const t = dominantShiftClass(clean, biased, K);
       const tasr = targetedAsr({ labels, clean, triggered: biased }, { targetClass: t });
       if (tasr.rate !== null)
-        rows.push({ ...base, condition: cond, metric: `targeted-asr`, value: tasr.rate, numerator: tasr.numerator, denominator: tasr.denominator });
+        rows.push({
+          ...base,
+          condition: cond,
+          metric: `targeted-asr`,
+          value: tasr.rate,
+          numerator: tasr.numerator,
+          denominator: tasr.denominator,
+        });
       rows.push({ ...base, condition: cond, metric: 'targeted-asr-class', value: t });
     }
     if (cond === 'with_attribute') {
@@ -96,7 +135,13 @@ export function jobMetricRows(r: TransferJobResult, opts: { resamples: number; s
         for (const i of idx) s += bc[i] - cleanCorrect[i];
         return s / idx.length;
       };
-      rows.push({ ...base, condition: cond, metric: 'attribute-gap', value: (bcs - cc) / Math.max(n, 1), ...ci(n, gapStat, bopts, opts.resamples) });
+      rows.push({
+        ...base,
+        condition: cond,
+        metric: 'attribute-gap',
+        value: (bcs - cc) / Math.max(n, 1),
+        ...ci(n, gapStat, bopts, opts.resamples),
+      });
       for (let k = 0; k < K; k++) {
         let m = 0;
         let w = 0;
@@ -124,7 +169,8 @@ export function jobMetricRows(r: TransferJobResult, opts: { resamples: number; s
         });
         return totalVariation(predictionHistogram(a, K).proportions, predictionHistogram(b, K).proportions);
       };
-      if (sh.tv !== null) rows.push({ ...base, condition: cond, metric: 'tv-shift', value: sh.tv, ...ci(n, tvStat, bopts, opts.resamples) });
+      if (sh.tv !== null)
+        rows.push({ ...base, condition: cond, metric: 'tv-shift', value: sh.tv, ...ci(n, tvStat, bopts, opts.resamples) });
       if (sh.klPatchedClean !== null) rows.push({ ...base, condition: cond, metric: 'kl-shift', value: sh.klPatchedClean });
       let changed = 0;
       for (let i = 0; i < n; i++) if (clean[i] !== biased[i]) changed++;

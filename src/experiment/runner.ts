@@ -67,7 +67,17 @@ async function runOne(
   const name = config.name;
   const runId = `${name}-${sweepId === 'default' ? '' : `${sweepId}-`}seed${seed}`.replace(/[^A-Za-z0-9._=,+-]/g, '_');
   const existing = store.getRun(runId);
-  const run = existing ?? store.createRun({ id: runId, name, config, seed, sweepId, libtorch: buildInfo().torchVersion, extra: { configFile: loaded.file, threads: config.threads } });
+  const run =
+    existing ??
+    store.createRun({
+      id: runId,
+      name,
+      config,
+      seed,
+      sweepId,
+      libtorch: buildInfo().torchVersion,
+      extra: { configFile: loaded.file, threads: config.threads },
+    });
   store.setStatus(runId, 'running');
   const log = (line: string) => {
     base.log(`[${runId}] ${line}`);
@@ -84,7 +94,12 @@ async function runOne(
     let sourceTest = null;
     if (config.source.bias.kind !== 'spurious') {
       try {
-        sourceTest = loadConfiguredDataset({ ...config.source.dataset, split: 'test', limit: Math.min(config.source.dataset.limit ?? 2000, 2000) }, loaded.dir, seed, 'source/test');
+        sourceTest = loadConfiguredDataset(
+          { ...config.source.dataset, split: 'test', limit: Math.min(config.source.dataset.limit ?? 2000, 2000) },
+          loaded.dir,
+          seed,
+          'source/test',
+        );
       } catch {
         sourceTest = null;
       }
@@ -145,14 +160,35 @@ async function runOne(
     }
     for (const s of sources)
       if (s.sourceAccuracy !== null)
-        rows.push({ condition: 'clean', transferMode: null, sourceKind: s.key === byKind.get('biased')?.key ? 'biased' : 'clean', target: null, metric: 'source-accuracy', value: s.sourceAccuracy });
+        rows.push({
+          condition: 'clean',
+          transferMode: null,
+          sourceKind: s.key === byKind.get('biased')?.key ? 'biased' : 'clean',
+          target: null,
+          metric: 'source-accuracy',
+          value: s.sourceAccuracy,
+        });
     for (const v of variants) {
       const rec = v.record as { count?: number } | null;
       if (v.kind === 'biased' && rec && typeof rec.count === 'number')
-        rows.push({ condition: 'source', transferMode: null, sourceKind: 'biased', target: null, metric: 'poisoned-images', value: rec.count });
+        rows.push({
+          condition: 'source',
+          transferMode: null,
+          sourceKind: 'biased',
+          target: null,
+          metric: 'poisoned-images',
+          value: rec.count,
+        });
     }
     if (!existing || existing.status !== 'done') store.recordMetrics(runId, rows);
-    writeFileSync(join(run.paths.dir, 'sources.json'), JSON.stringify(sources.map((s) => ({ ...s, train: s.train.history })), null, 1));
+    writeFileSync(
+      join(run.paths.dir, 'sources.json'),
+      JSON.stringify(
+        sources.map((s) => ({ ...s, train: s.train.history })),
+        null,
+        1,
+      ),
+    );
     store.setStatus(runId, 'done');
     return { runId, sweepId, seed, config, jobs, rows, sources };
   } catch (e) {
@@ -176,7 +212,13 @@ function writeJobPredictions(dir: string, j: TransferJobResult): void {
   for (const [cond, p] of Object.entries(j.predictions)) {
     const file = join(dir, `${stem}-${cond}.csv`);
     if (existsSync(file)) continue;
-    writePredictionsCsv(file, { ids, labels, clean, ...(cond === 'clean' ? {} : { biased: Int32Array.from(p) }), numClasses: j.numClasses });
+    writePredictionsCsv(file, {
+      ids,
+      labels,
+      clean,
+      ...(cond === 'clean' ? {} : { biased: Int32Array.from(p) }),
+      numClasses: j.numClasses,
+    });
   }
 }
 

@@ -137,11 +137,21 @@ export function eye(n: number, opts: CreateOptions = {}): Tensor {
 
 /** Concatenates along an existing dimension. */
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
-  return new Tensor(native.Cat(tensors.map((t) => t.handle), dim));
+  return new Tensor(
+    native.Cat(
+      tensors.map((t) => t.handle),
+      dim,
+    ),
+  );
 }
 /** Stacks along a new dimension. */
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
-  return new Tensor(native.Stack(tensors.map((t) => t.handle), dim));
+  return new Tensor(
+    native.Stack(
+      tensors.map((t) => t.handle),
+      dim,
+    ),
+  );
 }
 /** Elementwise `cond ? a : b` with broadcasting; a and b may be scalars. */
 export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
@@ -273,12 +283,25 @@ export interface CrossEntropyOptions {
 /** Cross entropy between logits [N, C] and int64 class targets [N] (or probabilities [N, C]). */
 export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor {
   return new Tensor(
-    native.CrossEntropy(logits.handle, target.handle, opts.weight?.handle, opts.reduction ?? 'mean', opts.ignoreIndex ?? -100, opts.labelSmoothing ?? 0),
+    native.CrossEntropy(
+      logits.handle,
+      target.handle,
+      opts.weight?.handle,
+      opts.reduction ?? 'mean',
+      opts.ignoreIndex ?? -100,
+      opts.labelSmoothing ?? 0,
+    ),
   );
 }
 /** Negative log-likelihood of log-probabilities [N, C] at int64 targets [N]. */
-export function nllLoss(logProbs: Tensor, target: Tensor, opts: { weight?: Tensor; reduction?: Reduction; ignoreIndex?: number } = {}): Tensor {
-  return new Tensor(native.NllLoss(logProbs.handle, target.handle, opts.weight?.handle, opts.reduction ?? 'mean', opts.ignoreIndex ?? -100));
+export function nllLoss(
+  logProbs: Tensor,
+  target: Tensor,
+  opts: { weight?: Tensor; reduction?: Reduction; ignoreIndex?: number } = {},
+): Tensor {
+  return new Tensor(
+    native.NllLoss(logProbs.handle, target.handle, opts.weight?.handle, opts.reduction ?? 'mean', opts.ignoreIndex ?? -100),
+  );
 }
 export function mseLoss(a: Tensor, b: Tensor, reduction: Reduction = 'mean'): Tensor {
   return new Tensor(native.MseLoss(a.handle, b.handle, reduction));

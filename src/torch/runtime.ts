@@ -50,7 +50,14 @@ export function mallocTrim(): boolean {
 }
 
 /** Versions and capabilities of the linked libtorch. */
-export function buildInfo(): { torchVersion: string; config: string; parallelInfo: string; mkldnn: boolean; cuda: boolean; openmp: boolean } {
+export function buildInfo(): {
+  torchVersion: string;
+  config: string;
+  parallelInfo: string;
+  mkldnn: boolean;
+  cuda: boolean;
+  openmp: boolean;
+} {
   return native.BuildInfo();
 }
 

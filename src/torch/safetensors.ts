@@ -14,20 +14,48 @@ import { Tensor, type DType } from './tensor.js';
 
 /** Every dtype name the format defines. */
 export type SafetensorsDType =
-  | 'BOOL' | 'U8' | 'I8' | 'U16' | 'I16' | 'U32' | 'I32' | 'U64' | 'I64'
-  | 'F16' | 'BF16' | 'F32' | 'F64' | 'F8_E4M3' | 'F8_E5M2';
+  'BOOL' | 'U8' | 'I8' | 'U16' | 'I16' | 'U32' | 'I32' | 'U64' | 'I64' | 'F16' | 'BF16' | 'F32' | 'F64' | 'F8_E4M3' | 'F8_E5M2';
 
 const ITEM_SIZE: Record<SafetensorsDType, number> = {
-  BOOL: 1, U8: 1, I8: 1, U16: 2, I16: 2, U32: 4, I32: 4, U64: 8, I64: 8,
-  F16: 2, BF16: 2, F32: 4, F64: 8, F8_E4M3: 1, F8_E5M2: 1,
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  U16: 2,
+  I16: 2,
+  U32: 4,
+  I32: 4,
+  U64: 8,
+  I64: 8,
+  F16: 2,
+  BF16: 2,
+  F32: 4,
+  F64: 8,
+  F8_E4M3: 1,
+  F8_E5M2: 1,
 };
 const TO_TORCH: Partial<Record<SafetensorsDType, DType>> = {
-  BOOL: 'bool', U8: 'uint8', I8: 'int8', I16: 'int16', I32: 'int32', I64: 'int64',
-  F16: 'float16', BF16: 'bfloat16', F32: 'float32', F64: 'float64',
+  BOOL: 'bool',
+  U8: 'uint8',
+  I8: 'int8',
+  I16: 'int16',
+  I32: 'int32',
+  I64: 'int64',
+  F16: 'float16',
+  BF16: 'bfloat16',
+  F32: 'float32',
+  F64: 'float64',
 };
 const FROM_TORCH: Record<DType, SafetensorsDType> = {
-  bool: 'BOOL', uint8: 'U8', int8: 'I8', int16: 'I16', int32: 'I32', int64: 'I64',
-  float16: 'F16', bfloat16: 'BF16', float32: 'F32', float64: 'F64',
+  bool: 'BOOL',
+  uint8: 'U8',
+  int8: 'I8',
+  int16: 'I16',
+  int32: 'I32',
+  int64: 'I64',
+  float16: 'F16',
+  bfloat16: 'BF16',
+  float32: 'F32',
+  float64: 'F64',
 };
 
 /** One entry of a file, before conversion to a tensor. */
@@ -61,7 +89,8 @@ export function parseSafetensors(buf: Uint8Array, file = '<buffer>'): RawSafeten
   if (buf.length < 8) throw new SafetensorsError(file, `truncated: ${buf.length} bytes, no header length`);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const n = dv.getBigUint64(0, true);
-  if (n > BigInt(buf.length - 8)) throw new SafetensorsError(file, `header length ${n} exceeds the file size (${buf.length} bytes): truncated or not safetensors`);
+  if (n > BigInt(buf.length - 8))
+    throw new SafetensorsError(file, `header length ${n} exceeds the file size (${buf.length} bytes): truncated or not safetensors`);
   const headerLen = Number(n);
   let header: Record<string, unknown>;
   try {
@@ -69,7 +98,8 @@ export function parseSafetensors(buf: Uint8Array, file = '<buffer>'): RawSafeten
   } catch (e) {
     throw new SafetensorsError(file, `header is not valid UTF-8 JSON (${(e as Error).message})`);
   }
-  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new SafetensorsError(file, 'header is not a JSON object');
+  if (header === null || typeof header !== 'object' || Array.isArray(header))
+    throw new SafetensorsError(file, 'header is not a JSON object');
   const dataStart = 8 + headerLen;
   const dataLen = buf.length - dataStart;
   const metadata: Record<string, string> = {};
@@ -87,8 +117,10 @@ export function parseSafetensors(buf: Uint8Array, file = '<buffer>'): RawSafeten
     const e = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof e !== 'object' || e === null) throw new SafetensorsError(file, 'entry is not an object', key);
     const dtype = e.dtype as SafetensorsDType;
-    if (typeof dtype !== 'string' || !(dtype in ITEM_SIZE)) throw new SafetensorsError(file, `unknown dtype ${JSON.stringify(e.dtype)}`, key);
-    if (!Array.isArray(e.shape) || e.shape.some((s) => !Number.isInteger(s) || s < 0)) throw new SafetensorsError(file, `invalid shape ${JSON.stringify(e.shape)}`, key);
+    if (typeof dtype !== 'string' || !(dtype in ITEM_SIZE))
+      throw new SafetensorsError(file, `unknown dtype ${JSON.stringify(e.dtype)}`, key);
+    if (!Array.isArray(e.shape) || e.shape.some((s) => !Number.isInteger(s) || s < 0))
+      throw new SafetensorsError(file, `invalid shape ${JSON.stringify(e.shape)}`, key);
     const off = e.data_offsets;
     if (!Array.isArray(off) || off.length !== 2 || off.some((o) => !Number.isInteger(o) || o < 0) || off[0] > off[1])
       throw new SafetensorsError(file, `invalid data_offsets ${JSON.stringify(off)}`, key);
@@ -96,7 +128,8 @@ export function parseSafetensors(buf: Uint8Array, file = '<buffer>'): RawSafeten
     const need = shape.reduce((a, b) => a * b, 1) * ITEM_SIZE[dtype];
     if (off[1] - off[0] !== need)
       throw new SafetensorsError(file, `data_offsets span ${off[1] - off[0]} bytes but ${dtype}[${shape.join(', ')}] needs ${need}`, key);
-    if (off[1] > dataLen) throw new SafetensorsError(file, `data ends at byte ${off[1]} but the file holds ${dataLen} data bytes: truncated`, key);
+    if (off[1] > dataLen)
+      throw new SafetensorsError(file, `data ends at byte ${off[1]} but the file holds ${dataLen} data bytes: truncated`, key);
     spans.push([off[0], off[1], key]);
     entries.set(key, { dtype, shape, bytes: buf.subarray(dataStart + off[0], dataStart + off[1]) });
   }
@@ -160,7 +193,10 @@ export function loadSafetensors(path: string): { tensors: Map<string, Tensor>; m
 }
 
 /** Serialises tensors (any iteration order; written sorted by name) and string metadata. */
-export function serializeSafetensors(tensors: Iterable<[string, Tensor]> | Record<string, Tensor>, metadata: Record<string, string> = {}): Buffer {
+export function serializeSafetensors(
+  tensors: Iterable<[string, Tensor]> | Record<string, Tensor>,
+  metadata: Record<string, string> = {},
+): Buffer {
   const list = (Symbol.iterator in tensors ? [...(tensors as Iterable<[string, Tensor]>)] : Object.entries(tensors)).sort((a, b) =>
     a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0,
   );
@@ -192,7 +228,11 @@ export function serializeSafetensors(tensors: Iterable<[string, Tensor]> | Recor
 }
 
 /** Writes a safetensors file atomically (temporary file, fsync, rename). */
-export function saveSafetensors(path: string, tensors: Iterable<[string, Tensor]> | Record<string, Tensor>, metadata: Record<string, string> = {}): void {
+export function saveSafetensors(
+  path: string,
+  tensors: Iterable<[string, Tensor]> | Record<string, Tensor>,
+  metadata: Record<string, string> = {},
+): void {
   const buf = serializeSafetensors(tensors, metadata);
   const tmp = `${path}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w');

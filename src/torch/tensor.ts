@@ -562,7 +562,12 @@ export class Tensor {
   toString(): string {
     if (this.isDisposed) return 'Tensor(disposed)';
     const n = this.numel;
-    const vals = n <= 8 ? this.toArray().map((v) => +v.toPrecision(5)).join(', ') : `${n} elements`;
+    const vals =
+      n <= 8
+        ? this.toArray()
+            .map((v) => +v.toPrecision(5))
+            .join(', ')
+        : `${n} elements`;
     return `Tensor(shape=[${this.shape.join(', ')}], dtype=${this.dtype}, device=${this.device}, [${vals}])`;
   }
 }

@@ -13,7 +13,8 @@ export function datasetSource(ds: ImageDataset, opts: { batchSize: number; spec:
   const probe = new BatchIterator(ds, { batchSize, spec: opts.spec, seed: opts.seed, shuffle: true, dropLast: true });
   return {
     batchesPerEpoch: probe.numBatches,
-    epoch: (epoch, start) => new BatchIterator(ds, { batchSize, spec: opts.spec, seed: opts.seed, shuffle: true, dropLast: true, epoch, startBatch: start }),
+    epoch: (epoch, start) =>
+      new BatchIterator(ds, { batchSize, spec: opts.spec, seed: opts.seed, shuffle: true, dropLast: true, epoch, startBatch: start }),
   };
 }
 
@@ -30,7 +31,12 @@ export interface Predictions {
  * Runs `forward` over every sample of `ds` in inference mode (no augmentation: pass a spec
  * without `augment`), in dataset order. The caller puts the model in evaluation mode.
  */
-export function predict(forward: (x: Tensor) => Tensor, ds: ImageDataset, spec: BatchSpec, opts: { batchSize?: number; keepLogits?: boolean } = {}): Predictions {
+export function predict(
+  forward: (x: Tensor) => Tensor,
+  ds: ImageDataset,
+  spec: BatchSpec,
+  opts: { batchSize?: number; keepLogits?: boolean } = {},
+): Predictions {
   const evalSpec: BatchSpec = { ...spec, augment: undefined };
   const it = new BatchIterator(ds, { batchSize: opts.batchSize ?? 256, spec: evalSpec });
   const preds = new Int32Array(ds.n);

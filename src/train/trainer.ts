@@ -252,7 +252,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       if (loaded !== null) {
         pos = loaded;
         resumedFrom = { epoch: pos.epoch, step: pos.batch };
-        emit({ kind: 'resume', epoch: pos.epoch, epochs: spec.epochs, step: pos.batch, stepsPerEpoch, message: `resumed at epoch ${pos.epoch + 1}, batch ${pos.batch}` });
+        emit({
+          kind: 'resume',
+          epoch: pos.epoch,
+          epochs: spec.epochs,
+          step: pos.batch,
+          stepsPerEpoch,
+          message: `resumed at epoch ${pos.epoch + 1}, batch ${pos.batch}`,
+        });
       }
     }
     let lastEmit = 0;
@@ -327,7 +334,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         evalAcc = opts.evaluate();
         setTraining(true);
         emit({ kind: 'eval', epoch: pos.epoch, epochs: spec.epochs, step: b, stepsPerEpoch, evalAccuracy: evalAcc });
-        if (dir !== undefined && (pos.best === null || evalAcc > pos.best)) saveSafetensors(join(dir, 'best.safetensors'), model.stateDict());
+        if (dir !== undefined && (pos.best === null || evalAcc > pos.best))
+          saveSafetensors(join(dir, 'best.safetensors'), model.stateDict());
         if (pos.best === null || evalAcc > pos.best) pos.best = evalAcc;
       }
       const rec: EpochRecord = {
@@ -339,7 +347,16 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         seconds: (Date.now() - epochStart) / 1000,
       };
       pos.history.push(rec);
-      emit({ kind: 'epoch', epoch: pos.epoch, epochs: spec.epochs, step: b, stepsPerEpoch, loss: rec.loss, accuracy: rec.accuracy, evalAccuracy: evalAcc ?? undefined });
+      emit({
+        kind: 'epoch',
+        epoch: pos.epoch,
+        epochs: spec.epochs,
+        step: b,
+        stepsPerEpoch,
+        loss: rec.loss,
+        accuracy: rec.accuracy,
+        evalAccuracy: evalAcc ?? undefined,
+      });
       pos.batch = 0;
       pos.running = { loss: 0, correct: 0, seen: 0, seconds: 0 };
       if (dir !== undefined && !isLast) saveCheckpoint(dir, model, opt, { ...pos, epoch: pos.epoch + 1 });
@@ -363,7 +380,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         rmSync(lastJson, { force: true });
       }
       // Leftovers of sessions killed mid-save: half-written checkpoint folders and temp files.
-      for (const name of readdirSync(dir)) if (/^ckpt-\d+$|\.tmp-\d+$/.test(name)) rmSync(join(dir, name), { recursive: true, force: true });
+      for (const name of readdirSync(dir))
+        if (/^ckpt-\d+$|\.tmp-\d+$/.test(name)) rmSync(join(dir, name), { recursive: true, force: true });
     }
     emit({ kind: 'done', epoch: spec.epochs, epochs: spec.epochs, step: 0, stepsPerEpoch });
     return result;

@@ -65,7 +65,9 @@ export interface PreparedTransfer {
 function lastBlockParams(model: TransferableModel, k: number): Set<Tensor> {
   const blocks = model.blocks();
   if (k > blocks.length)
-    throw new RangeError(`partial:${k} asks for more blocks than the model has (${blocks.length}: ${blocks.map((b) => b.name).join(', ')})`);
+    throw new RangeError(
+      `partial:${k} asks for more blocks than the model has (${blocks.length}: ${blocks.map((b) => b.name).join(', ')})`,
+    );
   return new Set(blocks.slice(blocks.length - k).flatMap((b) => b.module.parameters()));
 }
 

@@ -1,13 +1,25 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { classCounts, concatDatasets, filterClasses, limit, selectIndices, shuffleDataset, trainValSplit, withAttributes } from '../../src/data/dataset.js';
+import {
+  classCounts,
+  concatDatasets,
+  filterClasses,
+  limit,
+  selectIndices,
+  shuffleDataset,
+  trainValSplit,
+  withAttributes,
+} from '../../src/data/dataset.js';
 import { Rng } from '../../src/data/rng.js';
 import { firstPixels, tinyDataset } from './helpers.js';
 
 const labels = [0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2];
 
 test('selectIndices copies the chosen samples in order, with repeats and attributes', () => {
-  const ds = withAttributes(tinyDataset({ labels }), labels.map((l) => (l === 1 ? 1 : 0)));
+  const ds = withAttributes(
+    tinyDataset({ labels }),
+    labels.map((l) => (l === 1 ? 1 : 0)),
+  );
   const s = selectIndices(ds, [3, 0, 3, 4]);
   assert.deepEqual(firstPixels(s), [21, 0, 21, 28]);
   assert.deepEqual(Array.from(s.labels), [0, 0, 0, 1]);
@@ -38,7 +50,11 @@ test('limit takes the first n, a seeded random n, or a class-balanced n', () => 
   assert.equal(a.n, 5);
   assert.deepEqual(firstPixels(a), firstPixels(b));
   const px = firstPixels(a);
-  assert.deepEqual(px, [...px].sort((x, y) => x - y), 'random subset keeps dataset order');
+  assert.deepEqual(
+    px,
+    [...px].sort((x, y) => x - y),
+    'random subset keeps dataset order',
+  );
   assert.notDeepEqual(firstPixels(limit(ds, 5, { rng: new Rng(5) })), px);
   const bal = limit(ds, 7, { perClass: true });
   assert.deepEqual(Array.from(classCounts(bal)), [3, 2, 2]);
@@ -51,7 +67,10 @@ test('shuffleDataset is a seeded permutation', () => {
   const a = shuffleDataset(ds, new Rng(1));
   assert.deepEqual(firstPixels(a), firstPixels(shuffleDataset(ds, new Rng(1))));
   assert.notDeepEqual(firstPixels(a), firstPixels(ds));
-  assert.deepEqual([...firstPixels(a)].sort((x, y) => x - y), firstPixels(ds));
+  assert.deepEqual(
+    [...firstPixels(a)].sort((x, y) => x - y),
+    firstPixels(ds),
+  );
 });
 
 test('trainValSplit is stratified, disjoint, complete and deterministic', () => {

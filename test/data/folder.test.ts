@@ -44,14 +44,25 @@ test('image folder: sorted classes, PNG pixels exact (alpha dropped), JPEG close
   assert.deepEqual([ds.n, ds.c, ds.h, ds.w], [3, 3, 2, 3]);
   assert.deepEqual(Array.from(ds.labels), [0, 1, 1]);
   // sample 0: JPEG constant (200, 50, 20) within JPEG error
-  for (let k = 0; k < 3; k++) for (let j = 0; j < 6; j++) assert.ok(Math.abs(ds.images[k * 6 + j] - [200, 50, 20][k]) <= 3, `jpeg channel ${k}`);
+  for (let k = 0; k < 3; k++)
+    for (let j = 0; j < 6; j++) assert.ok(Math.abs(ds.images[k * 6 + j] - [200, 50, 20][k]) <= 3, `jpeg channel ${k}`);
   // sample 1: a.png constant (1, 2, 3); sample 2: b.png planar R, G, B
   assert.deepEqual(Array.from(ds.images.subarray(18, 36)), [1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3]);
-  assert.deepEqual(Array.from(ds.images.subarray(36, 54)), [0, 10, 20, 0, 10, 20, 100, 100, 100, 101, 101, 101, 200, 200, 200, 200, 200, 200]);
+  assert.deepEqual(
+    Array.from(ds.images.subarray(36, 54)),
+    [0, 10, 20, 0, 10, 20, 100, 100, 100, 101, 101, 101, 200, 200, 200, 200, 200, 200],
+  );
   const gray = loadImageFolder({ path: root, channels: 1 });
   assert.equal(gray.c, 1);
   const px = (r: number, g: number, b: number): number => Math.round(0.299 * r + 0.587 * g + 0.114 * b);
-  assert.deepEqual(Array.from(gray.images.subarray(12, 18)), [px(0, 100, 200), px(10, 100, 200), px(20, 100, 200), px(0, 101, 200), px(10, 101, 200), px(20, 101, 200)]);
+  assert.deepEqual(Array.from(gray.images.subarray(12, 18)), [
+    px(0, 100, 200),
+    px(10, 100, 200),
+    px(20, 100, 200),
+    px(0, 101, 200),
+    px(10, 101, 200),
+    px(20, 101, 200),
+  ]);
 });
 
 test('image folder resizes to the requested size (constant image stays constant) via the registry', () => {
@@ -65,7 +76,11 @@ test('image folder resizes to the requested size (constant image stays constant)
   // gray of R=100 is round(29.9) = 30; 2 → 4 bilinear with half-pixel centres samples columns at
   // 0, 0.25, 0.75, 1 of the step 0 → 30: 0, 7.5 → 8, 22.5 → 23, 30
   assert.deepEqual(Array.from(ds.images.subarray(16, 20)), [0, 8, 23, 30]);
-  throwsFor(() => loadImageFolder({ path: root }), path.join(root, 'one', 'small.png'), /image is 2×2 but earlier images are 5×7; set a size/);
+  throwsFor(
+    () => loadImageFolder({ path: root }),
+    path.join(root, 'one', 'small.png'),
+    /image is 2×2 but earlier images are 5×7; set a size/,
+  );
 });
 
 test('image folder errors name the path: missing root, no classes, empty class, corrupt and unknown images', () => {

@@ -15,9 +15,19 @@ export function tinyDataset(opts: { labels: number[]; c?: number; h?: number; w?
   const n = labels.length;
   const images = new Uint8Array(n * c * h * w);
   for (let i = 0; i < n; i++)
-    for (let k = 0; k < c; k++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) images[((i * c + k) * h + y) * w + x] = (i * 7 + k * 3 + y * w + x) % 256;
+    for (let k = 0; k < c; k++)
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) images[((i * c + k) * h + y) * w + x] = (i * 7 + k * 3 + y * w + x) % 256;
   const k = Math.max(...labels) + 1;
-  return { name: 'tiny', images, labels: Int32Array.from(labels), classes: opts.classes ?? Array.from({ length: k }, (_, j) => `c${j}`), n, c, h, w };
+  return {
+    name: 'tiny',
+    images,
+    labels: Int32Array.from(labels),
+    classes: opts.classes ?? Array.from({ length: k }, (_, j) => `c${j}`),
+    n,
+    c,
+    h,
+    w,
+  };
 }
 
 /** The first pixel of each sample (identifies it in tinyDataset when n*7 < 256). */

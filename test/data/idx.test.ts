@@ -40,7 +40,10 @@ test('readIdx and loadIdxPair decode plain and gzipped 4x4 images exactly', () =
   fs.writeFileSync(`${img}.gz`, zlib.gzipSync(fs.readFileSync(img)));
   fs.writeFileSync(path.join(dir, 'lab-gz-no-ext'), zlib.gzipSync(fs.readFileSync(lab)));
   assert.deepEqual(readIdx(img).dims, [N, 4, 4]);
-  for (const [i, l] of [[img, lab], [`${img}.gz`, path.join(dir, 'lab-gz-no-ext')]]) {
+  for (const [i, l] of [
+    [img, lab],
+    [`${img}.gz`, path.join(dir, 'lab-gz-no-ext')],
+  ]) {
     const ds = loadIdxPair(i, l);
     assert.deepEqual([ds.n, ds.c, ds.h, ds.w], [N, 1, 4, 4]);
     assert.deepEqual(Array.from(ds.images), pixels);

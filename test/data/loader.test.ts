@@ -22,7 +22,14 @@ function collect(opts: Parameters<typeof batches>[1]): { index: number; indices:
 
 test('without shuffle batches follow dataset order; dropLast drops the short batch', () => {
   const all = collect({ batchSize: 4, spec: plain });
-  assert.deepEqual(all.map((b) => b.indices), [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]);
+  assert.deepEqual(
+    all.map((b) => b.indices),
+    [
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+      [8, 9],
+    ],
+  );
   assert.deepEqual(all[2].y, [2, 0]);
   assert.equal(all[0].x[16], Math.fround(7 / 255), 'sample 1 starts with pixel 7');
   assert.equal(collect({ batchSize: 4, spec: plain, dropLast: true }).length, 2);
@@ -34,11 +41,21 @@ test('order and augmentation are a pure function of (seed, epoch); epochs differ
   const b = collect({ batchSize: 3, spec: aug, shuffle: true, seed: 7, epoch: 2 });
   assert.deepEqual(a, b);
   const flat = a.flatMap((x) => x.indices);
-  assert.deepEqual([...flat].sort((p, q) => p - q), Array.from({ length: 10 }, (_, i) => i), 'each sample once per epoch');
+  assert.deepEqual(
+    [...flat].sort((p, q) => p - q),
+    Array.from({ length: 10 }, (_, i) => i),
+    'each sample once per epoch',
+  );
   const e3 = collect({ batchSize: 3, spec: aug, shuffle: true, seed: 7, epoch: 3 });
-  assert.notDeepEqual(e3.flatMap((x) => x.indices), flat);
+  assert.notDeepEqual(
+    e3.flatMap((x) => x.indices),
+    flat,
+  );
   const s8 = collect({ batchSize: 3, spec: aug, shuffle: true, seed: 8, epoch: 2 });
-  assert.notDeepEqual(s8.flatMap((x) => x.indices), flat);
+  assert.notDeepEqual(
+    s8.flatMap((x) => x.indices),
+    flat,
+  );
   assert.equal(liveTensors(), before, 'no tensors leaked');
 });
 

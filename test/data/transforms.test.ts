@@ -8,11 +8,25 @@ import { runPythonJson } from '../helpers/pytorch.js';
 
 function ds(pixels: number[], opts: { n?: number; c: number; h: number; w: number; labels?: number[] }): ImageDataset {
   const n = opts.n ?? 1;
-  return { name: 't', images: Uint8Array.from(pixels), labels: Int32Array.from(opts.labels ?? Array(n).fill(0)), classes: ['a', 'b', 'c'], n, c: opts.c, h: opts.h, w: opts.w };
+  return {
+    name: 't',
+    images: Uint8Array.from(pixels),
+    labels: Int32Array.from(opts.labels ?? Array(n).fill(0)),
+    classes: ['a', 'b', 'c'],
+    n,
+    c: opts.c,
+    h: opts.h,
+    w: opts.w,
+  };
 }
 
 /** Runs makeBatch and returns x as numbers, its shape and y, disposing both tensors. */
-function batchValues(d: ImageDataset, idx: number[], spec: BatchSpec, rng?: Rng): { x: number[]; shape: readonly number[]; y: number[]; ydtype: string } {
+function batchValues(
+  d: ImageDataset,
+  idx: number[],
+  spec: BatchSpec,
+  rng?: Rng,
+): { x: number[]; shape: readonly number[]; y: number[]; ydtype: string } {
   return assertNoLeaks(() => {
     const { x, y } = makeBatch(d, idx, spec, rng);
     const out = { x: Array.from(x.toFloat32Array()), shape: x.shape, y: y.toArray(), ydtype: y.dtype };
@@ -26,7 +40,11 @@ test('normalisation is (pixel/255 - mean)/std per channel; y is int64 labels', (
   const d = ds([0, 51, 102, 255, 10, 20, 30, 40], { n: 2, c: 1, h: 2, w: 2, labels: [2, 1] });
   const r = batchValues(d, [1, 0], { mean: [0.5], std: [0.25] });
   assert.deepEqual(r.shape, [2, 1, 2, 2]);
-  assertClose(r.x, [10, 20, 30, 40, 0, 51, 102, 255].map((p) => (p / 255 - 0.5) / 0.25), 1e-6);
+  assertClose(
+    r.x,
+    [10, 20, 30, 40, 0, 51, 102, 255].map((p) => (p / 255 - 0.5) / 0.25),
+    1e-6,
+  );
   assert.deepEqual(r.y, [1, 2]);
   assert.equal(r.ydtype, 'int64');
   const rgb = ds([0, 255, 0, 255, 0, 255], { c: 3, h: 1, w: 2 });
@@ -62,7 +80,12 @@ test('random crop with zero padding and horizontal flip match a pad-crop-flip re
       const dx = draws.int(2 * pad + 1) - pad;
       const flip = draws.next() < 0.5;
       seen.add(`${dy},${dx},${flip}`);
-      assertClose(r.x.slice(b * 12, (b + 1) * 12), reference(img, 3, 4, dy, dx, flip, 0.1, 0.2), 1e-6, `pad ${pad}, sample ${b} (dy=${dy}, dx=${dx}, flip=${flip})`);
+      assertClose(
+        r.x.slice(b * 12, (b + 1) * 12),
+        reference(img, 3, 4, dy, dx, flip, 0.1, 0.2),
+        1e-6,
+        `pad ${pad}, sample ${b} (dy=${dy}, dx=${dx}, flip=${flip})`,
+      );
     }
     assert.ok(seen.size > 10, 'the draws cover many crops and both flips');
   }
@@ -89,7 +112,11 @@ test('gray to RGB replicates, RGB to gray uses 0.299/0.587/0.114 luminance', () 
   assertClose(r.x, [...g, ...g, ...g], 1e-6);
   const rgb = ds([255, 0, 10, 0, 255, 20, 0, 0, 30], { c: 3, h: 1, w: 3 });
   const y = batchValues(rgb, [0], { channels: 1, mean: [0], std: [1] });
-  assertClose(y.x, [0.299 * 255, 0.587 * 255, 0.299 * 10 + 0.587 * 20 + 0.114 * 30].map((v) => v / 255), 1e-6);
+  assertClose(
+    y.x,
+    [0.299 * 255, 0.587 * 255, 0.299 * 10 + 0.587 * 20 + 0.114 * 30].map((v) => v / 255),
+    1e-6,
+  );
 });
 
 test('resize: a constant image stays constant and bilinear matches torch interpolate(align_corners=False)', () => {
@@ -99,7 +126,10 @@ test('resize: a constant image stays constant and bilinear matches torch interpo
   assertClose(c.x, Array(3 * 36).fill(77 / 255), 1e-6);
   const px = Array.from({ length: 2 * 5 * 6 }, (_, i) => (i * 37) % 256);
   const d = ds(px, { c: 2, h: 5, w: 6 });
-  const sizes: [number, number][] = [[8, 3], [3, 11]];
+  const sizes: [number, number][] = [
+    [8, 3],
+    [3, 11],
+  ];
   const refs = runPythonJson<number[][]>(
     `import json, sys, torch
 px = torch.tensor(json.loads(sys.argv[1]), dtype=torch.float32).reshape(1, 2, 5, 6) / 255
@@ -122,5 +152,8 @@ test('makeBatch rejects mismatched mean/std, bad indices and bad padding', () =>
   assert.throws(() => makeBatch(d, [0], { mean: [0, 0, 0], std: [1] }), /mean has 3 values for 1 channel/);
   assert.throws(() => makeBatch(d, [0], { mean: [0], std: [0] }), /std\[0\] must be > 0/);
   assert.throws(() => makeBatch(d, [1], { mean: [0], std: [1] }), /index 1 is outside 0..0/);
-  assert.throws(() => makeBatch(d, [0], { mean: [0], std: [1], augment: { cropPadding: 1.5 } }, new Rng(0)), /cropPadding must be a non-negative integer/);
+  assert.throws(
+    () => makeBatch(d, [0], { mean: [0], std: [1], augment: { cropPadding: 1.5 } }, new Rng(0)),
+    /cropPadding must be a non-negative integer/,
+  );
 });

@@ -26,33 +26,38 @@ function mean(rows: MetricRow[], f: (r: MetricRow) => boolean): number {
   return v.reduce((a, b) => a + b, 0) / v.length;
 }
 
-test('backdoor: fixed-feature ASR from the biased source exceeds the clean control, full fine-tuning and scratch (2 seeds)', { skip: !fashionMnistAvailable() && 'dataset-fashion-mnist not installed' }, async () => {
-  const loaded = loadConfig('experiments/backdoor.yaml', {
-    overrides: [
-      'seeds=[0, 1]',
-      'source.dataset.limit=2500',
-      'sourceTraining.epochs=3',
-      'targets=[{name: mnist, dataset: {name: mnist, split: train, limit: 800}, testDataset: {name: mnist, split: test, limit: 400}}]',
-      'targetTraining.epochs=3',
-      'evaluation.bootstrap=0',
-      'sweep={}',
-    ],
-  });
-  const out = await runExperiment({ loaded, root, log: () => {} });
-  const rows = out.runs.flatMap((r) => r.rows);
-  const asr = (kind: string | null, mode: string) => mean(rows, (r) => r.metric === 'asr' && r.sourceKind === kind && r.transferMode === mode);
-  const fixedBiased = asr('biased', 'fixed');
-  const fixedClean = asr('clean', 'fixed');
-  const fullBiased = asr('biased', 'full');
-  const scratch = asr(null, 'scratch');
-  const msg = `ASR fixed/biased ${fixedBiased.toFixed(3)}, fixed/clean ${fixedClean.toFixed(3)}, full/biased ${fullBiased.toFixed(3)}, scratch ${scratch.toFixed(3)}`;
-  assert.ok(fixedBiased > fixedClean, msg);
-  assert.ok(fixedBiased > fullBiased, msg);
-  assert.ok(fixedBiased > scratch, msg);
-  // And per seed, the biased source beats its control under fixed transfer.
-  for (const seed of [0, 1]) {
-    const run = out.runs.find((r) => r.seed === seed)!;
-    const a = (kind: string) => run.rows.find((r) => r.metric === 'asr' && r.sourceKind === kind && r.transferMode === 'fixed')!.value;
-    assert.ok(a('biased') > a('clean'), `seed ${seed}: biased ${a('biased')} vs clean ${a('clean')}`);
-  }
-});
+test(
+  'backdoor: fixed-feature ASR from the biased source exceeds the clean control, full fine-tuning and scratch (2 seeds)',
+  { skip: !fashionMnistAvailable() && 'dataset-fashion-mnist not installed' },
+  async () => {
+    const loaded = loadConfig('experiments/backdoor.yaml', {
+      overrides: [
+        'seeds=[0, 1]',
+        'source.dataset.limit=2500',
+        'sourceTraining.epochs=3',
+        'targets=[{name: mnist, dataset: {name: mnist, split: train, limit: 800}, testDataset: {name: mnist, split: test, limit: 400}}]',
+        'targetTraining.epochs=3',
+        'evaluation.bootstrap=0',
+        'sweep={}',
+      ],
+    });
+    const out = await runExperiment({ loaded, root, log: () => {} });
+    const rows = out.runs.flatMap((r) => r.rows);
+    const asr = (kind: string | null, mode: string) =>
+      mean(rows, (r) => r.metric === 'asr' && r.sourceKind === kind && r.transferMode === mode);
+    const fixedBiased = asr('biased', 'fixed');
+    const fixedClean = asr('clean', 'fixed');
+    const fullBiased = asr('biased', 'full');
+    const scratch = asr(null, 'scratch');
+    const msg = `ASR fixed/biased ${fixedBiased.toFixed(3)}, fixed/clean ${fixedClean.toFixed(3)}, full/biased ${fullBiased.toFixed(3)}, scratch ${scratch.toFixed(3)}`;
+    assert.ok(fixedBiased > fixedClean, msg);
+    assert.ok(fixedBiased > fullBiased, msg);
+    assert.ok(fixedBiased > scratch, msg);
+    // And per seed, the biased source beats its control under fixed transfer.
+    for (const seed of [0, 1]) {
+      const run = out.runs.find((r) => r.seed === seed)!;
+      const a = (kind: string) => run.rows.find((r) => r.metric === 'asr' && r.sourceKind === kind && r.transferMode === 'fixed')!.value;
+      assert.ok(a('biased') > a('clean'), `seed ${seed}: biased ${a('biased')} vs clean ${a('clean')}`);
+    }
+  },
+);

@@ -12,7 +12,11 @@ export const PYTHON = process.env.BIAS_TRANSFER_PYTHON ?? '/usr/bin/python3';
  * Runs a Python script (source text) with the given argv, returns its stdout.
  * Throws with the script's stderr when it fails.
  */
-export function runPython(code: string, args: readonly string[] = [], opts: { timeoutMs?: number; env?: Record<string, string> } = {}): string {
+export function runPython(
+  code: string,
+  args: readonly string[] = [],
+  opts: { timeoutMs?: number; env?: Record<string, string> } = {},
+): string {
   const r = spawnSync(PYTHON, ['-c', code, ...args], {
     encoding: 'utf-8',
     timeout: opts.timeoutMs ?? 300_000,

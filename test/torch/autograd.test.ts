@@ -74,7 +74,13 @@ describe('autograd', () => {
       });
       assert.equal(y.requiresGrad, false);
       assert.equal(isGradEnabled(), true);
-      assert.throws(() => noGrad(() => { throw new Error('boom'); }), /boom/);
+      assert.throws(
+        () =>
+          noGrad(() => {
+            throw new Error('boom');
+          }),
+        /boom/,
+      );
       assert.equal(isGradEnabled(), true, 'mode restored after a throw');
     });
   });

@@ -26,7 +26,10 @@ import { native } from '../../src/torch/native.js';
 describe('errors carry libtorch messages and the process survives', () => {
   test('shape mismatch in broadcasting and matmul', () => {
     tidy(() => {
-      assert.throws(() => ones([2, 3]).add(ones([4])), (e: unknown) => e instanceof Error && /size of tensor a \(3\) must match the size of tensor b \(4\)/.test(e.message));
+      assert.throws(
+        () => ones([2, 3]).add(ones([4])),
+        (e: unknown) => e instanceof Error && /size of tensor a \(3\) must match the size of tensor b \(4\)/.test(e.message),
+      );
       assert.throws(() => ones([2, 3]).matmul(ones([2, 3])), /cannot be multiplied|size mismatch|shapes/);
       assert.throws(() => conv2d(ones([1, 3, 8, 8]), ones([4, 2, 3, 3])), /expected input.*to have 2 channels|channels/);
       assert.throws(() => ones([6]).view([4]), /shape '\[4\]' is invalid for input of size 6/);
@@ -46,7 +49,13 @@ describe('errors carry libtorch messages and the process survives', () => {
     tidy(() => {
       assert.throws(() => arange(5).select(0, 7), /index 7 is out of bounds|out of range/);
       assert.throws(() => ones([2, 3]).transpose(0, 5), /Dimension out of range/);
-      assert.throws(() => arange(5).to('float32').indexSelect(0, tensor([9], { dtype: 'int64' })), /out of range|index/);
+      assert.throws(
+        () =>
+          arange(5)
+            .to('float32')
+            .indexSelect(0, tensor([9], { dtype: 'int64' })),
+        /out of range|index/,
+      );
       assert.throws(() => ones([2]).item(), RangeError);
     });
   });
@@ -64,7 +73,10 @@ describe('errors carry libtorch messages and the process survives', () => {
       x.dispose();
     }
     // Still alive and computing.
-    assert.equal(tidy(() => ones([3]).sum().item()), 3);
+    assert.equal(
+      tidy(() => ones([3]).sum().item()),
+      3,
+    );
   });
 });
 
@@ -129,12 +141,14 @@ describe('tidy', () => {
 
   test('frees everything when the function throws', () => {
     const before = liveTensors();
-    assert.throws(() =>
-      tidy(() => {
-        ones([2]);
-        throw new Error('inside');
-      }),
-    /inside/);
+    assert.throws(
+      () =>
+        tidy(() => {
+          ones([2]);
+          throw new Error('inside');
+        }),
+      /inside/,
+    );
     assert.equal(liveTensors(), before);
     assert.equal(scopeDepth(), 0);
   });

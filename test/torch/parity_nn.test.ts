@@ -210,9 +210,15 @@ describe('nn functional parity with PyTorch 1.13', () => {
       const state: TMap = {};
       for (const s of c.state ?? []) state[s] = t[s];
       ours.set(c.name, { out: res.out, grads: res.grads, state });
-      disposeAll(Object.entries(t).filter(([k]) => !(c.state ?? []).includes(k)).map(([, v]) => v));
+      disposeAll(
+        Object.entries(t)
+          .filter(([k]) => !(c.state ?? []).includes(k))
+          .map(([, v]) => v),
+      );
     }
-    const table = CASES.map((c) => `  ${JSON.stringify(c.name)}: (lambda C: ${c.py}, ${JSON.stringify(c.grad)}, ${JSON.stringify(c.state ?? [])}),`).join('\n');
+    const table = CASES.map(
+      (c) => `  ${JSON.stringify(c.name)}: (lambda C: ${c.py}, ${JSON.stringify(c.grad)}, ${JSON.stringify(c.state ?? [])}),`,
+    ).join('\n');
     theirs = inPyTorch(
       toPy,
       `CASES = {

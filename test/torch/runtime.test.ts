@@ -25,7 +25,12 @@ describe('runtime settings', () => {
     const draw = (seed: number): number[] =>
       tidy(() => {
         manualSeed(seed);
-        return [...rand([4]).toArray(), ...randn([4]).toArray(), ...randint(0, 1000, [4]).toArray(), ...dropout(ones([8]), 0.5, true).toArray()];
+        return [
+          ...rand([4]).toArray(),
+          ...randn([4]).toArray(),
+          ...randint(0, 1000, [4]).toArray(),
+          ...dropout(ones([8]), 0.5, true).toArray(),
+        ];
       });
     assert.deepEqual(draw(42), draw(42));
     assert.notDeepEqual(draw(42), draw(43));

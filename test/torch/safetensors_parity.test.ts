@@ -9,7 +9,16 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { SafetensorsError, arange, disposeAll, loadSafetensors, saveSafetensors, tidy, type DType, type Tensor } from '../../src/torch/index.js';
+import {
+  SafetensorsError,
+  arange,
+  disposeAll,
+  loadSafetensors,
+  saveSafetensors,
+  tidy,
+  type DType,
+  type Tensor,
+} from '../../src/torch/index.js';
 import { runPython } from '../helpers/pytorch.js';
 import { ST_PY } from '../helpers/st_py.js';
 
@@ -81,7 +90,8 @@ st_save(sys.argv[1], out, {'format': 'pt', 'epoch': '7'})
       const r: Record<string, Tensor> = {};
       for (const [dtype] of DTYPES) {
         const base = arange(-5, 7);
-        const v = dtype === 'uint8' ? base.add(5) : dtype === 'bool' ? base.remainder(2).eq(0) : dtype.includes('float') ? base.mul(0.5) : base;
+        const v =
+          dtype === 'uint8' ? base.add(5) : dtype === 'bool' ? base.remainder(2).eq(0) : dtype.includes('float') ? base.mul(0.5) : base;
         r[dtype] = v.to(dtype).reshape([3, 4]);
       }
       r.transposed = arange(6).to('float32').reshape([2, 3]).t();
@@ -120,10 +130,16 @@ print(json.dumps({'meta': meta, 't': {k: {'dtype': str(v.dtype), 'shape': list(v
     const bytes = readFileSync(good);
     const cut = join(dir, 'cut.safetensors');
     writeFileSync(cut, bytes.subarray(0, bytes.length - 10));
-    assert.throws(() => loadSafetensors(cut), (e: unknown) => e instanceof SafetensorsError && e.message.includes(cut) && /truncated/.test(e.message));
+    assert.throws(
+      () => loadSafetensors(cut),
+      (e: unknown) => e instanceof SafetensorsError && e.message.includes(cut) && /truncated/.test(e.message),
+    );
     const tiny = join(dir, 'tiny.safetensors');
     writeFileSync(tiny, bytes.subarray(0, 5));
-    assert.throws(() => loadSafetensors(tiny), (e: unknown) => e instanceof SafetensorsError && e.message.includes(tiny));
+    assert.throws(
+      () => loadSafetensors(tiny),
+      (e: unknown) => e instanceof SafetensorsError && e.message.includes(tiny),
+    );
   });
 
   test('a corrupt header fails with an error naming the file', () => {
@@ -133,12 +149,18 @@ print(json.dumps({'meta': meta, 't': {k: {'dtype': str(v.dtype), 'shape': list(v
     buf.writeBigUInt64LE(BigInt(head.length), 0);
     head.copy(buf, 8);
     writeFileSync(bad, buf);
-    assert.throws(() => loadSafetensors(bad), (e: unknown) => e instanceof SafetensorsError && e.message.includes(bad) && /JSON/.test(e.message));
+    assert.throws(
+      () => loadSafetensors(bad),
+      (e: unknown) => e instanceof SafetensorsError && e.message.includes(bad) && /JSON/.test(e.message),
+    );
     const huge = join(dir, 'huge_len.safetensors');
     const b2 = Buffer.alloc(16);
     b2.writeBigUInt64LE(1n << 40n, 0);
     writeFileSync(huge, b2);
-    assert.throws(() => loadSafetensors(huge), (e: unknown) => e instanceof SafetensorsError && e.message.includes(huge));
+    assert.throws(
+      () => loadSafetensors(huge),
+      (e: unknown) => e instanceof SafetensorsError && e.message.includes(huge),
+    );
     assert.throws(() => loadSafetensors(join(dir, 'missing.safetensors')), /missing\.safetensors/);
   });
 });

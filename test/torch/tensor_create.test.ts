@@ -81,8 +81,22 @@ describe('factories', () => {
       assert.deepEqual(arange(1, 2, 0.25).toArray(), [1, 1.25, 1.5, 1.75]);
       assert.equal(arange(1, 2, 0.25).dtype, 'float32');
       assert.deepEqual([...zeros([]).shape], []);
-      assert.deepEqual(tensor([[1, 2], [3, 4]]).toArray(), [1, 2, 3, 4]);
-      assert.deepEqual([...tensor([[1, 2], [3, 4]]).shape], [2, 2]);
+      assert.deepEqual(
+        tensor([
+          [1, 2],
+          [3, 4],
+        ]).toArray(),
+        [1, 2, 3, 4],
+      );
+      assert.deepEqual(
+        [
+          ...tensor([
+            [1, 2],
+            [3, 4],
+          ]).shape,
+        ],
+        [2, 2],
+      );
     });
   });
 

@@ -5,7 +5,20 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { arange, cat, dropout, interpolate, manualSeed, oneHot, ones, stack, tensor, tidy, where, type Tensor } from '../../src/torch/index.js';
+import {
+  arange,
+  cat,
+  dropout,
+  interpolate,
+  manualSeed,
+  oneHot,
+  ones,
+  stack,
+  tensor,
+  tidy,
+  where,
+  type Tensor,
+} from '../../src/torch/index.js';
 
 const close = (a: number[], b: number[], tol = 1e-5): void => {
   assert.equal(a.length, b.length, `length ${a.length} vs ${b.length}`);
@@ -47,7 +60,13 @@ describe('views and shapes', () => {
       assert.deepEqual(x.select(0, 1).toArray(), [3, 4, 5]);
       assert.deepEqual(x.select(1, -1).toArray(), [2, 5]);
       assert.deepEqual(x.indexSelect(1, tensor([2, 0], { dtype: 'int64' })).toArray(), [2, 0, 5, 3]);
-      const idx = tensor([[0, 0], [2, 1]], { dtype: 'int64' });
+      const idx = tensor(
+        [
+          [0, 0],
+          [2, 1],
+        ],
+        { dtype: 'int64' },
+      );
       assert.deepEqual(x.gather(1, idx).toArray(), [0, 0, 5, 4]);
       assert.deepEqual(x.scatter(1, tensor([[1], [0]], { dtype: 'int64' }), -1).toArray(), [0, -1, 2, -1, 4, 5]);
       assert.deepEqual(x.maskedFill(x.gt(3), 9).toArray(), [0, 1, 2, 3, 9, 9]);
@@ -64,8 +83,16 @@ describe('views and shapes', () => {
       assert.deepEqual(cat([a, b], 1).toArray(), [0, 1, 2, 0, 10, 20, 3, 4, 5, 30, 40, 50]);
       assert.deepEqual([...stack([a, b], 1).shape], [2, 2, 3]);
       const parts = arange(7).split(3);
-      assert.deepEqual(parts.map((p) => p.toArray()), [[0, 1, 2], [3, 4, 5], [6]]);
-      assert.deepEqual(arange(7).split([2, 5]).map((p) => p.shape[0]), [2, 5]);
+      assert.deepEqual(
+        parts.map((p) => p.toArray()),
+        [[0, 1, 2], [3, 4, 5], [6]],
+      );
+      assert.deepEqual(
+        arange(7)
+          .split([2, 5])
+          .map((p) => p.shape[0]),
+        [2, 5],
+      );
     });
   });
 });
@@ -116,7 +143,10 @@ describe('arithmetic and maths', () => {
 
   test('reductions along dims: sum, mean, max, min, argmax, std, var', () => {
     tidy(() => {
-      const x = tensor([[1, 5, 3], [4, 2, 6]]);
+      const x = tensor([
+        [1, 5, 3],
+        [4, 2, 6],
+      ]);
       assert.equal(x.sum().item(), 21);
       assert.deepEqual(x.sum(0).toArray(), [5, 7, 9]);
       assert.deepEqual([...x.sum(1, { keepdim: true }).shape], [2, 1]);
@@ -138,11 +168,17 @@ describe('arithmetic and maths', () => {
 
   test('matmul, softmax, logSoftmax, oneHot', () => {
     tidy(() => {
-      const a = tensor([[1, 2], [3, 4]]);
+      const a = tensor([
+        [1, 2],
+        [3, 4],
+      ]);
       const b = tensor([[5], [6]]);
       assert.deepEqual(a.matmul(b).toArray(), [17, 39]);
       assert.deepEqual([...ones([3, 2, 4]).matmul(ones([4, 5])).shape], [3, 2, 5]);
-      const z = tensor([[1, 2, 3], [0, 0, 0]]);
+      const z = tensor([
+        [1, 2, 3],
+        [0, 0, 0],
+      ]);
       const s = z.softmax(1);
       const e = [1, 2, 3].map(Math.exp);
       const tot = e[0] + e[1] + e[2];
@@ -156,7 +192,14 @@ describe('arithmetic and maths', () => {
 
   test('interpolate nearest and bilinear', () => {
     tidy(() => {
-      const x = tensor([[[[1, 2], [3, 4]]]]);
+      const x = tensor([
+        [
+          [
+            [1, 2],
+            [3, 4],
+          ],
+        ],
+      ]);
       assert.deepEqual(interpolate(x, { size: [4, 4] }).toArray(), [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4]);
       const bl = interpolate(x, { size: [3, 3], mode: 'bilinear', alignCorners: true });
       assert.deepEqual(bl.toArray(), [1, 1.5, 2, 2, 2.5, 3, 3, 3.5, 4]);

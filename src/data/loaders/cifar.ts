@@ -37,7 +37,10 @@ function readRecords(file: string, labelBytes: number, labelAt: number, numClass
   const buf = readFileOrThrow(file);
   const rec = labelBytes + PIXELS;
   if (buf.length === 0 || buf.length % rec !== 0)
-    throw new DatasetError(file, `size ${buf.length} bytes is not a positive multiple of the ${rec}-byte record (truncated or not a CIFAR${labelBytes === 1 ? '-10' : '-100'} file)`);
+    throw new DatasetError(
+      file,
+      `size ${buf.length} bytes is not a positive multiple of the ${rec}-byte record (truncated or not a CIFAR${labelBytes === 1 ? '-10' : '-100'} file)`,
+    );
   const n = buf.length / rec;
   const images = new Uint8Array(n * PIXELS);
   const labels = new Int32Array(n);
@@ -78,9 +81,11 @@ function cifar10TrainFiles(root: string): string[] {
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => Number(m[1]))
     .sort((a, b) => a - b);
-  if (nums.length === 0) throw new DatasetError(path.join(root, 'data_batch_1.bin'), 'no CIFAR-10 training batch (data_batch_<k>.bin) found');
+  if (nums.length === 0)
+    throw new DatasetError(path.join(root, 'data_batch_1.bin'), 'no CIFAR-10 training batch (data_batch_<k>.bin) found');
   nums.forEach((k, i) => {
-    if (k !== i + 1) throw new DatasetError(path.join(root, `data_batch_${i + 1}.bin`), 'missing: training batches must be numbered 1, 2, … without gaps');
+    if (k !== i + 1)
+      throw new DatasetError(path.join(root, `data_batch_${i + 1}.bin`), 'missing: training batches must be numbered 1, 2, … without gaps');
   });
   return nums.map((k) => path.join(root, `data_batch_${k}.bin`));
 }
@@ -100,7 +105,11 @@ export function loadCifar100(opts: CifarOptions & { labels?: 'fine' | 'coarse' }
   const kind = opts.labels ?? 'fine';
   const k = kind === 'fine' ? 100 : 20;
   const file = path.join(root, opts.split === 'train' ? 'train.bin' : 'test.bin');
-  const classes = classNames(path.join(root, `${kind}_label_names.txt`), k, Array.from({ length: k }, (_, i) => String(i)));
+  const classes = classNames(
+    path.join(root, `${kind}_label_names.txt`),
+    k,
+    Array.from({ length: k }, (_, i) => String(i)),
+  );
   const { images, labels } = readRecords(file, 2, kind === 'fine' ? 1 : 0, k);
   return { name: `cifar100/${opts.split}`, images, labels, classes, n: labels.length, c: 3, h: 32, w: 32 };
 }

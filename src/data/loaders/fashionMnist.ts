@@ -10,12 +10,24 @@ import { isFile } from './files.js';
 import { loadIdxPair } from './idx.js';
 
 /** Class names, index = label. */
-export const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'] as const;
+export const FASHION_MNIST_CLASSES = [
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+] as const;
 
 /** Where Debian's package installs the files. */
 export const FASHION_MNIST_DEBIAN_ROOT = '/usr/share/datasets/fashion-mnist';
 
-const HINT = 'install it with `apt-get install dataset-fashion-mnist`, or set BIAS_TRANSFER_FASHION_MNIST (or the dataset path) to a folder holding {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]';
+const HINT =
+  'install it with `apt-get install dataset-fashion-mnist`, or set BIAS_TRANSFER_FASHION_MNIST (or the dataset path) to a folder holding {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]';
 
 /** The folder used: `explicit`, else $BIAS_TRANSFER_FASHION_MNIST, else Debian's. */
 export function fashionMnistRoot(explicit?: string): string {

@@ -9,7 +9,8 @@ export function readFileOrThrow(file: string, hint = ''): Buffer {
     return fs.readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const what = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a folder, expected a file' : `cannot read (${(e as Error).message})`;
+    const what =
+      code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a folder, expected a file' : `cannot read (${(e as Error).message})`;
     throw new DatasetError(file, `${what}${hint ? `; ${hint}` : ''}`, { cause: e });
   }
 }

@@ -62,12 +62,17 @@ export function loadImageFolder(opts: ImageFolderOptions): ImageDataset {
   if (!isDir(root)) throw new DatasetError(root, 'image folder not found');
   const c = opts.channels ?? 3;
   if (c !== 1 && c !== 3) throw new DatasetError(root, `channels must be 1 or 3, got ${String(c)}`);
-  const classDirs = listDir(root).filter((d) => d.isDirectory() || (d.isSymbolicLink() && isDir(path.join(root, d.name)))).sort(byName);
-  if (classDirs.length === 0) throw new DatasetError(root, 'no class sub-folders found (expected one folder per class holding .png/.jpg images)');
+  const classDirs = listDir(root)
+    .filter((d) => d.isDirectory() || (d.isSymbolicLink() && isDir(path.join(root, d.name))))
+    .sort(byName);
+  if (classDirs.length === 0)
+    throw new DatasetError(root, 'no class sub-folders found (expected one folder per class holding .png/.jpg images)');
   const files: { file: string; label: number }[] = [];
   classDirs.forEach((d, label) => {
     const dir = path.join(root, d.name);
-    const imgs = listDir(dir).filter((f) => !f.isDirectory() && IMAGE_EXT.test(f.name)).sort(byName);
+    const imgs = listDir(dir)
+      .filter((f) => !f.isDirectory() && IMAGE_EXT.test(f.name))
+      .sort(byName);
     if (imgs.length === 0) throw new DatasetError(dir, 'class folder holds no .png/.jpg/.jpeg images');
     for (const f of imgs) files.push({ file: path.join(dir, f.name), label });
   });
@@ -81,7 +86,10 @@ export function loadImageFolder(opts: ImageFolderOptions): ImageDataset {
     const img = decodeImage(file);
     if (size === undefined) size = [img.height, img.width];
     else if (opts.size === undefined && (img.height !== size[0] || img.width !== size[1]))
-      throw new DatasetError(file, `image is ${img.height}×${img.width} but earlier images are ${size[0]}×${size[1]}; set a size to resize them all`);
+      throw new DatasetError(
+        file,
+        `image is ${img.height}×${img.width} but earlier images are ${size[0]}×${size[1]}; set a size to resize them all`,
+      );
     const planar = rgbaToPlanar(img.rgba, img.height, img.width, c);
     const resized = resizeImage(planar, c, [img.height, img.width], size);
     images ??= new Uint8Array(n * resized.length);
@@ -89,5 +97,14 @@ export function loadImageFolder(opts: ImageFolderOptions): ImageDataset {
     labels[i] = label;
   });
   const [h, w] = size!;
-  return { name: opts.name ?? path.basename(path.resolve(root)), images: images!, labels, classes: classDirs.map((d) => d.name), n, c, h, w };
+  return {
+    name: opts.name ?? path.basename(path.resolve(root)),
+    images: images!,
+    labels,
+    classes: classDirs.map((d) => d.name),
+    n,
+    c,
+    h,
+    w,
+  };
 }

@@ -28,10 +28,14 @@ export function readIdx(file: string, hint = ''): IdxArray {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const magic = view.getUint32(0, false);
   if (magic !== MAGIC_LABELS && magic !== MAGIC_IMAGES)
-    throw new DatasetError(file, `wrong IDX magic number 0x${magic.toString(16).padStart(8, '0')}; expected 0x00000801 (labels) or 0x00000803 (images)`);
+    throw new DatasetError(
+      file,
+      `wrong IDX magic number 0x${magic.toString(16).padStart(8, '0')}; expected 0x00000801 (labels) or 0x00000803 (images)`,
+    );
   const ndim = magic & 0xff;
   const header = 4 + 4 * ndim;
-  if (buf.length < header) throw new DatasetError(file, `truncated IDX header: ${buf.length} bytes, ${header} needed for ${ndim} dimension(s)`);
+  if (buf.length < header)
+    throw new DatasetError(file, `truncated IDX header: ${buf.length} bytes, ${header} needed for ${ndim} dimension(s)`);
   const dims: number[] = [];
   for (let d = 0; d < ndim; d++) {
     const v = view.getUint32(4 + 4 * d, false);
@@ -61,9 +65,11 @@ export interface IdxPairOptions {
  */
 export function loadIdxPair(imagesFile: string, labelsFile: string, opts: IdxPairOptions = {}): ImageDataset {
   const img = readIdx(imagesFile, opts.hint);
-  if (img.dims.length !== 3) throw new DatasetError(imagesFile, `expected an idx3 images file (magic 0x00000803), got ${img.dims.length} dimension(s)`);
+  if (img.dims.length !== 3)
+    throw new DatasetError(imagesFile, `expected an idx3 images file (magic 0x00000803), got ${img.dims.length} dimension(s)`);
   const lab = readIdx(labelsFile, opts.hint);
-  if (lab.dims.length !== 1) throw new DatasetError(labelsFile, `expected an idx1 labels file (magic 0x00000801), got ${lab.dims.length} dimension(s)`);
+  if (lab.dims.length !== 1)
+    throw new DatasetError(labelsFile, `expected an idx1 labels file (magic 0x00000801), got ${lab.dims.length} dimension(s)`);
   const [n, h, w] = img.dims;
   if (lab.dims[0] !== n) throw new DatasetError(labelsFile, `has ${lab.dims[0]} labels but ${imagesFile} has ${n} images`);
   const labels = Int32Array.from(lab.data);

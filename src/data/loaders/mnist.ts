@@ -97,13 +97,23 @@ export function loadMnist(opts: { split: 'train' | 'test' }): ImageDataset {
   // Slot s of the split receives sample order[s] of the digit-sorted list.
   const src: Uint8Array[] = [];
   const srcLabel: number[] = [];
-  for (const p of parts) for (let j = 0; j < p.data.length / PIXELS; j++) {
-    src.push(p.data.subarray(j * PIXELS, (j + 1) * PIXELS));
-    srcLabel.push(p.digit);
-  }
+  for (const p of parts)
+    for (let j = 0; j < p.data.length / PIXELS; j++) {
+      src.push(p.data.subarray(j * PIXELS, (j + 1) * PIXELS));
+      srcLabel.push(p.digit);
+    }
   for (let slot = 0; slot < total; slot++) {
     images.set(src[order[slot]], slot * PIXELS);
     labels[slot] = srcLabel[order[slot]];
   }
-  return { name: `mnist/${opts.split}`, images, labels, classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'], n: total, c: 1, h: SIDE, w: SIDE };
+  return {
+    name: `mnist/${opts.split}`,
+    images,
+    labels,
+    classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+    n: total,
+    c: 1,
+    h: SIDE,
+    w: SIDE,
+  };
 }
