@@ -181,7 +181,7 @@ function findAddon(): string {
   );
 }
 
-if (process.env.OMP_WAIT_POLICY === undefined) process.env.OMP_WAIT_POLICY = 'PASSIVE';
+if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) process.env.OMP_WAIT_POLICY = 'PASSIVE';
 
 /** The loaded addon. */
 export const native: NativeAddon = createRequire(import.meta.url)(findAddon()) as NativeAddon;
