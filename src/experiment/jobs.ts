@@ -3,7 +3,7 @@
  * everything that determines it) and transferring it to a target in one mode (resumable; its
  * per-sample predictions are saved so every number can be recomputed without retraining).
  */
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BatchSpec } from '../data/index.js';
 import type { ImageDataset } from '../data/types.js';
@@ -288,8 +288,8 @@ export async function transferJob(
       labels: Array.from(clean.labels),
       numClasses: tgt.numClasses,
     };
-    writeFileSync(`${resultPath}.tmp`, JSON.stringify(out));
-    cpSync(`${resultPath}.tmp`, resultPath);
+    writeFileSync(`${resultPath}.tmp-${process.pid}`, JSON.stringify(out));
+    renameSync(`${resultPath}.tmp-${process.pid}`, resultPath);
     return out;
   } finally {
     model.dispose();

@@ -10,6 +10,7 @@ import { renderReport, toCsv, type ReportImage, type Section } from '../report/i
 import { expandSweep, type LoadedConfig } from './config/index.js';
 import { loadSource, prepareTarget, sourceVariants, type PrepareContext } from './prepare.js';
 import { aggregate, experimentSections } from './report.js';
+import { expectedRunIds } from './runner.js';
 import { openStore, type MetricRecord } from './store/index.js';
 
 function pick(ds: ImageDataset, perClass: number, only?: Uint8Array): number[] {
@@ -62,7 +63,8 @@ export function sectionsFor(
   const store = openStore(root);
   let rows: MetricRecord[];
   try {
-    rows = store.queryMetrics({ name: c.name });
+    const ids = new Set(expectedRunIds(c));
+    rows = store.queryMetrics({ name: c.name }).filter((r) => ids.has(r.runId));
   } finally {
     store.close();
   }

@@ -10,7 +10,7 @@ import { writePredictionsCsv } from '../metrics/index.js';
 import { buildInfo, setNumThreads } from '../torch/index.js';
 import { hashTree } from './store/meta.js';
 import { projectRoot } from './store/meta.js';
-import { expandSweep, type ExperimentConfig, type LoadedConfig } from './config/index.js';
+import { expandSweep, stableHash, type ExperimentConfig, type LoadedConfig } from './config/index.js';
 import { openStore, type MetricRow, type RunStore } from './store/index.js';
 import { sourceModel, transferJob, type JobContext, type SourceModelInfo, type TransferJobResult } from './jobs.js';
 import { loadConfiguredDataset, normalisation, prepareTarget, sourceVariants, loadSource, type PrepareContext } from './prepare.js';
@@ -56,6 +56,20 @@ export function codeHash(): string {
   return cachedCodeHash;
 }
 
+/**
+ * The id of the run of one sweep point and seed: readable, and tied to the content of the
+ * resolved config (so an edited config starts new runs instead of reusing old ones).
+ */
+export function runIdFor(config: ExperimentConfig, sweepId: string, seed: number): string {
+  const hash = stableHash({ ...config, seeds: [seed] }).slice(0, 8);
+  return `${config.name}-${sweepId === 'default' ? '' : `${sweepId}-`}seed${seed}-${hash}`.replace(/[^A-Za-z0-9._=,+-]/g, '_');
+}
+
+/** The run ids an experiment config consists of (every sweep point and seed). */
+export function expectedRunIds(config: ExperimentConfig): string[] {
+  return expandSweep(config).flatMap((p) => p.config.seeds.map((seed) => runIdFor(p.config, p.id, seed)));
+}
+
 async function runOne(
   store: RunStore,
   base: Omit<JobContext, 'config' | 'store'>,
@@ -65,19 +79,25 @@ async function runOne(
   seed: number,
 ): Promise<RunOutcome> {
   const name = config.name;
-  const runId = `${name}-${sweepId === 'default' ? '' : `${sweepId}-`}seed${seed}`.replace(/[^A-Za-z0-9._=,+-]/g, '_');
-  const existing = store.getRun(runId);
-  const run =
-    existing ??
-    store.createRun({
-      id: runId,
-      name,
-      config,
-      seed,
-      sweepId,
-      libtorch: buildInfo().torchVersion,
-      extra: { configFile: loaded.file, threads: config.threads },
-    });
+  const runId = runIdFor(config, sweepId, seed);
+  let run = store.getRun(runId);
+  if (!run) {
+    try {
+      run = store.createRun({
+        id: runId,
+        name,
+        config,
+        seed,
+        sweepId,
+        libtorch: buildInfo().torchVersion,
+        extra: { configFile: loaded.file, threads: config.threads },
+      });
+    } catch (e) {
+      // Another process created it first.
+      run = store.getRun(runId);
+      if (!run) throw e;
+    }
+  }
   store.setStatus(runId, 'running');
   const log = (line: string) => {
     base.log(`[${runId}] ${line}`);
@@ -180,7 +200,7 @@ async function runOne(
           value: rec.count,
         });
     }
-    if (!existing || existing.status !== 'done') store.recordMetrics(runId, rows);
+    if (store.queryMetrics({ runId }).length === 0) store.recordMetrics(runId, rows);
     writeFileSync(
       join(run.paths.dir, 'sources.json'),
       JSON.stringify(
@@ -233,12 +253,56 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<Experim
   try {
     const points = expandSweep(opts.loaded.config).filter((p) => !opts.points || opts.points.includes(p.id));
     const runs: RunOutcome[] = [];
+    const deferred: { key: string; p: (typeof points)[number]; seed: number }[] = [];
+    const fromStore = (p: (typeof points)[number], seed: number): RunOutcome => {
+      const runId = runIdFor(p.config, p.id, seed);
+      const rows = store.queryMetrics({ runId }) as MetricRow[];
+      return { runId, sweepId: p.id, seed, config: p.config, jobs: [], rows, sources: [] };
+    };
     for (const p of points) {
       if (p.config.threads !== null) setNumThreads(p.config.threads);
       for (const seed of p.config.seeds) {
+        // A run is claimed in the index: a second process on the same root skips it and waits.
+        const key = `run:${runIdFor(p.config, p.id, seed)}`;
+        const claim = store.claim(key);
+        if (claim.status === 'done') {
+          log(`${key.slice(4)}: already done, reusing its results`);
+          runs.push(fromStore(p, seed));
+          continue;
+        }
+        if (claim.status === 'held') {
+          log(`${key.slice(4)}: being run by process ${claim.pid}; will wait for it`);
+          deferred.push({ key, p, seed });
+          continue;
+        }
         const base = { root: opts.root, codeHash: codeHash(), onProgress: opts.onProgress ?? (() => {}), log };
-        runs.push(await runOne(store, base, opts.loaded, p.config, p.id, seed));
+        try {
+          runs.push(await runOne(store, base, opts.loaded, p.config, p.id, seed));
+          store.complete(key);
+        } catch (e) {
+          store.release(key);
+          throw e;
+        }
       }
+    }
+    for (const d of deferred) {
+      while (!store.isDone(d.key)) {
+        const c = store.claim(d.key);
+        if (c.status === 'claimed') {
+          // Its owner died: take over (its finished jobs are reused).
+          const base = { root: opts.root, codeHash: codeHash(), onProgress: opts.onProgress ?? (() => {}), log };
+          try {
+            await runOne(store, base, opts.loaded, d.p.config, d.p.id, d.seed);
+            store.complete(d.key);
+          } catch (e) {
+            store.release(d.key);
+            throw e;
+          }
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 3000));
+      }
+      runs.push(fromStore(d.p, d.seed));
     }
     return { name: opts.loaded.config.name, runs, seconds: (Date.now() - t0) / 1000 };
   } finally {
