@@ -156,7 +156,7 @@ function backdoorSection(inp: ReportInput, A: Map<string, Agg>, target: string, 
       holds: compare(ub, ubc),
     });
   return {
-    id: `backdoor-${target}${sweep !== 'default' ? `-${sweep}` : ''}`.replace(/[^a-z0-9-]/gi, '-'),
+    id: `${inp.name}-backdoor-${target}${sweep !== 'default' ? `-${sweep}` : ''}`.replace(/[^a-z0-9-]/gi, '-'),
     title: `Backdoor: attack success rate on ${target}${sweep !== 'default' ? ` (${sweep})` : ''}`,
     paragraphs: [
       'ASR = P(f(T(x)) ≠ y | f(x) = y): among target test images the model classifies correctly, the share it gets wrong once the source trigger T is pasted. The clean-source control is the same pipeline with an unpoisoned source; scratch has no source at all.',
@@ -215,7 +215,7 @@ function poisonCurveSection(inp: ReportInput, A: Map<string, Agg>, target: strin
     });
   }
   return {
-    id: `poison-curve-${target}`.replace(/[^a-z0-9-]/gi, '-'),
+    id: `${inp.name}-poison-curve-${target}`.replace(/[^a-z0-9-]/gi, '-'),
     title: `ASR against the number of poisoned source images (${target})`,
     paragraphs: [
       'Each point is one sweep setting of the poisoning; the clean-source lines are the same control retrained per point (they should be flat).',
@@ -301,7 +301,7 @@ function spuriousSection(inp: ReportInput, A: Map<string, Agg>, target: string, 
       });
   }
   return {
-    id: `spurious-${target}${sweep !== 'default' ? `-${sweep}` : ''}`.replace(/[^a-z0-9-]/gi, '-'),
+    id: `${inp.name}-spurious-${target}${sweep !== 'default' ? `-${sweep}` : ''}`.replace(/[^a-z0-9-]/gi, '-'),
     title: `Spurious correlation: accuracy with and without the attribute on ${target}`,
     paragraphs: [
       'The same target test images are evaluated twice: as composed (without the attribute) and with the attribute object added. Gap = accuracy with − accuracy without; a transferred spurious correlation shows as a class-dependent gap for the biased source and not for the clean control (whose attribute is independent of the class).',
@@ -443,7 +443,7 @@ function patchSection(inp: ReportInput, A: Map<string, Agg>, target: string, swe
     }
   }
   return {
-    id: `patches-${target}${sweep !== 'default' ? `-${sweep}` : ''}`.replace(/[^a-z0-9-]/gi, '-'),
+    id: `${inp.name}-patches-${target}${sweep !== 'default' ? `-${sweep}` : ''}`.replace(/[^a-z0-9-]/gi, '-'),
     title: `Natural bias: source-class patches on ${target}`,
     paragraphs: [
       'A patch cut from a source class is pasted on every target test image; a transferred model that learned the source class’s features shifts its predictions, a scratch model should not. The neutral grey patch separates “any occlusion” from “this class’s features”.',
@@ -473,7 +473,7 @@ function accuracySection(inp: ReportInput, A: Map<string, Agg>, sweep: string): 
         if (a) rows.push([t, m, k ?? 'none', withCi(a)]);
       }
   return {
-    id: `accuracy${sweep !== 'default' ? `-${sweep}` : ''}`.replace(/[^a-z0-9-]/gi, '-'),
+    id: `${inp.name}-accuracy${sweep !== 'default' ? `-${sweep}` : ''}`.replace(/[^a-z0-9-]/gi, '-'),
     title: `Clean accuracy${sweep !== 'default' ? ` (${sweep})` : ''}`,
     paragraphs: [
       'Accuracy on clean test images. A bias measurement means little on a model that did not learn the task: check these first.',
