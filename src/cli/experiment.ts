@@ -104,6 +104,8 @@ function progress(quiet: boolean): (label: string, e: ProgressEvent) => void {
     let p = printers.get(label);
     if (!p) printers.set(label, (p = createProgressPrinter({ label })));
     p(e);
+    // Labels repeat across sweep points and seeds: a finished job's printer (and its clock) goes.
+    if (e.kind === 'done') printers.delete(label);
   };
 }
 
