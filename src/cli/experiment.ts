@@ -78,7 +78,7 @@ export const reproduceCommand = defineCommand({
   name: 'reproduce',
   summary: "Run the paper's three experiments at CPU scale and write one report.",
   description:
-    'Backdoor (ASR by transfer mode and against the number of poisoned images), spurious correlation (accuracy with/without the attribute) and natural bias (prediction-histogram shift under source-class patches), each with its control. Full size: about 12 minutes on 2 cores; --quick: under 2 minutes.',
+    'Backdoor (ASR by transfer mode and against the number of poisoned images), spurious correlation (accuracy with/without the attribute) and natural bias (prediction-histogram shift under source-class patches), each with its control. Full size (5 seeds): about 20 minutes on 2 cores; --quick: under 2 minutes.',
   flags: [
     { ...ROOT_FLAG, default: 'runs/reproduce' },
     { name: 'quick', type: 'boolean', description: 'Reduced size (1 seed, smaller data, fewer epochs) for a first try.' },
