@@ -155,14 +155,14 @@ test('model-import takes a torchvision ResNet state dict written by PyTorch', as
   const dir = tmp();
   const file = path.join(dir, 'tv.safetensors');
   // torchvision's ResNet with one BasicBlock per stage is our resnet18 with --layers 1,1,1,1.
-  const { PY_SAFETENSORS } = await import('../helpers/safetensors-py.js');
+  const { ST_PY } = await import('../helpers/st_py.js');
   const fcBias = runPythonJson<number[]>(
-    `${PY_SAFETENSORS}
+    `${ST_PY}
 import sys, json, torch
 from torchvision.models.resnet import ResNet, BasicBlock
 torch.manual_seed(0)
 m = ResNet(BasicBlock, [1, 1, 1, 1], num_classes=7)
-st_save(m.state_dict(), sys.argv[1])
+st_save(sys.argv[1], m.state_dict())
 print(json.dumps(m.fc.bias.tolist()))`,
     [file],
   );

@@ -11,12 +11,12 @@ import path from 'node:path';
 import { disposeAll, loadSafetensors, manualSeed, noGrad, setNumThreads, tidy, type Tensor } from '../../src/torch/index.js';
 import { AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Linear, MaxPool2d } from '../../src/nn/index.js';
 import { runPython } from '../helpers/pytorch.js';
-import { PY_SAFETENSORS } from '../helpers/safetensors-py.js';
+import { ST_PY } from '../helpers/st_py.js';
 import { assertClose } from '../helpers/tensors.js';
 
 setNumThreads(2);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nn-layers-'));
-const PY = `${PY_SAFETENSORS}
+const PY = `${ST_PY}
 import sys, torch
 import torch.nn as nn
 torch.set_num_threads(2)
@@ -43,7 +43,7 @@ for name, kw in [('bn', {}), ('bncma', {'momentum': None}), ('bnnotrack', {'trac
 out['maxpool'] = nn.MaxPool2d(3, 2, 1)(x1)
 out['avgpool'] = nn.AvgPool2d(3, 2, 1)(x1)
 out['adaptive'] = nn.AdaptiveAvgPool2d((2, 3))(x1)
-st_save(out, sys.argv[1])
+st_save(sys.argv[1], out)
 `;
 runPython(PY, [path.join(dir, 'ref.safetensors')]);
 const ref = loadSafetensors(path.join(dir, 'ref.safetensors')).tensors;

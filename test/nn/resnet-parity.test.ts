@@ -11,14 +11,14 @@ import path from 'node:path';
 import { crossEntropy, loadSafetensors, manualSeed, noGrad, setNumThreads, tidy, type Tensor } from '../../src/torch/index.js';
 import { createModel, loadModel, saveModel, type ResNet } from '../../src/nn/index.js';
 import { runPython } from '../helpers/pytorch.js';
-import { PY_SAFETENSORS } from '../helpers/safetensors-py.js';
+import { ST_PY } from '../helpers/st_py.js';
 import { assertClose } from '../helpers/tensors.js';
 
 setNumThreads(2);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nn-parity-'));
 
 // PyTorch side: a resnet18(num_classes=10) with random weights AND random BN statistics.
-const PY_FORWARD = `${PY_SAFETENSORS}
+const PY_FORWARD = `${ST_PY}
 import sys, torch, torchvision
 import torch.nn.functional as F
 torch.set_num_threads(2)
@@ -33,8 +33,8 @@ with torch.no_grad():
             mod.num_batches_tracked.fill_(int(torch.randint(0, 1000, ()).item()))
 x = torch.randn(2, 3, 64, 64)
 y = torch.tensor([3, 7])
-st_save(m.state_dict(), d + '/torch.safetensors')
-st_save({'x': x, 'y': y}, d + '/input.safetensors')
+st_save(d + '/torch.safetensors', m.state_dict())
+st_save(d + '/input.safetensors', {'x': x, 'y': y})
 ref = {}
 m.eval()
 with torch.no_grad():
@@ -50,20 +50,20 @@ for k in ['conv1.weight', 'layer4.1.bn2.weight', 'fc.weight', 'layer2.0.downsamp
 sd = m.state_dict()
 for k in ['bn1.running_mean', 'bn1.running_var', 'layer3.1.bn2.running_var', 'bn1.num_batches_tracked']:
     ref['after.' + k] = sd[k]
-st_save(ref, d + '/ref.safetensors')
+st_save(d + '/ref.safetensors', ref)
 `;
 
 // PyTorch side of the reverse direction: load our file strictly and run it.
-const PY_REVERSE = `${PY_SAFETENSORS}
+const PY_REVERSE = `${ST_PY}
 import sys, torch, torchvision
 torch.set_num_threads(2)
 d = sys.argv[1]
 m = torchvision.models.resnet18(num_classes=10)
-m.load_state_dict(st_load(d + '/ours.safetensors'), strict=True)
-x = st_load(d + '/input.safetensors')['x']
+m.load_state_dict(st_load(d + '/ours.safetensors')[0], strict=True)
+x = st_load(d + '/input.safetensors')[0]['x']
 m.eval()
 with torch.no_grad():
-    st_save({'logits': m(x)}, d + '/reverse.safetensors')
+    st_save(d + '/reverse.safetensors', {'logits': m(x)})
 `;
 
 function grad(model: ResNet, name: string): Float32Array {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { loadSafetensors, manualSeed, noGrad, randn, setNumThreads, tidy } from '../../src/torch/index.js';
 import { BasicBlock, Bottleneck, createModel, ResNet, summaryRows, type Arch } from '../../src/nn/index.js';
 import { runPython, runPythonJson } from '../helpers/pytorch.js';
-import { PY_SAFETENSORS } from '../helpers/safetensors-py.js';
+import { ST_PY } from '../helpers/st_py.js';
 
 setNumThreads(2);
 
@@ -37,11 +37,11 @@ test('state-dict keys, order, shapes and dtypes equal torchvision resnet18/34/50
   }
 });
 
-const PY_INIT = `${PY_SAFETENSORS}
+const PY_INIT = `${ST_PY}
 import sys, torch, torchvision
 torch.manual_seed(42)
 m = torchvision.models.resnet18(num_classes=10, zero_init_residual=True)
-st_save(m.state_dict(), sys.argv[1])
+st_save(sys.argv[1], m.state_dict())
 `;
 
 test('the same seed gives torchvision resnet18 initial weights exactly (kaiming_normal_ fan_out, fc default, zero-init residual)', () => {
