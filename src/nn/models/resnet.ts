@@ -139,6 +139,8 @@ export class ResNet extends Module implements Classifier {
   readonly #stem: ModuleGroup;
   readonly #stemList: Module[];
   readonly #stages: Sequential[];
+  /** Stem, stages and pooling in order: what `backbone` runs. */
+  readonly #featureChain: Module[];
 
   constructor(cfg: ResNetConfig) {
     super();
@@ -213,6 +215,7 @@ export class ResNet extends Module implements Classifier {
       ['maxpool', this.maxpool],
     ]);
     this.#stages = [this.layer1, this.layer2, this.layer3, this.layer4];
+    this.#featureChain = [...this.#stemList, ...this.#stages, this.avgpool];
   }
 
   get spec(): ModelSpec {
@@ -227,14 +230,7 @@ export class ResNet extends Module implements Classifier {
   }
 
   backbone(x: Tensor): Tensor {
-    let y = forwardChain(x, this.#stemList);
-    for (const stage of this.#stages) {
-      const next = stage.forward(y);
-      if (y !== x) y.dispose();
-      y = next;
-    }
-    const p = this.avgpool.forward(y);
-    if (y !== x) y.dispose();
+    const p = forwardChain(x, this.#featureChain);
     const f = p.flatten(1);
     p.dispose();
     return f;

@@ -6,7 +6,7 @@ import { Conv2d } from '../layers/conv.js';
 import { Linear } from '../layers/linear.js';
 import { AdaptiveAvgPool2d, MaxPool2d } from '../layers/pooling.js';
 import { Sequential } from '../layers/sequential.js';
-import { Module } from '../module.js';
+import { forwardChain, Module } from '../module.js';
 import type { Classifier, NamedBlock } from './classifier.js';
 import type { ModelSpec } from './spec.js';
 
@@ -28,6 +28,8 @@ export interface SmallCNNConfig {
 export class SmallCNN extends Module implements Classifier {
   readonly featureDim: number;
   readonly pool: AdaptiveAvgPool2d;
+  /** Blocks and pooling in order: what `backbone` runs. */
+  readonly #featureChain: Module[];
   readonly #blocks: Sequential[] = [];
   #fc: Linear;
   #spec: ModelSpec;
@@ -51,6 +53,7 @@ export class SmallCNN extends Module implements Classifier {
       c = w;
     });
     this.pool = this.registerModule('pool', new AdaptiveAvgPool2d({ outputSize: 1 }));
+    this.#featureChain = [...this.#blocks, this.pool];
     this.featureDim = c;
     this.#fc = this.registerModule('fc', new Linear({ inFeatures: c, outFeatures: cfg.numClasses }));
   }
@@ -63,14 +66,7 @@ export class SmallCNN extends Module implements Classifier {
   }
 
   backbone(x: Tensor): Tensor {
-    let y = x;
-    for (const b of this.#blocks) {
-      const next = b.forward(y);
-      if (y !== x) y.dispose();
-      y = next;
-    }
-    const p = this.pool.forward(y);
-    if (y !== x) y.dispose();
+    const p = forwardChain(x, this.#featureChain);
     const f = p.flatten(1);
     p.dispose();
     return f;
