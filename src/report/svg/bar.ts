@@ -16,16 +16,11 @@ import {
   xAxisLine,
   yAxis,
   type Frame,
+  type SeriesValue,
 } from './common.js';
 
-/** One bar: its series name (colour / legend entry), value and optional interval. */
-export interface Bar {
-  readonly series: string;
-  /** Null draws no bar and marks the slot 'n/a'. */
-  readonly value: number | null;
-  readonly lo?: number | null;
-  readonly hi?: number | null;
-}
+/** One bar: its series name (colour / legend entry), value (null: no bar, 'n/a') and optional interval. */
+export type Bar = SeriesValue;
 
 /** Options of {@link barChart}. */
 export interface BarChartOptions {

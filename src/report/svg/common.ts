@@ -6,6 +6,14 @@ import { escapeXml } from '../escape.js';
 import { formatNumber } from '../format.js';
 
 /** Okabe–Ito colours: distinguishable with the common colour-vision deficiencies. */
+/** A value of one series with an optional interval (a bar, a dot). Null value: no mark, 'n/a'. */
+export interface SeriesValue {
+  readonly series: string;
+  readonly value: number | null;
+  readonly lo?: number | null;
+  readonly hi?: number | null;
+}
+
 export const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#D55E00', '#CC79A7', '#56B4E9', '#F0E442', '#000000'];
 
 /** Colour of the i-th series. */

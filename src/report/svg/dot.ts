@@ -19,15 +19,11 @@ import {
   xAxisLine,
   xTicks,
   type Frame,
+  type SeriesValue,
 } from './common.js';
 
 /** One dot of a row. */
-export interface Dot {
-  readonly series: string;
-  readonly value: number | null;
-  readonly lo?: number | null;
-  readonly hi?: number | null;
-}
+export type Dot = SeriesValue;
 
 /** Options of {@link dotPlot}. */
 export interface DotPlotOptions {
