@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PNG } from 'pngjs';
-import { parseCommandArgs, parseCommandLine, type CommandDef, type ParsedCommand } from '../../src/cli/args.js';
+import { parseCommandLine } from '../../src/cli/args.js';
 import {
   datasetsCommands,
   datasetsInspectCommand,
@@ -21,19 +21,7 @@ import {
 } from '../../src/cli/commands/index.js';
 import { gridLayout } from '../../src/bias/index.js';
 import { listBuiltinDatasets } from '../../src/data/index.js';
-
-function capture(): { io: { out: (s: string) => void; err: (s: string) => void }; out: () => string; err: () => string } {
-  const o: string[] = [];
-  const e: string[] = [];
-  return { io: { out: (s) => o.push(s), err: (s) => e.push(s) }, out: () => o.join('\n'), err: () => e.join('\n') };
-}
-
-/** Parses one command's argv as main.ts would (flags typed, defaults filled). */
-function parse<C extends CommandDef>(command: C, argv: string[]): ParsedCommand<C> {
-  const r = parseCommandArgs(argv, command);
-  assert.equal(r.kind, 'command');
-  return r as ParsedCommand<C>;
-}
+import { capture, parse } from '../helpers/cli.js';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'bt-cli-datasets-'));
 

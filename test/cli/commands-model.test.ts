@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseCommandArgs, type CommandDef, type ParsedCommand } from '../../src/cli/args.js';
 import {
   modelExportCommand,
   modelImportCommand,
@@ -18,30 +17,7 @@ import {
 import { createModel, loadModelFromFile, readModelSpec, type SummaryRow } from '../../src/nn/index.js';
 import { liveTensors, saveSafetensors } from '../../src/torch/index.js';
 import { runPythonJson } from '../helpers/pytorch.js';
-
-function capture(): { io: { out: (s: string) => void; err: (s: string) => void }; out: () => string; err: () => string } {
-  const o: string[] = [];
-  const e: string[] = [];
-  return { io: { out: (s) => o.push(s), err: (s) => e.push(s) }, out: () => o.join('\n'), err: () => e.join('\n') };
-}
-
-function parse<C extends CommandDef>(command: C, argv: string[]): ParsedCommand<C> {
-  const r = parseCommandArgs(argv, command);
-  assert.equal(r.kind, 'command');
-  return r as ParsedCommand<C>;
-}
-
-/** Parses argv for `command`, runs `action`, returns the exit code and captured output. */
-async function call<C extends CommandDef>(
-  command: C,
-  action: (f: ParsedCommand<C>['flags'], p: ParsedCommand<C>['positionals'], io: ReturnType<typeof capture>['io']) => Promise<number>,
-  argv: string[],
-): Promise<{ code: number; out: string; err: string }> {
-  const p = parse(command, argv);
-  const c = capture();
-  const code = await action(p.flags, p.positionals, c.io);
-  return { code, out: c.out(), err: c.err() };
-}
+import { call } from '../helpers/cli.js';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'bt-cli-model-'));
 const TINY = ['--arch', 'resnet-tiny', '--classes', '5', '--in-channels', '1', '--small-input'];

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseCommandArgs, parseCommandLine, type CommandDef, type ParsedCommand } from '../../src/cli/args.js';
+import { parseCommandLine } from '../../src/cli/args.js';
 import { joinSubcommand } from '../../src/cli/commands/index.js';
 import {
   compareMetric,
@@ -17,25 +17,7 @@ import {
   type Comparison,
 } from '../../src/cli/commands/runs.js';
 import { openStore, type MetricRecord, type MetricRow } from '../../src/experiment/store/index.js';
-
-function capture(): { io: { out: (s: string) => void; err: (s: string) => void }; out: () => string; err: () => string } {
-  const o: string[] = [];
-  const e: string[] = [];
-  return { io: { out: (s) => o.push(s), err: (s) => e.push(s) }, out: () => o.join('\n'), err: () => e.join('\n') };
-}
-
-async function call<C extends CommandDef>(
-  command: C,
-  action: (f: ParsedCommand<C>['flags'], p: ParsedCommand<C>['positionals'], io: ReturnType<typeof capture>['io']) => Promise<number>,
-  argv: string[],
-): Promise<{ code: number; out: string; err: string }> {
-  const r = parseCommandArgs(argv, command);
-  assert.equal(r.kind, 'command');
-  const p = r as ParsedCommand<C>;
-  const c = capture();
-  const code = await action(p.flags, p.positionals, c.io);
-  return { code, out: c.out(), err: c.err() };
-}
+import { call } from '../helpers/cli.js';
 
 const ASR: Record<string, [number, number]> = {
   // seed → [fixed/biased/triggered, full/biased/triggered]
