@@ -4,12 +4,17 @@
  * carries the counts behind each rate and a bootstrap interval over test samples.
  */
 import {
+  accuracy,
   bootstrap,
+  bootstrapAccuracy,
+  bootstrapAsr,
+  bootstrapTvShift,
   histogramShift,
   predictionHistogram,
-  totalVariation,
+  shiftAgainstScratch,
   untargetedAsr,
   targetedAsr,
+  type BootstrapInterval,
   type BootstrapOptions,
 } from '../metrics/index.js';
 import type { MetricRow } from './store/index.js';
@@ -27,14 +32,10 @@ export function dominantShiftClass(clean: ArrayLike<number>, biased: ArrayLike<n
   return best;
 }
 
-function ci(
-  n: number,
-  stat: (idx: Int32Array) => number | null,
-  opts: BootstrapOptions,
-  resamples: number,
-): { lo: number | null; hi: number | null } {
+/** The interval of a bootstrap (from src/metrics), or none when resampling is off or there is no sample. */
+function ci(n: number, resamples: number, run: () => BootstrapInterval): { lo: number | null; hi: number | null } {
   if (resamples <= 0 || n === 0) return { lo: null, hi: null };
-  const r = bootstrap(n, stat, { ...opts, resamples });
+  const r = run();
   return { lo: r.lo, hi: r.hi };
 }
 
@@ -52,58 +53,34 @@ export function jobMetricRows(
   const clean = Int32Array.from(r.predictions.clean);
   const n = labels.length;
   const K = r.numClasses;
-  const bopts: BootstrapOptions = { seed: opts.seed, alpha: opts.alpha ?? 0.05 };
+  const bopts: BootstrapOptions = { seed: opts.seed, alpha: opts.alpha ?? 0.05, resamples: opts.resamples };
   const correct = (p: Int32Array) => {
     const a = new Uint8Array(n);
     for (let i = 0; i < n; i++) a[i] = p[i] === labels[i] ? 1 : 0;
     return a;
   };
   const cleanCorrect = correct(clean);
-  const meanOver = (a: Uint8Array, idx: Int32Array) => {
-    let s = 0;
-    for (const i of idx) s += a[i];
-    return idx.length === 0 ? null : s / idx.length;
+  const accuracyRow = (condition: string, predictions: Int32Array): MetricRow => {
+    const acc = accuracy({ labels, predictions });
+    return {
+      ...base,
+      condition,
+      metric: 'accuracy',
+      value: acc.rate ?? 0,
+      numerator: acc.numerator,
+      denominator: acc.denominator,
+      ...ci(n, opts.resamples, () => bootstrapAccuracy({ labels, predictions }, bopts)),
+    };
   };
-  let cc = 0;
-  for (const v of cleanCorrect) cc += v;
-  rows.push({
-    ...base,
-    condition: 'clean',
-    metric: 'accuracy',
-    value: n ? cc / n : 0,
-    numerator: cc,
-    denominator: n,
-    ...ci(n, (idx) => meanOver(cleanCorrect, idx), bopts, opts.resamples),
-  });
+  rows.push(accuracyRow('clean', clean));
 
   for (const [cond, predsArr] of Object.entries(r.predictions)) {
     if (cond === 'clean') continue;
     const biased = Int32Array.from(predsArr);
-    const bc = correct(biased);
-    let bcs = 0;
-    for (const v of bc) bcs += v;
-    rows.push({
-      ...base,
-      condition: cond,
-      metric: 'accuracy',
-      value: n ? bcs / n : 0,
-      numerator: bcs,
-      denominator: n,
-      ...ci(n, (idx) => meanOver(bc, idx), bopts, opts.resamples),
-    });
+    rows.push(accuracyRow(cond, biased));
     if (cond === 'triggered') {
       const asr = untargetedAsr({ labels, clean, triggered: biased });
       if (asr.rate !== null) {
-        const stat = (idx: Int32Array) => {
-          let den = 0;
-          let num = 0;
-          for (const i of idx)
-            if (cleanCorrect[i]) {
-              den++;
-              if (!bc[i]) num++;
-            }
-          return den === 0 ? null : num / den;
-        };
         rows.push({
           ...base,
           condition: cond,
@@ -111,7 +88,7 @@ export function jobMetricRows(
           value: asr.rate,
           numerator: asr.numerator,
           denominator: asr.denominator,
-          ...ci(n, stat, bopts, opts.resamples),
+          ...ci(n, opts.resamples, () => bootstrapAsr({ labels, clean, triggered: biased }, bopts)),
         });
       }
       const t = dominantShiftClass(clean, biased, K);
@@ -128,7 +105,13 @@ export function jobMetricRows(
       rows.push({ ...base, condition: cond, metric: 'targeted-asr-class', value: t });
     }
     if (cond === 'with_attribute') {
-      // Paired: the same images with and without the attribute.
+      const bc = correct(biased);
+      let bcs = 0;
+      for (const v of bc) bcs += v;
+      let cc = 0;
+      for (const v of cleanCorrect) cc += v;
+      // Paired (the same images with and without the attribute), so not bootstrapSubgroupGap,
+      // which resamples the two groups as independent samples.
       const gapStat = (idx: Int32Array) => {
         if (idx.length === 0) return null;
         let s = 0;
@@ -140,7 +123,7 @@ export function jobMetricRows(
         condition: cond,
         metric: 'attribute-gap',
         value: (bcs - cc) / Math.max(n, 1),
-        ...ci(n, gapStat, bopts, opts.resamples),
+        ...ci(n, opts.resamples, () => bootstrap(n, gapStat, bopts)),
       });
       for (let k = 0; k < K; k++) {
         let m = 0;
@@ -160,30 +143,28 @@ export function jobMetricRows(
     }
     if (cond.startsWith('patch')) {
       const sh = histogramShift({ clean, patched: biased, numClasses: K });
-      const tvStat = (idx: Int32Array) => {
-        const a = new Int32Array(idx.length);
-        const b = new Int32Array(idx.length);
-        idx.forEach((i, j) => {
-          a[j] = clean[i];
-          b[j] = biased[i];
-        });
-        return totalVariation(predictionHistogram(a, K).proportions, predictionHistogram(b, K).proportions);
-      };
       if (sh.tv !== null)
-        rows.push({ ...base, condition: cond, metric: 'tv-shift', value: sh.tv, ...ci(n, tvStat, bopts, opts.resamples) });
+        rows.push({
+          ...base,
+          condition: cond,
+          metric: 'tv-shift',
+          value: sh.tv,
+          ...ci(n, opts.resamples, () => bootstrapTvShift({ clean, patched: biased, numClasses: K }, bopts)),
+        });
       if (sh.klPatchedClean !== null) rows.push({ ...base, condition: cond, metric: 'kl-shift', value: sh.klPatchedClean });
       let changed = 0;
       for (let i = 0; i < n; i++) if (clean[i] !== biased[i]) changed++;
       rows.push({ ...base, condition: cond, metric: 'changed', value: changed / Math.max(n, 1), numerator: changed, denominator: n });
-      const hist = predictionHistogram(biased, K).proportions ?? [];
-      hist.forEach((p, k) => rows.push({ ...base, condition: cond, metric: `hist:${k}`, value: p }));
+      (sh.patched.proportions ?? []).forEach((p, k) => rows.push({ ...base, condition: cond, metric: `hist:${k}`, value: p }));
       if (opts.scratch && opts.scratch.predictions[cond]) {
-        const sClean = Int32Array.from(opts.scratch.predictions.clean);
-        const sPatched = Int32Array.from(opts.scratch.predictions[cond]);
-        const sTv = totalVariation(predictionHistogram(sClean, K).proportions, predictionHistogram(sPatched, K).proportions);
-        if (sh.tv !== null && sTv !== null) rows.push({ ...base, condition: cond, metric: 'tv-shift-minus-scratch', value: sh.tv - sTv });
-        const tvPatched = totalVariation(predictionHistogram(sPatched, K).proportions, hist);
-        if (tvPatched !== null) rows.push({ ...base, condition: cond, metric: 'tv-vs-scratch-patched', value: tvPatched });
+        const vs = shiftAgainstScratch({
+          transferred: { clean, patched: biased },
+          scratch: { clean: Int32Array.from(opts.scratch.predictions.clean), patched: Int32Array.from(opts.scratch.predictions[cond]) },
+          numClasses: K,
+        });
+        if (vs.tvShiftDifference !== null)
+          rows.push({ ...base, condition: cond, metric: 'tv-shift-minus-scratch', value: vs.tvShiftDifference });
+        if (vs.patchedTv !== null) rows.push({ ...base, condition: cond, metric: 'tv-vs-scratch-patched', value: vs.patchedTv });
       }
     }
   }
