@@ -124,9 +124,8 @@ export function loadSource(ctx: PrepareContext, seed: number): ImageDataset {
  * `source.control` is on or there is no bias, the clean control. For a spurious bias, the control
  * carries the attribute with the same overall rate but independently of the class.
  */
-export function sourceVariants(ctx: PrepareContext, seed: number): SourceVariant[] {
+export function sourceVariants(ctx: PrepareContext, seed: number, base: ImageDataset = loadSource(ctx, seed)): SourceVariant[] {
   const c = ctx.config;
-  const base = loadSource(ctx, seed);
   const bias = c.source.bias;
   const out: SourceVariant[] = [];
   const cleanIdentity = { dataset: c.source.dataset, bias: { kind: 'none' } };
@@ -220,10 +219,9 @@ export function prepareTarget(ctx: PrepareContext, targetIndex: number, seed: nu
   }
   const probes = c.evaluation.patches;
   const built: (Patch | null)[] = [];
-  const sourceClean = loadSource(ctx, seed);
   probes.forEach((p, i) => {
     if (p.kind === 'class-patch') {
-      const patch = classPatch(sourceClean, p.sourceClass, { mode: p.mode, size: p.size, seed });
+      const patch = classPatch(source, p.sourceClass, { mode: p.mode, size: p.size, seed });
       built[i] = patch;
     } else built[i] = null;
   });
@@ -234,7 +232,7 @@ export function prepareTarget(ctx: PrepareContext, targetIndex: number, seed: nu
     if (p.kind === 'class-patch') {
       patch = built[i]!;
       position = p.position;
-      const cls = typeof p.sourceClass === 'number' ? sourceClean.classes[p.sourceClass] : p.sourceClass;
+      const cls = typeof p.sourceClass === 'number' ? source.classes[p.sourceClass] : p.sourceClass;
       label = `patch of source class '${cls}' (${p.mode}, ${p.size}px)`;
     } else {
       const like = probes[p.like];

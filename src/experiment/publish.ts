@@ -8,7 +8,7 @@ import { exampleGridPng, gridImages, type GridRow } from '../bias/index.js';
 import type { ImageDataset } from '../data/types.js';
 import { renderReport, toCsv, type ReportImage, type Section } from '../report/index.js';
 import { expandSweep, type LoadedConfig } from './config/index.js';
-import { loadSource, prepareTarget, sourceVariants, type PrepareContext } from './prepare.js';
+import { loadSource, prepareTarget, sourceVariants, type PrepareContext, type TargetData } from './prepare.js';
 import { aggregate, experimentSections } from './report.js';
 import { expectedRunIds } from './runner.js';
 import { openStore, type MetricRecord } from './store/index.js';
@@ -28,9 +28,9 @@ function pick(ds: ImageDataset, perClass: number, only?: Uint8Array): number[] {
 }
 
 /** Example grids: clean vs biased source images and the target's evaluation conditions. */
-export function exampleImages(ctx: PrepareContext, seed: number): ReportImage[] {
+export function exampleImages(ctx: PrepareContext, seed: number, source: ImageDataset, target: TargetData | null): ReportImage[] {
   const images: ReportImage[] = [];
-  const variants = sourceVariants(ctx, seed);
+  const variants = sourceVariants(ctx, seed, source);
   const biased = variants.find((v) => v.kind === 'biased');
   if (biased) {
     const rec = biased.record as { indices?: number[] } | null;
@@ -41,8 +41,8 @@ export function exampleImages(ctx: PrepareContext, seed: number): ReportImage[] 
     rows.push({ label: 'biased source', images: gridImages(biased.dataset, idx) });
     images.push({ png: exampleGridPng(rows, { scale: 3 }), caption: 'Source images before and after bias injection (same images).' });
   }
-  if (ctx.config.targets.length > 0) {
-    const t = prepareTarget(ctx, 0, seed, loadSource(ctx, seed));
+  if (target !== null) {
+    const t = target;
     const idx = Array.from({ length: Math.min(8, t.conditions.get('clean')!.n) }, (_, i) => i);
     const rows: GridRow[] = [...t.conditions].map(([name, ds]) => ({ label: name, images: gridImages(ds, idx) }));
     images.push({
@@ -74,11 +74,11 @@ export function sectionsFor(
   const conditionLabels: Record<string, string> = {};
   const neutralOf: Record<string, string> = {};
   const src = loadSource(ctx, seed);
-  c.targets.forEach((t, i) => {
-    const td = prepareTarget(ctx, i, seed, src);
-    targetClasses[t.name] = td.classes;
+  const targets = c.targets.map((_, i) => prepareTarget(ctx, i, seed, src));
+  for (const td of targets) {
+    targetClasses[td.name] = td.classes;
     for (const [k, v] of td.describe) if (k.startsWith('patch')) conditionLabels[k] = v;
-  });
+  }
   c.evaluation.patches.forEach((p, i) => {
     if (p.kind === 'neutral') neutralOf[`patch${i}`] = `patch${p.like}`;
   });
@@ -92,7 +92,7 @@ export function sectionsFor(
     targetClasses,
     conditionLabels,
     neutralOf,
-    examples: opts.examples === false ? [] : exampleImages(ctx, seed),
+    examples: opts.examples === false ? [] : exampleImages(ctx, seed, src, targets[0] ?? null),
     config: c,
     seeds: c.seeds,
     sweepIds,

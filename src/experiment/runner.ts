@@ -15,6 +15,7 @@ import { openStore, type MetricRow, type RunStore } from './store/index.js';
 import { sourceModel, transferJob, type JobContext, type SourceModelInfo, type TransferJobResult } from './jobs.js';
 import { loadConfiguredDataset, normalisation, prepareTarget, sourceVariants, loadSource, type PrepareContext } from './prepare.js';
 import { jobMetricRows } from './results.js';
+import { accuracyOf } from '../train/data.js';
 import type { ProgressEvent } from '../train/trainer.js';
 import type { TransferMode } from '../train/transfer.js';
 
@@ -106,8 +107,8 @@ async function runOne(
   const ctx: JobContext = { ...base, config, store, log };
   const pctx: PrepareContext = { config, configDir: loaded.dir };
   try {
-    const variants = sourceVariants(pctx, seed);
     const sourceBase = loadSource(pctx, seed);
+    const variants = sourceVariants(pctx, seed, sourceBase);
     // Normalise everything with the clean source's statistics (as ImageNet statistics in practice).
     const norm = normalisation(variants.find((v) => v.kind === 'clean')?.dataset ?? variants[0].dataset);
     const geometry = { c: variants[0].dataset.c, h: variants[0].dataset.h, w: variants[0].dataset.w };
@@ -218,9 +219,7 @@ async function runOne(
 }
 
 function accuracyOfJob(r: TransferJobResult): number {
-  let c = 0;
-  r.labels.forEach((y, i) => (c += r.predictions.clean[i] === y ? 1 : 0));
-  return c / Math.max(r.labels.length, 1);
+  return accuracyOf(Int32Array.from(r.predictions.clean), Int32Array.from(r.labels));
 }
 
 function writeJobPredictions(dir: string, j: TransferJobResult): void {
