@@ -6,7 +6,7 @@
  * and the reports. Interrupt any of them and start the same command again: finished work is
  * reused, unfinished training resumes from its last checkpoint.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineCommand, SET_FLAG, CliError } from './args.js';
@@ -267,15 +267,4 @@ export async function runReproduce(
 export async function runSchema(_f: Record<string, never>, _p: Record<string, never>, io: CommandIO): Promise<number> {
   io.out(JSON.stringify(exportJsonSchema(), null, 2));
   return 0;
-}
-
-/** Lists experiment configs shipped in experiments/ (for help text). */
-export function shippedConfigs(): string[] {
-  try {
-    return readdirSync(experimentsDir()).filter(
-      (f) => f.endsWith('.yaml') && readFileSync(join(experimentsDir(), f), 'utf-8').includes('name:'),
-    );
-  } catch {
-    return [];
-  }
 }

@@ -32,7 +32,7 @@ export function parseTransferMode(s: string): { kind: 'fixed' | 'full' | 'scratc
 /** What transfer needs of a model (src/nn's classifiers satisfy it). */
 export interface TransferableModel extends TrainModel {
   backbone(x: Tensor): Tensor;
-  readonly head: { forward(x: Tensor): Tensor; train(on?: boolean): unknown };
+  readonly head: { forward(x: Tensor): Tensor; train(on?: boolean): unknown; parameters(): Tensor[] };
   replaceHead(numClasses: number): void;
   blocks(): { name: string; module: { parameters(): Tensor[] } }[];
   namedParameters(): Iterable<[string, Tensor]>;
@@ -78,9 +78,8 @@ function lastBlockParams(model: TransferableModel, k: number): Set<Tensor> {
 export function prepareTransfer(model: TransferableModel, opts: TransferOptions): PreparedTransfer {
   const mode = parseTransferMode(opts.mode);
   const named = [...model.namedParameters()];
-  const headParams = new Set<Tensor>();
-  for (const [name, p] of named) if (name.startsWith('head.') || name.startsWith('fc.')) headParams.add(p);
-  if (headParams.size === 0) throw new Error('model has no head parameters (expected names starting with fc. or head.)');
+  const headParams = new Set<Tensor>(model.head.parameters());
+  if (headParams.size === 0) throw new Error('model has no head parameters');
   let trainableBackbone: (name: string, p: Tensor) => boolean;
   switch (mode.kind) {
     case 'fixed':
