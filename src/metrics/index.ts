@@ -42,3 +42,16 @@ export {
   type PredictionRecord,
 } from './predictions.js';
 export { metricsFromPredictions, type RunMetrics, type ConditionMetrics, type MetricsFromPredictionsOptions } from './fromPredictions.js';
+export {
+  directionalSkew,
+  skewExcess,
+  skewContrast,
+  bootstrapSkew,
+  bootstrapSkewExcess,
+  bootstrapSkewContrast,
+  type SkewInput,
+  type DirectionalSkew,
+  type ProbePredictions,
+  type SkewContrastInput,
+  type SkewContrast,
+} from './skew.js';
