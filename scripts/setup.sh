@@ -7,12 +7,14 @@
 #   dataset-fashion-mnist Fashion-MNIST IDX files under /usr/share/datasets/fashion-mnist
 #   python3-torch, python3-torchvision   the PyTorch reference, for parity tests and benchmarks only
 #   build-essential, python3  node-gyp's toolchain
+#   redis-server          the queue's store for distributed sweeps (--queue, --workers, worker);
+#                         tests and --workers start their own private server (127.0.0.1, temp dir)
 #   chromium              the real browser the `serve` web app and the HTML report are tested in
 #                         (driven by playwright-core; tests only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
-for p in libtorch-dev libopenblas0-pthread dataset-fashion-mnist python3-torch python3-torchvision build-essential python3 chromium; do
+for p in libtorch-dev libopenblas0-pthread dataset-fashion-mnist python3-torch python3-torchvision build-essential python3 chromium redis-server; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if [ "${#need[@]}" -gt 0 ]; then
