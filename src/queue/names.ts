@@ -7,8 +7,7 @@
  * variable `BIAS_TRANSFER_REDIS_PASSWORD`; it is never printed: `redactRedisUrl` is the only form
  * of a URL that goes into logs and progress lines.
  */
-import { Queue } from 'bullmq';
-import type { RedisOptions } from 'ioredis';
+import { Queue, type RedisOptions } from 'bullmq';
 
 /** The BullMQ queue every job of bias-transfer goes through (job names are the job kinds). */
 export const QUEUE_NAME = 'bias-transfer';
