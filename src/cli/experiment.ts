@@ -246,7 +246,7 @@ export async function runReproduce(
       title: 'About this report',
       paragraphs: [
         'Salman et al. (arXiv 2207.02842) claim: fixed-feature transfer carries a source backdoor far more than full fine-tuning, which carries more than training from scratch; the number of poisoned images matters little; a spurious correlation survives full fine-tuning; a source-class patch skews transferred models but not scratch ones.',
-        'This report reproduces the three experiments with small CNNs on Fashion-MNIST and MNIST on a CPU. Every experiment carries its control (a clean source; a neutral grey patch of the same brightness). Each finding box states what was measured, with 95% intervals, and marks the claim as held, not held, or inconclusive (intervals overlap). At this scale some effects show and some do not; nothing here is tuned to make a claim hold.',
+        'This report reproduces the three experiments with small CNNs on Fashion-MNIST and MNIST on a CPU. Every experiment carries its control (a clean source; a neutral grey patch of the same brightness). Each finding box states what was measured, with intervals at each config’s evaluation.confidence, and marks the claim as held (intervals over at least 2 seeds disjoint in the claimed direction), did not hold (disjoint the other way), inconclusive (they overlap) or “one seed, indicative”. At this scale some effects show and some do not; nothing here is tuned to make a claim hold.',
         `Total wall time: ${(total / 60).toFixed(1)} min${flags.quick ? ' (quick size)' : ''}. Every chart's numbers are downloadable as CSV next to it and in aggregate.csv beside this file; per-sample predictions are under each run's predictions/ folder.`,
       ],
     },

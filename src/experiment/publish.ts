@@ -97,6 +97,7 @@ export function sectionsFor(
     seeds: c.seeds,
     sweepIds,
     seconds: opts.seconds,
+    confidence: c.evaluation.confidence,
   });
   return { sections, rows };
 }
@@ -114,7 +115,8 @@ export function writeExperimentReport(
   for (const e of experiments) {
     const r = sectionsFor(root, e.loaded, { seconds: e.seconds });
     sections.push(...r.sections);
-    for (const [k, a] of aggregate(r.rows)) aggRows.push([e.loaded.config.name, ...k.split('|'), a.mean, a.lo, a.hi, a.n]);
+    for (const [k, a] of aggregate(r.rows, { confidence: e.loaded.config.evaluation.confidence }))
+      aggRows.push([e.loaded.config.name, ...k.split('|'), a.mean, a.lo, a.hi, a.n]);
   }
   const columns = ['experiment', 'sweep', 'source', 'target', 'mode', 'condition', 'metric', 'mean', 'lo', 'hi', 'n_seeds'];
   writeFileSync(join(outDir, 'aggregate.csv'), toCsv(columns, aggRows));

@@ -3,10 +3,12 @@
  * intervals, a findings box per section that says whether each claim held as measured, the
  * numbers behind every chart as CSV, example images and the resolved config.
  *
- * Intervals: with several seeds, a Student-t 95% interval over seeds; with one seed, the
- * bootstrap interval over test samples of that seed.
+ * Intervals: with several seeds, a Student-t interval over seeds at `evaluation.confidence`;
+ * with one seed, the bootstrap interval over test samples of that seed (at the same level).
+ * Every claim is judged in ./verdict.ts (held only with >= 2 seeds and disjoint intervals).
  */
 import { aggregateSeeds } from '../metrics/index.js';
+import { judgeFlatDose, judgeGreater, type Judgement } from './verdict.js';
 import { barChart, dotPlot, histogramChart, lineChart, toCsv, type Finding, type ReportImage, type Section } from '../report/index.js';
 import type { MetricRecord } from './store/index.js';
 
@@ -19,8 +21,13 @@ export interface Agg {
   values: number[];
 }
 
-/** Groups rows by a key and aggregates each group over seeds. */
-export function aggregate(rows: readonly MetricRecord[]): Map<string, Agg> {
+/**
+ * Groups rows by a key and aggregates each group over seeds: a Student-t interval at
+ * `confidence` (default 0.95; pass the config's `evaluation.confidence`) over the seeds' values;
+ * a single seed keeps its own (bootstrap) interval.
+ */
+export function aggregate(rows: readonly MetricRecord[], opts: { confidence?: number } = {}): Map<string, Agg> {
+  const alpha = 1 - (opts.confidence ?? 0.95);
   const groups = new Map<string, MetricRecord[]>();
   for (const r of rows) {
     const k = aggKey(r.sweepId, r.sourceKind, r.target, r.transferMode, r.condition, r.metric);
@@ -35,7 +42,7 @@ export function aggregate(rows: readonly MetricRecord[]): Map<string, Agg> {
     const clip = (v: number | null) => (v === null ? null : Math.min(hi, Math.max(lo, v)));
     if (g.length === 1) out.set(k, { mean: values[0], lo: clip(g[0].lo), hi: clip(g[0].hi), n: 1, values });
     else {
-      const a = aggregateSeeds(values);
+      const a = aggregateSeeds(values, { alpha });
       out.set(k, { mean: a.mean, lo: clip(a.lo), hi: clip(a.hi), n: a.n, values });
     }
   }
@@ -69,12 +76,9 @@ function withCi(a: Agg | undefined, f = pct): string {
   return a.lo !== null && a.hi !== null ? `${f(a.mean)} [${f(a.lo)}, ${f(a.hi)}]` : f(a.mean);
 }
 
-/** Compares two aggregated values: 'yes' when a > b with disjoint intervals, 'no' when a <= b, else inconclusive. */
-export function compare(a: Agg | undefined, b: Agg | undefined): 'yes' | 'no' | 'inconclusive' {
-  if (!a || !b || a.mean === null || b.mean === null) return 'inconclusive';
-  if (a.mean <= b.mean) return 'no';
-  if (a.lo !== null && b.hi !== null && a.lo > b.hi) return 'yes';
-  return 'inconclusive';
+/** A findings-box entry whose verdict comes from ./verdict.ts. */
+export function finding(claim: string, measured: string, j: Judgement): Finding {
+  return { claim, measured, holds: j.holds, reason: j.reason };
 }
 
 /** What the report builder needs. */
@@ -96,6 +100,13 @@ export interface ReportInput {
   seeds: readonly number[];
   sweepIds: readonly string[];
   seconds?: number;
+  /** Confidence level of every interval (the config's `evaluation.confidence`; default 0.95). */
+  confidence?: number;
+}
+
+/** The confidence level as a label, e.g. '95%'. */
+function level(inp: ReportInput): string {
+  return `${+((inp.confidence ?? 0.95) * 100).toFixed(1)}%`;
 }
 
 function modeSeries(kind: string | null, mode: string): string {
@@ -134,26 +145,26 @@ function backdoorSection(inp: ReportInput, A: Map<string, Agg>, target: string, 
     findings.push({
       claim: 'Fixed-feature transfer carries the backdoor: ASR from the biased source exceeds its clean-source control.',
       measured: `biased ${withCi(fb)} vs clean ${withCi(fc)}`,
-      holds: compare(fb, fc),
+      ...judgeGreater(fb, fc),
     });
   if (fb && ub)
     findings.push({
       claim: 'Fixed-feature transfer carries the backdoor more than full fine-tuning.',
       measured: `fixed ${withCi(fb)} vs full ${withCi(ub)}`,
-      holds: compare(fb, ub),
+      ...judgeGreater(fb, ub),
     });
   if (ub && sc)
     findings.push({
       claim: 'Full fine-tuning from the biased source carries more of it than training from scratch.',
       measured: `full ${withCi(ub)} vs scratch ${withCi(sc)}`,
-      holds: compare(ub, sc),
+      ...judgeGreater(ub, sc),
     });
   const ubc = get('clean', 'full', 'triggered', 'asr');
   if (ub && ubc)
     findings.push({
       claim: 'Under full fine-tuning the biased source still exceeds its clean control.',
       measured: `biased ${withCi(ub)} vs clean ${withCi(ubc)}`,
-      holds: compare(ub, ubc),
+      ...judgeGreater(ub, ubc),
     });
   return {
     id: `${inp.name}-backdoor-${target}${sweep !== 'default' ? `-${sweep}` : ''}`.replace(/[^a-z0-9-]/gi, '-'),
@@ -166,14 +177,14 @@ function backdoorSection(inp: ReportInput, A: Map<string, Agg>, target: string, 
     charts: [
       {
         svg: barChart({ groups, title: `ASR by transfer mode (${target})`, yLabel: 'attack success rate', yMin: 0 }),
-        caption: 'Bars: mean over seeds; whiskers: 95% interval (t over seeds, or bootstrap over test images with one seed).',
+        caption: `Bars: mean over seeds; whiskers: ${level(inp)} interval (t over seeds, or bootstrap over test images with one seed).`,
         csvName: `asr-by-mode-${target}.csv`,
         csv: toCsv(['target', 'mode', 'source', 'asr', 'lo', 'hi', 'clean_accuracy', 'n_seeds'], csvRows),
       },
     ],
     tables: [
       {
-        caption: 'Accuracy and attack success (95% intervals)',
+        caption: `Accuracy and attack success (${level(inp)} intervals)`,
         columns: ['mode', 'source', 'clean accuracy', 'triggered accuracy', 'ASR', 'targeted ASR'],
         rows: tableRows,
       },
@@ -188,7 +199,7 @@ function poisonCurveSection(inp: ReportInput, A: Map<string, Agg>, target: strin
     const c = A.get(aggKey(s, 'biased', null, null, 'source', 'poisoned-images'));
     if (c?.mean != null) points.push({ sweep: s, count: c.mean });
   }
-  if (points.length < 2) return null;
+  if (new Set(points.map((p) => p.count)).size < 2) return null;
   points.sort((a, b) => a.count - b.count);
   const series: { name: string; points: { x: number; y: number | null; lo: number | null; hi: number | null }[] }[] = [];
   const csvRows: (string | number | null)[][] = [];
@@ -205,13 +216,11 @@ function poisonCurveSection(inp: ReportInput, A: Map<string, Agg>, target: strin
   const fixedC = points.map((p) => A.get(aggKey(p.sweep, 'clean', target, 'fixed', 'triggered', 'asr')));
   const findings: Finding[] = [];
   if (fixedB.every((a) => a?.mean != null)) {
-    const means = fixedB.map((a) => a!.mean!);
-    const spread = Math.max(...means) - Math.min(...means);
-    const above = fixedB.filter((a, i) => compare(a, fixedC[i]) === 'yes').length;
+    const above = fixedB.filter((a, i) => judgeGreater(a, fixedC[i]).holds === 'yes').length;
     findings.push({
-      claim: 'The number of poisoned source images matters little (fixed-feature ASR roughly flat across counts).',
-      measured: `fixed-feature ASR from ${points[0].count} to ${points[points.length - 1].count} poisoned images: ${means.map(pct).join(' → ')} (spread ${pct(spread)}); above the clean control at ${above} of ${points.length} counts`,
-      holds: spread <= 0.1 ? 'yes' : 'no',
+      claim: 'The number of poisoned source images matters little (fixed-feature ASR above its clean control and flat across counts).',
+      measured: `fixed-feature ASR from ${points[0].count} to ${points[points.length - 1].count} poisoned images: ${fixedB.map((a) => withCi(a)).join(' → ')}; clean control ${fixedC.map((a) => withCi(a)).join(' → ')}; above the control at ${above} of ${points.length} counts`,
+      ...judgeFlatDose(points.map((p, i) => ({ dose: p.count, biased: fixedB[i], control: fixedC[i] }))),
     });
   }
   return {
@@ -231,7 +240,7 @@ function poisonCurveSection(inp: ReportInput, A: Map<string, Agg>, target: strin
           logX: true,
           yMin: 0,
         }),
-        caption: 'Shaded: 95% intervals.',
+        caption: `Shaded: ${level(inp)} intervals.`,
         csvName: `asr-vs-poison-${target}.csv`,
         csv: toCsv(['target', 'mode', 'source', 'poisoned_images', 'asr', 'lo', 'hi'], csvRows),
       },
@@ -297,7 +306,7 @@ function spuriousSection(inp: ReportInput, A: Map<string, Agg>, target: string, 
             ? 'Under fixed-feature transfer, the attribute moves accuracy more for the biased source than for its clean control.'
             : 'The spurious correlation survives full fine-tuning: the biased source’s attribute effect still exceeds the control’s.',
         measured: `|gap| biased ${withCi(absGap(b))} vs clean ${withCi(absGap(c))} (signed: ${withCi(b)} vs ${withCi(c)}; ${b.n} seed(s): ${b.values.map(pct).join(', ')})`,
-        holds: compare(absGap(b), absGap(c)),
+        ...judgeGreater(absGap(b), absGap(c)),
       });
   }
   return {
@@ -311,7 +320,7 @@ function spuriousSection(inp: ReportInput, A: Map<string, Agg>, target: string, 
     charts: [
       {
         svg: barChart({ groups, title: `Attribute gap by mode (${target})`, yLabel: 'accuracy with − without attribute' }),
-        caption: 'Overall accuracy gap caused by the attribute, 95% intervals.',
+        caption: `Overall accuracy gap caused by the attribute, ${level(inp)} intervals.`,
         csvName: `attribute-gap-${target}.csv`,
         csv: toCsv(['target', 'mode', 'source', 'class', 'acc_without', 'acc_with', 'gap'], csvRows),
       },
@@ -431,14 +440,14 @@ function patchSection(inp: ReportInput, A: Map<string, Agg>, target: string, swe
         findings.push({
           claim: `A source-class patch skews the ${m}-transferred model more than the scratch model.`,
           measured: `TV shift ${m} ${withCi(t, num)} vs scratch ${withCi(s, num)}`,
-          holds: compare(t, s),
+          ...judgeGreater(t, s),
         });
       const nu = neutral ? get('clean', m, neutral, 'tv-shift') : undefined;
       if (t && nu)
         findings.push({
           claim: `For ${m} transfer the source-class patch shifts predictions more than the neutral patch.`,
           measured: `TV shift patch ${withCi(t, num)} vs neutral ${withCi(nu, num)}`,
-          holds: compare(t, nu),
+          ...judgeGreater(t, nu),
         });
     }
   }
@@ -452,7 +461,7 @@ function patchSection(inp: ReportInput, A: Map<string, Agg>, target: string, swe
     charts,
     tables: [
       {
-        caption: 'Histogram shift per patch (95% intervals)',
+        caption: `Histogram shift per patch (${level(inp)} intervals)`,
         columns: ['mode', 'source', 'condition', 'TV shift', 'KL(patched‖clean)', 'predictions changed', 'TV − scratch TV'],
         rows: tableRows,
       },
@@ -478,13 +487,13 @@ function accuracySection(inp: ReportInput, A: Map<string, Agg>, sweep: string): 
     paragraphs: [
       'Accuracy on clean test images. A bias measurement means little on a model that did not learn the task: check these first.',
     ],
-    tables: [{ caption: 'Clean test accuracy (95% intervals)', columns: ['task', 'mode', 'source', 'accuracy'], rows }],
+    tables: [{ caption: `Clean test accuracy (${level(inp)} intervals)`, columns: ['task', 'mode', 'source', 'accuracy'], rows }],
   };
 }
 
 /** Builds the report sections of an experiment. */
 export function experimentSections(inp: ReportInput): Section[] {
-  const A = aggregate(inp.rows);
+  const A = aggregate(inp.rows, { confidence: inp.confidence });
   const sections: Section[] = [
     {
       id: `${inp.name}-overview`.replace(/[^a-z0-9-]/gi, '-'),

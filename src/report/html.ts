@@ -9,7 +9,12 @@ import { formatNumber } from './format.js';
 import { REPORT_CSS } from './style.js';
 import type { Finding, Holds, Report, ReportChart, ReportImage, ReportTable, Section } from './types.js';
 
-const HOLDS_LABEL: Record<Holds, string> = { yes: '✓ holds', no: '✗ does not hold', inconclusive: '? inconclusive' };
+const HOLDS_LABEL: Record<Holds, string> = {
+  yes: '✓ holds',
+  no: '✗ does not hold',
+  inconclusive: '? inconclusive',
+  indicative: '◐ one seed, indicative',
+};
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 function findingsBox(sectionId: string, findings: readonly Finding[]): string {
@@ -17,12 +22,14 @@ function findingsBox(sectionId: string, findings: readonly Finding[]): string {
   findings.forEach((f, i) => {
     if (!(f.holds in HOLDS_LABEL)) {
       throw new Error(
-        `renderReport: section "${sectionId}" finding ${i} has holds = ${JSON.stringify(f.holds)}, expected yes | no | inconclusive`,
+        `renderReport: section "${sectionId}" finding ${i} has holds = ${JSON.stringify(f.holds)}, expected yes | no | inconclusive | indicative`,
       );
     }
     s +=
       `<div class="finding ${f.holds}"><span class="badge ${f.holds}">${HOLDS_LABEL[f.holds]}</span>` +
-      `<div class="claim">${escapeXml(f.claim)}</div><div class="measured">Measured: ${escapeXml(f.measured)}</div></div>`;
+      `<div class="claim">${escapeXml(f.claim)}</div><div class="measured">Measured: ${escapeXml(f.measured)}</div>` +
+      (f.reason ? `<div class="reason">Verdict: ${escapeXml(f.reason)}</div>` : '') +
+      `</div>`;
   });
   return s + '</div>';
 }
@@ -118,14 +125,16 @@ function sectionHtml(sec: Section): string {
 }
 
 function summaryHtml(sections: readonly Section[]): string {
-  const counts: Record<Holds, number> = { yes: 0, no: 0, inconclusive: 0 };
+  const counts: Record<Holds, number> = { yes: 0, no: 0, inconclusive: 0, indicative: 0 };
   for (const sec of sections) for (const f of sec.findings ?? []) if (f.holds in counts) counts[f.holds]++;
-  if (counts.yes + counts.no + counts.inconclusive === 0) return '';
+  if (counts.yes + counts.no + counts.inconclusive + counts.indicative === 0) return '';
   return (
     `<div class="summary" aria-label="Summary of paper claims">` +
     `<span class="badge yes">${counts.yes} held</span>` +
     `<span class="badge no">${counts.no} did not hold</span>` +
-    `<span class="badge inconclusive">${counts.inconclusive} inconclusive</span></div>`
+    `<span class="badge inconclusive">${counts.inconclusive} inconclusive</span>` +
+    (counts.indicative > 0 ? `<span class="badge indicative">${counts.indicative} one seed, indicative</span>` : '') +
+    `</div>`
   );
 }
 

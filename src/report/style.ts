@@ -19,13 +19,16 @@ a { color: #0969da; }
 .finding.yes { border-left-color: #1a7f37; }
 .finding.no { border-left-color: #cf222e; }
 .finding.inconclusive { border-left-color: #8c959f; }
+.finding.indicative { border-left-color: #bf8700; }
 .finding .claim { font-weight: 600; }
 .finding .measured { grid-column: 2; color: #333; }
+.finding .reason { grid-column: 2; color: #57606a; font-size: 0.9em; }
 .badge { display: inline-block; padding: 2px 10px; border-radius: 12px; font-weight: 600; font-size: 0.85em; white-space: nowrap;
   height: fit-content; }
 .badge.yes { background: #dafbe1; color: #116329; }
 .badge.no { background: #ffebe9; color: #a40e26; }
 .badge.inconclusive { background: #eaeef2; color: #424a53; }
+.badge.indicative { background: #fff8c5; color: #7d4e00; }
 figure { margin: 18px 0; }
 figure svg { max-width: 100%; height: auto; border: 1px solid #eaeef2; border-radius: 4px; }
 figure img { max-width: 100%; image-rendering: pixelated; border: 1px solid #eaeef2; min-width: 96px; }

@@ -1,7 +1,11 @@
 /** The data a report is built from: plain objects, so a report can be saved and re-rendered. */
 
-/** Whether a paper claim held as measured in this run. */
-export type Holds = 'yes' | 'no' | 'inconclusive';
+/**
+ * Whether a paper claim held as measured in this run: 'yes' (intervals over >= 2 seeds disjoint
+ * in the claimed direction), 'no' (disjoint the other way), 'indicative' (one seed: never a
+ * verdict) or 'inconclusive'. Judged in src/experiment/verdict.ts.
+ */
+export type Holds = 'yes' | 'no' | 'inconclusive' | 'indicative';
 
 /** One paper claim and what this run measured about it. */
 export interface Finding {
@@ -10,6 +14,8 @@ export interface Finding {
   /** What was measured, with numbers, e.g. 'ASR 0.91 [0.88, 0.93] vs 0.04 from a clean source'. */
   readonly measured: string;
   readonly holds: Holds;
+  /** Why the verdict is what it is, e.g. 'intervals overlap (3 vs 3 seeds)'. */
+  readonly reason?: string;
 }
 
 /** A chart: an SVG string from src/report/svg plus its caption and, optionally, its data. */

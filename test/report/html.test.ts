@@ -24,6 +24,7 @@ function report(): Report {
           { claim: `claim ${EVIL}`, measured: 'ASR 0.873', holds: 'yes' },
           { claim: 'second', measured: 'ASR 0.05', holds: 'no' },
           { claim: 'third', measured: 'overlapping intervals', holds: 'inconclusive' },
+          { claim: 'fourth', measured: 'ASR 0.9 vs 0.1', holds: 'indicative', reason: 'one seed, indicative: leans the claimed way' },
         ],
         charts: [
           {
@@ -84,7 +85,9 @@ test('contents link to every section and findings are marked held / not held / i
   assert.match(html, /<div class="finding yes"><span class="badge yes">✓ holds<\/span><div class="claim">claim &lt;script/);
   assert.match(html, /<div class="finding no"><span class="badge no">✗ does not hold/);
   assert.match(html, /<div class="finding inconclusive"><span class="badge inconclusive">\? inconclusive/);
-  assert.match(html, />1 held<.*>1 did not hold<.*>1 inconclusive</s);
+  assert.match(html, /<div class="finding indicative"><span class="badge indicative">◐ one seed, indicative/);
+  assert.match(html, /<div class="reason">Verdict: one seed, indicative: leans the claimed way<\/div>/);
+  assert.match(html, />1 held<.*>1 did not hold<.*>1 inconclusive<.*>1 one seed, indicative</s);
   assert.match(html, /Generated 2024-05-06T07:08:09\.000Z/);
   assert.match(html, /<details><summary>Configuration<\/summary><pre>\{\n  &quot;seed&quot;: 1,/);
   assert.match(html, /&quot;arr&quot;: \[\n\s+1,\n\s+2\n\s+\]/);
