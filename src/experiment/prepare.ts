@@ -6,23 +6,24 @@
  * Everything here is a pure function of the config and the seed.
  */
 import { isAbsolute, resolve } from 'node:path';
-import { limit, loadDataset, channelStats, type DatasetSpec as LoaderSpec } from '../data/index.js';
+import { filterClasses, limit, loadDataset, channelStats, resolveClasses, selectIndices, type DatasetSpec as LoaderSpec } from '../data/index.js';
 import { Rng } from '../data/rng.js';
 import type { ImageDataset } from '../data/types.js';
 import {
-  classPatch,
   composeBoth,
   composeSpurious,
-  neutralPatch,
   pastePatch,
   poisonDataset,
   triggerTestSet,
   type Patch,
   type TriggerSpec as BiasTriggerSpec,
   type PoisonSpec as BiasPoisonSpec,
+  type PoisonRecord,
   type ShapeAttribute,
 } from '../bias/index.js';
 import type { DatasetSpec, ExperimentConfig } from './config/index.js';
+import { buildProbes } from './probes.js';
+import { pretrainedWeights, type PretrainedWeights } from './pretrained.js';
 
 /** The config's folder, to resolve relative paths. */
 export interface PrepareContext {
@@ -50,13 +51,25 @@ export function loadConfiguredDataset(spec: DatasetSpec, configDir: string, seed
     labelsFile: spec.labelsFile ?? undefined,
     size: spec.size ?? undefined,
     channels: spec.channels ?? undefined,
-    classes: spec.classes ?? undefined,
+    // With a range, classes are filtered after the slice (the range counts positions in the split).
+    classes: spec.range === null ? (spec.classes ?? undefined) : undefined,
   } as LoaderSpec;
   const key = JSON.stringify(loaderSpec);
   let ds = datasetCache.get(key);
   if (ds === undefined) {
     ds = loadDataset(loaderSpec);
     datasetCache.set(key, ds);
+  }
+  if (spec.range !== null) {
+    const [start, end] = spec.range;
+    if (end > ds.n)
+      throw new RangeError(`${label}: range [${start}, ${end}) reaches past the end of '${ds.name}', which has ${ds.n} samples`);
+    ds = selectIndices(
+      ds,
+      Int32Array.from({ length: end - start }, (_, i) => start + i),
+      { name: `${ds.name}[${start}:${end}]` },
+    );
+    if (spec.classes !== null) ds = filterClasses(ds, spec.classes);
   }
   if (spec.limit !== null && spec.limit < ds.n) {
     const rng = new Rng(seed, `limit/${label}`);
@@ -69,6 +82,53 @@ export function loadConfiguredDataset(spec: DatasetSpec, configDir: string, seed
   return ds;
 }
 
+/** The file a dataset spec reads (format, split, location), without preprocessing. */
+function fileIdentity(spec: DatasetSpec, configDir: string): string {
+  return JSON.stringify([spec.name, spec.split, resolvePath(spec.path, configDir) ?? null, spec.imagesFile, spec.labelsFile]);
+}
+
+/**
+ * Checks that the source data shares no image with any target's training or test data, and a
+ * target's training data none with its test data, when they read the same split of the same dataset: their `range`s must be disjoint or their `classes`
+ * must be. Throws an error naming both config keys, the ranges and the shared classes otherwise.
+ *
+ * @example checkDisjointData({ config, configDir }) // throws for a source and target both on fashion-mnist/train without ranges
+ */
+export function checkDisjointData(ctx: PrepareContext): void {
+  const c = ctx.config;
+  const specs: { key: string; spec: DatasetSpec }[] = [{ key: 'source.dataset', spec: c.source.dataset }];
+  c.targets.forEach((t, i) => {
+    specs.push({ key: `targets[${i}].dataset`, spec: t.dataset });
+    specs.push({ key: `targets[${i}].testDataset`, spec: t.testDataset });
+  });
+  const classNames = (spec: DatasetSpec): string[] | null => {
+    if (spec.classes === null) return null;
+    const raw = loadConfiguredDataset({ ...spec, classes: null, range: null, limit: null }, ctx.configDir, 0, 'classes');
+    return resolveClasses(raw, spec.classes).map((k) => raw.classes[k]);
+  };
+  const fmt = (r: DatasetSpec['range']) => (r === null ? 'the whole split' : `[${r[0]}, ${r[1]})`);
+  for (let a = 0; a < specs.length; a++)
+    for (let b = a + 1; b < specs.length; b++) {
+      const A = specs[a];
+      const B = specs[b];
+      // Checked: the source against every target set, and each target's training set against its test set.
+      if (A.key !== 'source.dataset' && A.key.split('.')[0] !== B.key.split('.')[0]) continue;
+      if (fileIdentity(A.spec, ctx.configDir) !== fileIdentity(B.spec, ctx.configDir)) continue;
+      const ra = A.spec.range ?? [0, Infinity];
+      const rb = B.spec.range ?? [0, Infinity];
+      if (Math.max(ra[0], rb[0]) >= Math.min(ra[1], rb[1])) continue;
+      const ca = classNames(A.spec);
+      const cb = classNames(B.spec);
+      const shared = ca === null ? cb : cb === null ? ca : ca.filter((x) => cb.includes(x));
+      if (shared !== null && shared.length === 0) continue;
+      throw new Error(
+        `${B.key} overlaps ${A.key}: both read ${A.spec.name}/${A.spec.split}, their ranges (${fmt(A.spec.range)} and ${fmt(B.spec.range)}) ` +
+          `intersect and both keep ${shared === null ? 'every class' : `class(es) ${shared.map((x) => `'${x}'`).join(', ')}`}. ` +
+          'Source and target images must be disjoint: give the two datasets disjoint `range`s (e.g. source range: [0, 50000], target range: [50000, 60000]).',
+      );
+    }
+}
+
 /** One source training set: the biased one or its clean control. */
 export interface SourceVariant {
   kind: 'biased' | 'clean';
@@ -77,6 +137,8 @@ export interface SourceVariant {
   record: unknown;
   /** Identity of the variant for cache keys. */
   identity: unknown;
+  /** A pretrained source (`source.pretrained`): the checked weights file, used instead of training on `dataset`. */
+  pretrained?: PretrainedWeights;
 }
 
 function triggerFor(t: ExperimentConfig['evaluation']['trigger'] & object, configDir: string): BiasTriggerSpec {
@@ -128,6 +190,12 @@ export function sourceVariants(ctx: PrepareContext, seed: number, base: ImageDat
   const c = ctx.config;
   const bias = c.source.bias;
   const out: SourceVariant[] = [];
+  if (c.source.pretrained !== null) {
+    // Not trained here: the backbone under audit ('biased') and its control ('clean') when given.
+    for (const w of pretrainedWeights(c, ctx.configDir))
+      out.push({ kind: w.kind, dataset: base, record: null, identity: { pretrained: w.sha256 }, pretrained: w });
+    return out;
+  }
   const cleanIdentity = { dataset: c.source.dataset, bias: { kind: 'none' } };
   switch (bias.kind) {
     case 'none':
@@ -182,6 +250,61 @@ export interface TargetData {
   classes: readonly string[];
   /** Example patches (for the report). */
   patches: { condition: string; patch: Patch }[];
+  /** Neutral patch conditions → the probe condition each mirrors (explicit or automatic neutrals). */
+  neutralOf: Map<string, string>;
+  /**
+   * For a spurious source: the target class that is also a source class correlated with the
+   * attribute (listed in `probabilityPerClass` above `defaultProbability`, matched by name), or
+   * null when the target has none (or more than one).
+   */
+  correlatedClass: number | null;
+  /** What `targets[].bias` did to the training images (which were triggered, where), or null. */
+  biasRecord: PoisonRecord | null;
+}
+
+/**
+ * Applies a target's `bias` (a de-biasing mitigation): the trigger on exactly round(fraction * n)
+ * training images drawn across all classes with a seed derived from `seed`, labels unchanged.
+ * Returns the training set unchanged and a null record when the target has no bias.
+ */
+export function debiasTarget(
+  ctx: PrepareContext,
+  targetIndex: number,
+  train: ImageDataset,
+  seed: number,
+): { dataset: ImageDataset; record: PoisonRecord | null } {
+  const t = ctx.config.targets[targetIndex];
+  if (t.bias === null) return { dataset: train, record: null };
+  const trig = t.bias.trigger !== null ? triggerFor(t.bias.trigger, ctx.configDir) : evaluationTrigger(ctx);
+  if (trig === null)
+    throw new Error(`targets[${targetIndex}].bias needs a trigger: set targets[${targetIndex}].bias.trigger or evaluation.trigger`);
+  const count = Math.round(t.bias.fraction * train.n);
+  if (count === 0) return { dataset: train, record: null };
+  const all = train.classes.map((_, k) => k);
+  // A seed of its own (not the source poisoning's), so the choice is independent of the source's.
+  const own = (seed * 7919 + 104729 + targetIndex) % 2147483647;
+  return poisonDataset(train, trig, { policy: 'clean-label-count', classes: all, count }, own);
+}
+
+/**
+ * The target class correlated with the attribute in the source (see `TargetData.correlatedClass`).
+ *
+ * @example correlatedTargetClass(['T-shirt/top', ..., 'Shirt', ...], { Shirt: 1 }, 0, ['T-shirt/top', 'Shirt']) // 1
+ */
+export function correlatedTargetClass(
+  sourceClasses: readonly string[],
+  probabilityPerClass: Readonly<Record<string, number>>,
+  defaultProbability: number,
+  targetClasses: readonly string[],
+): number | null {
+  const names: string[] = [];
+  for (const [key, p] of Object.entries(probabilityPerClass)) {
+    if (p <= defaultProbability) continue;
+    const name = sourceClasses.includes(key) ? key : /^\d+$/.test(key) ? sourceClasses[Number(key)] : undefined;
+    if (name !== undefined) names.push(name);
+  }
+  const hits = targetClasses.map((c, i) => (names.includes(c) ? i : -1)).filter((i) => i >= 0);
+  return hits.length === 1 ? hits[0] : null;
 }
 
 /**
@@ -194,12 +317,16 @@ export function prepareTarget(ctx: PrepareContext, targetIndex: number, seed: nu
   const t = c.targets[targetIndex];
   let train = loadConfiguredDataset(t.dataset, ctx.configDir, seed, `target/${t.name}/train`);
   let test = loadConfiguredDataset(t.testDataset, ctx.configDir, seed, `target/${t.name}/test`);
+  const debiased = debiasTarget(ctx, targetIndex, train, seed);
+  train = debiased.dataset;
   const conditions = new Map<string, ImageDataset>();
   const baseline = new Map<string, string>();
   const describe = new Map<string, string>();
   const patches: TargetData['patches'] = [];
   const bias = c.source.bias;
+  let correlatedClass: number | null = null;
   if (bias.kind === 'spurious') {
+    correlatedClass = correlatedTargetClass(source.classes, bias.probabilityPerClass, bias.defaultProbability, train.classes);
     const attribute = attributeFor(bias, ctx, seed);
     const canvas = canvasOf(bias, source);
     train = composeSpurious({ main: train, attribute, canvas, attributeScale: bias.attributeScale, seed, defaultProbability: 0 }).dataset;
@@ -217,37 +344,28 @@ export function prepareTarget(ctx: PrepareContext, targetIndex: number, seed: nu
     baseline.set('triggered', 'clean');
     describe.set('triggered', `the ${trig.kind} trigger pasted on every test image`);
   }
-  const probes = c.evaluation.patches;
-  const built: (Patch | null)[] = [];
-  probes.forEach((p, i) => {
-    if (p.kind === 'class-patch') {
-      const patch = classPatch(source, p.sourceClass, { mode: p.mode, size: p.size, seed });
-      built[i] = patch;
-    } else built[i] = null;
-  });
-  probes.forEach((p, i) => {
-    let patch: Patch;
-    let position;
-    let label: string;
-    if (p.kind === 'class-patch') {
-      patch = built[i]!;
-      position = p.position;
-      const cls = typeof p.sourceClass === 'number' ? source.classes[p.sourceClass] : p.sourceClass;
-      label = `patch of source class '${cls}' (${p.mode}, ${p.size}px)`;
-    } else {
-      const like = probes[p.like];
-      if (like.kind !== 'class-patch') throw new Error(`evaluation.patches.${i}.like must name a class-patch probe`);
-      patch = neutralPatch(built[p.like]!);
-      position = like.position;
-      label = `neutral grey patch mirroring probe ${p.like}`;
-    }
-    const name = `patch${i}`;
-    conditions.set(name, pastePatch(test, patch, { position, seed: seed + 7 }).dataset);
-    baseline.set(name, 'clean');
-    describe.set(name, label);
-    patches.push({ condition: name, patch });
-  });
-  return { name: t.name, train, conditions, baseline, describe, numClasses: train.classes.length, classes: train.classes, patches };
+  const neutralOf = new Map<string, string>();
+  const load = (spec: DatasetSpec, label: string) => loadConfiguredDataset(spec, ctx.configDir, seed, label);
+  for (const b of buildProbes({ config: c, configDir: ctx.configDir, load }, seed, source)) {
+    conditions.set(b.condition, pastePatch(test, b.patch, { position: b.position, seed: seed + 7 }).dataset);
+    baseline.set(b.condition, 'clean');
+    describe.set(b.condition, b.label);
+    patches.push({ condition: b.condition, patch: b.patch });
+    if (b.neutralOf !== null) neutralOf.set(b.condition, b.neutralOf);
+  }
+  return {
+    name: t.name,
+    train,
+    conditions,
+    baseline,
+    describe,
+    numClasses: train.classes.length,
+    classes: train.classes,
+    patches,
+    neutralOf,
+    correlatedClass,
+    biasRecord: debiased.record,
+  };
 }
 
 /** Per-channel normalisation statistics of the source training data (used for every stage). */

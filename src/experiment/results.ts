@@ -41,11 +41,14 @@ function ci(n: number, resamples: number, run: () => BootstrapInterval): { lo: n
 
 /**
  * Rows for one transfer job. `scratch` (the scratch model of the same seed and target), when
- * given, adds the 'vs-scratch' distances for patch conditions.
+ * given, adds the 'vs-scratch' distances for patch conditions. `correlatedClass` (the target
+ * class correlated with a spurious attribute in the source) adds 'shift-toward-correlated': the
+ * share of test images predicted as that class with the attribute minus without it, on the same
+ * images (paired bootstrap interval), and its value restricted to images of the other classes.
  */
 export function jobMetricRows(
   r: TransferJobResult,
-  opts: { resamples: number; seed: number; scratch?: TransferJobResult | null; alpha?: number },
+  opts: { resamples: number; seed: number; scratch?: TransferJobResult | null; alpha?: number; correlatedClass?: number | null },
 ): MetricRow[] {
   const rows: MetricRow[] = [];
   const base = { transferMode: r.mode, sourceKind: r.sourceKind, target: r.target };
@@ -125,6 +128,39 @@ export function jobMetricRows(
         value: (bcs - cc) / Math.max(n, 1),
         ...ci(n, opts.resamples, () => bootstrap(n, gapStat, bopts)),
       });
+      const t = opts.correlatedClass ?? null;
+      if (t !== null) {
+        // Paired: +1 where the attribute turns a prediction into t, -1 where it turns one away from t.
+        const toward = new Int8Array(n);
+        for (let i = 0; i < n; i++) toward[i] = (biased[i] === t ? 1 : 0) - (clean[i] === t ? 1 : 0);
+        const meanOf = (idx: ArrayLike<number>) => {
+          if (idx.length === 0) return null;
+          let s = 0;
+          for (let j = 0; j < idx.length; j++) s += toward[idx[j]];
+          return s / idx.length;
+        };
+        const all = Int32Array.from({ length: n }, (_, i) => i);
+        const others = Int32Array.from(all.filter((i) => labels[i] !== t));
+        const v = meanOf(all);
+        if (v !== null)
+          rows.push({
+            ...base,
+            condition: cond,
+            metric: 'shift-toward-correlated',
+            value: v,
+            ...ci(n, opts.resamples, () => bootstrap(n, (idx) => meanOf(idx), bopts)),
+          });
+        const vo = meanOf(others);
+        if (vo !== null)
+          rows.push({
+            ...base,
+            condition: cond,
+            metric: 'shift-toward-correlated:others',
+            value: vo,
+            ...ci(others.length, opts.resamples, () => bootstrap(others.length, (idx) => meanOf(Array.from(idx, (j) => others[j])), bopts)),
+          });
+        rows.push({ ...base, condition: cond, metric: 'correlated-class', value: t });
+      }
       for (let k = 0; k < K; k++) {
         let m = 0;
         let w = 0;

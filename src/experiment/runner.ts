@@ -8,15 +8,25 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writePredictionsCsv } from '../metrics/index.js';
 import { buildInfo, setNumThreads } from '../torch/index.js';
-import { hashTree } from './store/meta.js';
-import { projectRoot } from './store/meta.js';
-import { expandSweep, stableHash, type ExperimentConfig, type LoadedConfig } from './config/index.js';
+import { expandSweep, type ExperimentConfig, type LoadedConfig } from './config/index.js';
+import { codeHash, runIdFor, staleRun } from './run-ids.js';
 import { openStore, type MetricRow, type RunStore } from './store/index.js';
-import { sourceModel, transferJob, type JobContext, type SourceModelInfo, type TransferJobResult } from './jobs.js';
-import { loadConfiguredDataset, normalisation, prepareTarget, sourceVariants, loadSource, type PrepareContext } from './prepare.js';
+import { LOCAL_JOBS, type JobContext, type JobExecutor, type SourceModelInfo, type TransferJobResult } from './jobs.js';
+import type { ImageDataset } from '../data/types.js';
+import {
+  checkDisjointData,
+  loadConfiguredDataset,
+  normalisation,
+  prepareTarget,
+  sourceVariants,
+  loadSource,
+  type PrepareContext,
+  type SourceVariant,
+} from './prepare.js';
 import { jobMetricRows } from './results.js';
 import { accuracyOf } from '../train/data.js';
 import type { ProgressEvent } from '../train/trainer.js';
+import { createProgressLog } from '../train/progress.js';
 import type { TransferMode } from '../train/transfer.js';
 
 /** Options of `runExperiment`. */
@@ -30,6 +40,13 @@ export interface RunExperimentOptions {
   log?: (line: string) => void;
   /** Only these sweep point ids (default all). */
   points?: readonly string[];
+  /** Who does the source and transfer jobs: this process (default) or a queue's workers (src/queue). */
+  executor?: JobExecutor;
+  /**
+   * Reuse a finished run of the same config made by other code (a different code version, see
+   * ./code-version.ts) instead of rerunning it; the outcome and the report say which. Default false.
+   */
+  acceptStale?: boolean;
 }
 
 /** One finished run (a sweep point and seed). */
@@ -41,6 +58,8 @@ export interface RunOutcome {
   jobs: TransferJobResult[];
   rows: MetricRow[];
   sources: SourceModelInfo[];
+  /** Set when the results are a stale run's (other code), reused with `acceptStale`. */
+  stale?: boolean;
 }
 
 /** What `runExperiment` returns. */
@@ -50,25 +69,51 @@ export interface ExperimentOutcome {
   seconds: number;
 }
 
-let cachedCodeHash: string | null = null;
-/** Hash of the project's src/ tree: part of every cache key, so code changes retrain. */
-export function codeHash(): string {
-  cachedCodeHash ??= hashTree(join(projectRoot(), 'src')).slice(0, 16);
-  return cachedCodeHash;
+// Run ids and code versions live in ./run-ids.ts (re-exported here, where callers found them).
+export { codeHash, runIdFor, expectedRunIds } from './run-ids.js';
+
+/** What every job of a run (a sweep point and seed) is computed from; a pure function of the config and the seed. */
+export interface RunInputs {
+  sourceBase: ImageDataset;
+  variants: SourceVariant[];
+  /** Normalisation of every stage: the clean source's statistics (as ImageNet statistics in practice). */
+  norm: { mean: number[]; std: number[] };
+  geometry: { c: number; h: number; w: number };
+  /** The source's test split (for source accuracy), or null when there is none. */
+  sourceTest: ImageDataset | null;
 }
 
 /**
- * The id of the run of one sweep point and seed: readable, and tied to the content of the
- * resolved config (so an edited config starts new runs instead of reusing old ones).
+ * The inputs of a run's jobs: the source dataset, its variants, the normalisation, the geometry
+ * and the source test set. The runner and a queue worker (which rebuilds them from the config
+ * and seed in a job) both call this, so a job gives the same numbers wherever it runs.
  */
-export function runIdFor(config: ExperimentConfig, sweepId: string, seed: number): string {
-  const hash = stableHash({ ...config, seeds: [seed] }).slice(0, 8);
-  return `${config.name}-${sweepId === 'default' ? '' : `${sweepId}-`}seed${seed}-${hash}`.replace(/[^A-Za-z0-9._=,+-]/g, '_');
-}
-
-/** The run ids an experiment config consists of (every sweep point and seed). */
-export function expectedRunIds(config: ExperimentConfig): string[] {
-  return expandSweep(config).flatMap((p) => p.config.seeds.map((seed) => runIdFor(p.config, p.id, seed)));
+export function runInputs(pctx: PrepareContext, seed: number): RunInputs {
+  const config = pctx.config;
+  const sourceBase = loadSource(pctx, seed);
+  const variants = sourceVariants(pctx, seed, sourceBase);
+  const pre = config.source.pretrained;
+  if (pre !== null) {
+    // A pretrained backbone expects its own input: its normalisation and geometry, not the reference data's.
+    const geometry = { c: pre.channels, h: pre.size[0], w: pre.size[1] };
+    return { sourceBase, variants, norm: { mean: [...pre.mean], std: [...pre.std] }, geometry, sourceTest: null };
+  }
+  const norm = normalisation(variants.find((v) => v.kind === 'clean')?.dataset ?? variants[0].dataset);
+  const geometry = { c: variants[0].dataset.c, h: variants[0].dataset.h, w: variants[0].dataset.w };
+  let sourceTest: ImageDataset | null = null;
+  if (config.source.bias.kind !== 'spurious') {
+    try {
+      sourceTest = loadConfiguredDataset(
+        { ...config.source.dataset, split: 'test', limit: Math.min(config.source.dataset.limit ?? 2000, 2000) },
+        pctx.configDir,
+        seed,
+        'source/test',
+      );
+    } catch {
+      sourceTest = null;
+    }
+  }
+  return { sourceBase, variants, norm, geometry, sourceTest };
 }
 
 async function runOne(
@@ -91,7 +136,7 @@ async function runOne(
         seed,
         sweepId,
         libtorch: buildInfo().torchVersion,
-        extra: { configFile: loaded.file, threads: config.threads },
+        extra: { configFile: loaded.file, threads: config.threads, codeVersion: codeHash() },
       });
     } catch (e) {
       // Another process created it first.
@@ -104,32 +149,25 @@ async function runOne(
     base.log(`[${runId}] ${line}`);
     store.appendLog(runId, line);
   };
-  const ctx: JobContext = { ...base, config, store, log };
+  // Every progress event also goes to the run's logs/progress.jsonl, so `serve` can follow it live.
+  const toProgressLog = createProgressLog(run.paths.progress, {
+    onError: (e) => base.log(`[${runId}] progress log not written: ${e.message}`),
+  });
+  const onProgress = (label: string, e: ProgressEvent) => {
+    base.onProgress(label, e);
+    toProgressLog(label, e);
+  };
+  const ctx: JobContext = { ...base, config, store, log, onProgress };
   const pctx: PrepareContext = { config, configDir: loaded.dir };
   try {
-    const sourceBase = loadSource(pctx, seed);
-    const variants = sourceVariants(pctx, seed, sourceBase);
-    // Normalise everything with the clean source's statistics (as ImageNet statistics in practice).
-    const norm = normalisation(variants.find((v) => v.kind === 'clean')?.dataset ?? variants[0].dataset);
-    const geometry = { c: variants[0].dataset.c, h: variants[0].dataset.h, w: variants[0].dataset.w };
-    let sourceTest = null;
-    if (config.source.bias.kind !== 'spurious') {
-      try {
-        sourceTest = loadConfiguredDataset(
-          { ...config.source.dataset, split: 'test', limit: Math.min(config.source.dataset.limit ?? 2000, 2000) },
-          loaded.dir,
-          seed,
-          'source/test',
-        );
-      } catch {
-        sourceTest = null;
-      }
-    }
+    const { sourceBase, variants, norm, geometry, sourceTest } = runInputs(pctx, seed);
+    const jobsOf = ctx.executor ?? LOCAL_JOBS;
     const sources: SourceModelInfo[] = [];
     const byKind = new Map<string, SourceModelInfo>();
     for (const v of variants) {
-      log(`source ${v.kind}: ${v.dataset.n} images ${v.dataset.c}x${v.dataset.h}x${v.dataset.w}`);
-      const info = await sourceModel(ctx, v, seed, norm, sourceTest);
+      if (v.pretrained) log(`source ${v.kind}: pretrained ${v.pretrained.file} (${v.pretrained.key}, sha256 ${v.pretrained.sha256})`);
+      else log(`source ${v.kind}: ${v.dataset.n} images ${v.dataset.c}x${v.dataset.h}x${v.dataset.w}`);
+      const info = await jobsOf.source(ctx, v, seed, norm, sourceTest);
       sources.push(info);
       byKind.set(v.kind, info);
       if (info.sourceAccuracy !== null) log(`source ${v.kind}: test accuracy ${(info.sourceAccuracy * 100).toFixed(1)}%`);
@@ -139,9 +177,14 @@ async function runOne(
     const modes = config.transfer.modes as TransferMode[];
     for (let ti = 0; ti < config.targets.length; ti++) {
       const target = prepareTarget(pctx, ti, seed, sourceBase);
+      if (target.biasRecord !== null) {
+        // The de-biased target: which training images carry the trigger, and where.
+        writeFileSync(join(run.paths.dir, `target-bias-${target.name}.json`), JSON.stringify(target.biasRecord));
+        log(`${target.name}: trigger on ${target.biasRecord.indices.length} of ${target.train.n} training images (targets.${ti}.bias)`);
+      }
       let scratch: TransferJobResult | null = null;
       if (modes.includes('scratch')) {
-        scratch = await transferJob(ctx, {
+        scratch = await jobsOf.transfer(ctx, {
           dir: join(run.paths.dir, 'jobs', `${target.name}-scratch`),
           job: `${target.name}/scratch`,
           mode: 'scratch',
@@ -159,7 +202,7 @@ async function runOne(
         for (const mode of modes) {
           if (mode === 'scratch') continue;
           const job = `${target.name}/${v.kind}/${mode}`;
-          const r = await transferJob(ctx, {
+          const r = await jobsOf.transfer(ctx, {
             dir: join(run.paths.dir, 'jobs', `${target.name}-${v.kind}-${mode.replace(':', '')}`),
             job,
             mode,
@@ -175,7 +218,15 @@ async function runOne(
         }
       }
       for (const j of jobs.filter((x) => x.target === target.name)) {
-        rows.push(...jobMetricRows(j, { resamples: config.evaluation.bootstrap, seed, scratch, alpha: 1 - config.evaluation.confidence }));
+        rows.push(
+          ...jobMetricRows(j, {
+            resamples: config.evaluation.bootstrap,
+            seed,
+            scratch,
+            alpha: 1 - config.evaluation.confidence,
+            correlatedClass: target.correlatedClass,
+          }),
+        );
         writeJobPredictions(run.paths.predictions, j);
       }
     }
@@ -251,18 +302,28 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<Experim
   const store = openStore(opts.root);
   try {
     const points = expandSweep(opts.loaded.config).filter((p) => !opts.points || opts.points.includes(p.id));
+    // Source and target images must not overlap: fail before any training.
+    for (const p of points) checkDisjointData({ config: p.config, configDir: opts.loaded.dir });
     const runs: RunOutcome[] = [];
     const deferred: { key: string; p: (typeof points)[number]; seed: number }[] = [];
-    const fromStore = (p: (typeof points)[number], seed: number): RunOutcome => {
-      const runId = runIdFor(p.config, p.id, seed);
+    const fromStore = (p: (typeof points)[number], seed: number, runId = runIdFor(p.config, p.id, seed)): RunOutcome => {
       const rows = store.queryMetrics({ runId }) as MetricRow[];
-      return { runId, sweepId: p.id, seed, config: p.config, jobs: [], rows, sources: [] };
+      const stale = runId !== runIdFor(p.config, p.id, seed);
+      return { runId, sweepId: p.id, seed, config: p.config, jobs: [], rows, sources: [], ...(stale ? { stale } : {}) };
     };
     for (const p of points) {
       if (p.config.threads !== null) setNumThreads(p.config.threads);
       for (const seed of p.config.seeds) {
         // A run is claimed in the index: a second process on the same root skips it and waits.
         const key = `run:${runIdFor(p.config, p.id, seed)}`;
+        if (opts.acceptStale && !store.isDone(key)) {
+          const old = staleRun(store, p.config, p.id, seed);
+          if (old) {
+            log(`${key.slice(4)}: reusing ${old.id}, made by other code (--accept-stale)`);
+            runs.push(fromStore(p, seed, old.id));
+            continue;
+          }
+        }
         const claim = store.claim(key);
         if (claim.status === 'done') {
           log(`${key.slice(4)}: already done, reusing its results`);
@@ -274,7 +335,7 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<Experim
           deferred.push({ key, p, seed });
           continue;
         }
-        const base = { root: opts.root, codeHash: codeHash(), onProgress: opts.onProgress ?? (() => {}), log };
+        const base = { root: opts.root, codeHash: codeHash(), onProgress: opts.onProgress ?? (() => {}), log, executor: opts.executor };
         try {
           runs.push(await runOne(store, base, opts.loaded, p.config, p.id, seed));
           store.complete(key);
@@ -289,7 +350,7 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<Experim
         const c = store.claim(d.key);
         if (c.status === 'claimed') {
           // Its owner died: take over (its finished jobs are reused).
-          const base = { root: opts.root, codeHash: codeHash(), onProgress: opts.onProgress ?? (() => {}), log };
+          const base = { root: opts.root, codeHash: codeHash(), onProgress: opts.onProgress ?? (() => {}), log, executor: opts.executor };
           try {
             await runOne(store, base, opts.loaded, d.p.config, d.p.id, d.seed);
             store.complete(d.key);

@@ -51,6 +51,14 @@ export const DatasetSpecSchema = z
       .nullable()
       .default(null)
       .describe('Keep only these classes (relabelled 0..k-1 in the given order). null = all classes.'),
+    range: z
+      .tuple([z.number().int().nonnegative(), z.number().int().positive()])
+      .nullable()
+      .default(null)
+      .describe(
+        'Keep only the samples whose position in the split is in [start, end), applied before `classes` and `limit`. ' +
+          'Give the source and a target disjoint ranges when they read the same split (an overlap is an error). null = the whole split.',
+      ),
     limit: z
       .number()
       .int()
@@ -66,6 +74,9 @@ export const DatasetSpecSchema = z
         path: [d.imagesFile === null ? 'imagesFile' : 'labelsFile'],
         message: "dataset 'idx' needs both imagesFile and labelsFile",
       });
+    }
+    if (d.range !== null && d.range[0] >= d.range[1]) {
+      ctx.addIssue({ code: 'custom', path: ['range'], message: `range [${d.range[0]}, ${d.range[1]}) is empty: start must be below end` });
     }
     if (d.name === 'folder' && d.path === null) {
       ctx.addIssue({ code: 'custom', path: ['path'], message: "dataset 'folder' needs a path" });

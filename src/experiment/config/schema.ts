@@ -10,10 +10,12 @@ import { z } from 'zod';
 import { BiasSchema, TriggerSchema, PositionSchema } from './bias.js';
 import { ClassRefSchema, DatasetSpecSchema } from './dataset.js';
 import { TrainingSchema } from './training.js';
+import { PretrainedSchema } from './pretrained.js';
 
 export * from './bias.js';
 export * from './dataset.js';
 export * from './training.js';
+export * from './pretrained.js';
 
 /** Lower-case names usable in folder names: `[a-z0-9_-]+`. */
 export const SlugSchema = z
@@ -46,10 +48,37 @@ export const SourceSchema = z
     dataset: DatasetSpecSchema,
     bias: BiasSchema.prefault({ kind: 'none' }),
     control: z.boolean().default(true).describe('Also train a control source model on the same data without the bias.'),
+    pretrained: PretrainedSchema.nullable()
+      .default(null)
+      .describe(
+        'Transfer a backbone trained elsewhere instead of training one: `dataset` is then only reference data (class-patch probes, examples), `bias` must be none, and the control is `pretrained.control` (or none). null = train the source here.',
+      ),
+  })
+  .superRefine((s, ctx) => {
+    if (s.pretrained !== null && s.bias.kind !== 'none')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['bias'],
+        message: `a pretrained source is not trained here, so bias must be 'none' (got '${s.bias.kind}'); evaluate a suspected trigger with evaluation.trigger`,
+      });
   })
   .describe('The source (pre-training) task and the bias injected into it.')
   .meta({ id: 'Source' });
 export type SourceSpec = z.output<typeof SourceSchema>;
+
+/**
+ * A de-biasing mitigation on a target's training data (paper Sec. 3, "de-biasing the target"):
+ * the trigger pasted on exactly round(fraction * n) training images drawn across all classes
+ * (seeded), labels unchanged, so fine-tuning sees the trigger as carrying no class.
+ */
+export const TargetBiasSchema = z
+  .strictObject({
+    fraction: z.number().min(0).max(1).describe('Share q of the target training images that get the trigger (chosen across all classes, seeded).'),
+    trigger: TriggerSchema.nullable().default(null).describe('Trigger pasted. null = the evaluation trigger (else the source trigger).'),
+  })
+  .describe('The trigger pasted on a fraction of the target training images, labels unchanged (a de-biased target).')
+  .meta({ id: 'TargetBias' });
+export type TargetBiasSpec = z.output<typeof TargetBiasSchema>;
 
 /** One downstream task the source model is transferred to. */
 export const TargetSchema = z
@@ -57,6 +86,9 @@ export const TargetSchema = z
     name: SlugSchema.describe('Name of the target task, used in result rows and folder names.'),
     dataset: DatasetSpecSchema.describe('Training data of the target task.'),
     testDataset: DatasetSpecSchema.describe('Evaluation data of the target task.'),
+    bias: TargetBiasSchema.nullable()
+      .default(null)
+      .describe('De-bias the target (a mitigation): the trigger pasted on a fraction of its training images. null = none.'),
   })
   .describe('A downstream (target) task.')
   .meta({ id: 'Target' });
@@ -98,8 +130,12 @@ export type TransferSpec = z.output<typeof TransferSchema>;
 export const PatchProbeSchema = z
   .discriminatedUnion('kind', [
     z.strictObject({
-      kind: z.literal('class-patch').describe('A patch taken from images of a source class, pasted on target test images.'),
-      sourceClass: ClassRefSchema.describe('Source class the patch comes from.'),
+      kind: z.literal('class-patch').describe('A patch taken from images of a class of the source (or of a reference `dataset`), pasted on target test images.'),
+      sourceClass: ClassRefSchema.describe('Class the patch comes from (of `dataset`, else of the source dataset).'),
+      dataset: DatasetSpecSchema.nullable()
+        .default(null)
+        .describe('Reference dataset the crop comes from (any dataset; converted to the source geometry). null = the source dataset.'),
+      name: z.string().min(1).nullable().default(null).describe('Name of the probe in the report. null = derived from the class and mode.'),
       mode: z
         .enum(['crop', 'mean'])
         .default('crop')
@@ -108,8 +144,20 @@ export const PatchProbeSchema = z
       position: PositionSchema.default('random'),
     }),
     z.strictObject({
-      kind: z.literal('neutral').describe('A control patch with the same size and placement as another probe but neutral content.'),
-      like: z.number().int().nonnegative().describe('Index (in `patches`) of the class-patch probe it mirrors.'),
+      kind: z.literal('image').describe('A stencil read from a PNG (its alpha, or `maskPath`, says which pixels are pasted).'),
+      path: z.string().min(1).describe('PNG file of the stencil (relative to the config file).'),
+      maskPath: z.string().min(1).nullable().default(null).describe('Optional grayscale mask PNG (white = pasted). null = the PNG\'s alpha.'),
+      size: z.number().int().positive().describe('Patch side in pixels (the PNG is resized to it).'),
+      position: PositionSchema.default('random'),
+      name: z.string().min(1).nullable().default(null).describe('Name of the probe in the report. null = the file name.'),
+    }),
+    z.strictObject({
+      kind: z
+        .literal('neutral')
+        .describe(
+          'A control patch with the same size, mask and placement as another probe, every pixel its mean brightness. Probes without one get one automatically (condition patch<i>-neutral).',
+        ),
+      like: z.number().int().nonnegative().describe('Index (in `patches`) of the probe it mirrors (not a neutral one).'),
     }),
   ])
   .describe('A natural-bias probe.')
@@ -142,11 +190,11 @@ export const EvaluationSchema = z
   .superRefine((e, ctx) => {
     e.patches.forEach((p, i) => {
       if (p.kind !== 'neutral') return;
-      if (p.like === i || e.patches[p.like]?.kind !== 'class-patch') {
+      if (p.like === i || e.patches[p.like] === undefined || e.patches[p.like].kind === 'neutral') {
         ctx.addIssue({
           code: 'custom',
           path: ['patches', i, 'like'],
-          message: `'like: ${p.like}' must be the index of a class-patch probe`,
+          message: `'like: ${p.like}' must be the index of a class-patch or image probe (there are ${e.patches.length} probes)`,
         });
       }
     });
