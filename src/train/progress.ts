@@ -7,6 +7,8 @@
  *   await train({ ...opts, onProgress });
  *   // [source biased seed 0] epoch 2/5  step 120/469  loss 0.532  acc 81.2%  1,234 img/s  ETA 1m20s
  */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { ProgressEvent } from './trainer.js';
 
 /** The part of a writable stream the printer uses (process.stderr satisfies it). */
@@ -155,5 +157,47 @@ export function createProgressPrinter(opts: ProgressPrinterOptions): (e: Progres
       lastStepLine = t;
     }
     stream.write(`${text}\n`);
+  };
+}
+
+/** One line of a progress log (see `createProgressLog`): the event, its label, when, and its printed text. */
+export interface ProgressLogEntry extends ProgressEvent {
+  /** ISO time the event was written. */
+  t: string;
+  /** The job label, as in the printed lines (e.g. 'source biased seed 0', 'mnist/biased/fixed'). */
+  label: string;
+  /** The same text the terminal printer shows for this event (`formatProgressEvent`). */
+  text: string;
+}
+
+/**
+ * A `(label, event)` handler that appends every progress event as one JSON line
+ * (`ProgressLogEntry`) to `file`, so another process (the `serve` web app) can follow a run
+ * while it trains. The trainer already throttles 'step' events (one per 2 s by default), so every
+ * event is written. Appends are whole lines (`appendFileSync` of one string); a write failure
+ * (e.g. a full disk) is reported once through `onError` and never interrupts training.
+ *
+ * @example
+ *   const toFile = createProgressLog(run.paths.progress);
+ *   onProgress = (label, e) => { printer(label, e); toFile(label, e); };
+ */
+export function createProgressLog(
+  file: string,
+  opts: { now?: () => number; onError?: (e: Error) => void } = {},
+): (label: string, e: ProgressEvent) => void {
+  const now = opts.now ?? Date.now;
+  let failed = false;
+  let madeDir = false;
+  return (label, e) => {
+    if (failed) return;
+    const entry: ProgressLogEntry = { t: new Date(now()).toISOString(), label, ...e, text: formatProgressEvent(label, e) };
+    try {
+      if (!madeDir) mkdirSync(dirname(file), { recursive: true });
+      madeDir = true;
+      appendFileSync(file, `${JSON.stringify(entry)}\n`);
+    } catch (err) {
+      failed = true;
+      opts.onError?.(err as Error);
+    }
   };
 }

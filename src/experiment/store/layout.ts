@@ -4,7 +4,7 @@
  *   ROOT/index.sqlite                 runs, metrics and job claims (SQLite, WAL)
  *   ROOT/runs/<runId>/config.json     the resolved config of the run
  *   ROOT/runs/<runId>/meta.json       code version, package versions, seeds, runtime versions
- *   ROOT/runs/<runId>/logs/           run.log and friends
+ *   ROOT/runs/<runId>/logs/           run.log and progress.jsonl (training progress events)
  *   ROOT/runs/<runId>/checkpoints/    weights (safetensors)
  *   ROOT/runs/<runId>/predictions/    per-sample predictions
  *   ROOT/runs/<runId>/metrics.json    every metric row of the run (also metrics.csv)
@@ -20,6 +20,8 @@ export interface RunPaths {
   readonly meta: string;
   readonly logs: string;
   readonly log: string;
+  /** logs/progress.jsonl: every training progress event, one JSON line each (followed live by `serve`). */
+  readonly progress: string;
   readonly checkpoints: string;
   readonly predictions: string;
   readonly metricsJson: string;
@@ -46,6 +48,7 @@ export function runPaths(root: string, runId: string): RunPaths {
     meta: path.join(dir, 'meta.json'),
     logs: path.join(dir, 'logs'),
     log: path.join(dir, 'logs', 'run.log'),
+    progress: path.join(dir, 'logs', 'progress.jsonl'),
     checkpoints: path.join(dir, 'checkpoints'),
     predictions: path.join(dir, 'predictions'),
     metricsJson: path.join(dir, 'metrics.json'),
