@@ -7,8 +7,9 @@ import { CliError, parseCommandLine } from './args.js';
 import { dispatchInspection, inspectionCommands, isInspectionParsed, joinSubcommand } from './commands/index.js';
 import { runAction, type CommandIO } from './commands/io.js';
 import { experimentCommands, runReport, runReproduce, runRun, runSchema, runSweep } from './experiment.js';
+import { runServe, serveCommand } from './serve.js';
 
-const commands = [...experimentCommands, ...inspectionCommands] as const;
+const commands = [...experimentCommands, serveCommand, ...inspectionCommands] as const;
 
 const io: CommandIO = {
   out: (s) => process.stdout.write(`${s}\n`),
@@ -44,6 +45,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return runReproduce(p.flags, {}, io);
       case 'schema':
         return runSchema({}, {}, io);
+      case 'serve':
+        return runServe(p.flags, io);
       default:
         throw new CliError(`unhandled command ${(p as { command: string }).command}`);
     }
