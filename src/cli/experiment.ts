@@ -12,12 +12,12 @@ import { fileURLToPath } from 'node:url';
 import { defineCommand, SET_FLAG, CliError } from './args.js';
 import type { CommandIO } from './commands/io.js';
 import { exportJsonSchema, loadConfig, expandSweep, type LoadedConfig } from '../experiment/config/index.js';
-import { runExperiment } from '../experiment/runner.js';
 import { writeExperimentReport } from '../experiment/publish.js';
 import { createProgressPrinter } from '../train/progress.js';
 import type { ProgressEvent } from '../train/trainer.js';
 import { openStore } from '../experiment/store/index.js';
 import { setNumThreads } from '../torch/index.js';
+import { QUEUE_FLAG, WORKERS_FLAG, withExecution, type ExecutionFlags } from './worker.js';
 
 const ROOT_FLAG = {
   name: 'root',
@@ -32,6 +32,12 @@ const THREADS_FLAG = {
   description: 'libtorch intra-op threads (overrides the config; results can differ between thread counts).',
 } as const;
 const QUIET_FLAG = { name: 'quiet', type: 'boolean', short: 'q', description: 'Only print the result paths (no progress lines).' } as const;
+const ACCEPT_STALE_FLAG = {
+  name: 'accept-stale',
+  type: 'boolean',
+  description:
+    'Reuse finished runs of the same config made by other code (a different code version: the hash of the code that computes the numbers) instead of rerunning them; the report marks them as stale.',
+} as const;
 
 export const runCommand = defineCommand({
   name: 'run',
@@ -43,6 +49,9 @@ export const runCommand = defineCommand({
     SET_FLAG,
     THREADS_FLAG,
     QUIET_FLAG,
+    ACCEPT_STALE_FLAG,
+    QUEUE_FLAG,
+    WORKERS_FLAG,
     {
       name: 'point',
       type: 'string[]',
@@ -59,7 +68,16 @@ export const sweepCommand = defineCommand({
   summary: 'Run every point of a config’s sweep grid, then one report over all of them.',
   description:
     'Safe to interrupt and restart (only missing work runs) and to run twice at once on one root (work is claimed in the index).',
-  flags: [ROOT_FLAG, SET_FLAG, THREADS_FLAG, QUIET_FLAG, { name: 'list', type: 'boolean', description: 'Only list the sweep points.' }],
+  flags: [
+    ROOT_FLAG,
+    SET_FLAG,
+    THREADS_FLAG,
+    QUIET_FLAG,
+    ACCEPT_STALE_FLAG,
+    QUEUE_FLAG,
+    WORKERS_FLAG,
+    { name: 'list', type: 'boolean', description: 'Only list the sweep points.' },
+  ],
   positionals: [{ name: 'config', description: 'Experiment config (YAML or JSON).' }],
 });
 
@@ -69,6 +87,7 @@ export const reportCommand = defineCommand({
   flags: [
     ROOT_FLAG,
     SET_FLAG,
+    ACCEPT_STALE_FLAG,
     { name: 'out', type: 'string', valueName: 'dir', description: 'Output folder (default ROOT/reports/NAME).' },
   ],
   positionals: [{ name: 'config', description: 'The experiment config the runs came from.' }],
@@ -84,7 +103,22 @@ export const reproduceCommand = defineCommand({
     { name: 'quick', type: 'boolean', description: 'Reduced size (1 seed, smaller data, fewer epochs) for a first try.' },
     THREADS_FLAG,
     QUIET_FLAG,
-    { name: 'only', type: 'string[]', valueName: 'name', description: 'Run only these experiments (backdoor, spurious, natural).' },
+    ACCEPT_STALE_FLAG,
+    QUEUE_FLAG,
+    WORKERS_FLAG,
+    {
+      name: 'mitigations',
+      type: 'boolean',
+      description:
+        'Also run the fine-tuning budget sweep and the mitigations (weight decay, de-biased target, partial:k, target size; experiments/finetune-budget.yaml and experiments/mitigation-*.yaml). About 40 more minutes at full size.',
+    },
+    {
+      name: 'only',
+      type: 'string[]',
+      valueName: 'name',
+      description:
+        'Run only these experiments (backdoor, spurious, natural, finetune-budget, mitigation-weight-decay, mitigation-debias-target, mitigation-partial, mitigation-target-size).',
+    },
   ],
 });
 
@@ -116,29 +150,43 @@ function load(path: string, sets: readonly string[] | undefined, threads: number
   return loadConfig(path, { overrides });
 }
 
-async function runLoaded(io: CommandIO, loaded: LoadedConfig, root: string, quiet: boolean, points?: string[]): Promise<number> {
-  const r = await runExperiment({ loaded, root, onProgress: progress(quiet), log: quiet ? () => {} : (l) => io.err(l), points });
-  const file = writeExperimentReport(root, [{ loaded, seconds: r.seconds }], join(root, 'reports', loaded.config.name));
-  io.out(`${loaded.config.name}: ${r.runs.length} run(s) in ${(r.seconds / 60).toFixed(1)} min`);
+async function runLoaded(
+  io: CommandIO,
+  loaded: LoadedConfig,
+  root: string,
+  quiet: boolean,
+  points?: string[],
+  acceptStale = false,
+  exec: ExecutionFlags = {},
+): Promise<number> {
+  const r = await withExecution({ ...exec, quiet }, root, io, (ex) =>
+    ex.run({ loaded, root, onProgress: progress(quiet), log: quiet ? () => {} : (l) => io.err(l), points, acceptStale }),
+  );
+  const file = writeExperimentReport(root, [{ loaded, seconds: r.seconds }], join(root, 'reports', loaded.config.name), { acceptStale });
+  const stale = r.runs.filter((x) => x.stale).length;
+  io.out(
+    `${loaded.config.name}: ${r.runs.length} run(s) in ${(r.seconds / 60).toFixed(1)} min${stale > 0 ? ` (${stale} stale, made by other code)` : ''}`,
+  );
   io.out(`report: ${file}`);
   return 0;
 }
 
 /** `run CONFIG` */
 export async function runRun(
-  flags: { root: string; set?: string[]; threads?: number; quiet?: boolean; point?: string[] },
+  flags: { root: string; set?: string[]; threads?: number; quiet?: boolean; point?: string[]; 'accept-stale'?: boolean } & ExecutionFlags,
   pos: { config: string },
   io: CommandIO,
 ): Promise<number> {
   const loaded = load(pos.config, flags.set, flags.threads);
-  if (flags.point && flags.point.length > 0) return runLoaded(io, loaded, flags.root, flags.quiet ?? false, flags.point);
+  const stale = flags['accept-stale'] ?? false;
+  if (flags.point && flags.point.length > 0) return runLoaded(io, loaded, flags.root, flags.quiet ?? false, flags.point, stale, flags);
   const noSweep = { ...loaded, config: { ...loaded.config, sweep: {} } };
-  return runLoaded(io, noSweep, flags.root, flags.quiet ?? false);
+  return runLoaded(io, noSweep, flags.root, flags.quiet ?? false, undefined, stale, flags);
 }
 
 /** `sweep CONFIG` */
 export async function runSweep(
-  flags: { root: string; set?: string[]; threads?: number; quiet?: boolean; list?: boolean },
+  flags: { root: string; set?: string[]; threads?: number; quiet?: boolean; list?: boolean; 'accept-stale'?: boolean } & ExecutionFlags,
   pos: { config: string },
   io: CommandIO,
 ): Promise<number> {
@@ -147,12 +195,12 @@ export async function runSweep(
     for (const p of expandSweep(loaded.config)) io.out(p.id);
     return 0;
   }
-  return runLoaded(io, loaded, flags.root, flags.quiet ?? false);
+  return runLoaded(io, loaded, flags.root, flags.quiet ?? false, undefined, flags['accept-stale'] ?? false, flags);
 }
 
 /** `report CONFIG` */
 export async function runReport(
-  flags: { root: string; set?: string[]; out?: string },
+  flags: { root: string; set?: string[]; out?: string; 'accept-stale'?: boolean },
   pos: { config: string },
   io: CommandIO,
 ): Promise<number> {
@@ -161,7 +209,9 @@ export async function runReport(
   const n = store.listRuns({ name: loaded.config.name }).length;
   store.close();
   if (n === 0) throw new CliError(`no runs of '${loaded.config.name}' under ${flags.root}: run it first`);
-  const file = writeExperimentReport(flags.root, [{ loaded }], flags.out ?? join(flags.root, 'reports', loaded.config.name));
+  const file = writeExperimentReport(flags.root, [{ loaded }], flags.out ?? join(flags.root, 'reports', loaded.config.name), {
+    acceptStale: flags['accept-stale'] ?? false,
+  });
   io.out(`report: ${file}`);
   return 0;
 }
@@ -176,6 +226,17 @@ export function experimentsDir(): string {
   throw new Error('experiments/ folder not found next to the package');
 }
 
+/** The paper's three experiments: what `reproduce` runs. */
+export const PAPER_EXPERIMENTS = ['backdoor', 'spurious', 'natural'];
+/** The fine-tuning budget sweep and the paper's mitigations: added by `reproduce --mitigations`. */
+export const MITIGATION_EXPERIMENTS = [
+  'finetune-budget',
+  'mitigation-weight-decay',
+  'mitigation-debias-target',
+  'mitigation-partial',
+  'mitigation-target-size',
+];
+
 /** The reduced sizes of `reproduce --quick`, as config overrides per experiment. */
 export const QUICK_OVERRIDES: Record<string, string[]> = {
   backdoor: [
@@ -184,21 +245,35 @@ export const QUICK_OVERRIDES: Record<string, string[]> = {
     'sourceTraining.epochs=3',
     'targets.0.dataset.limit=1000',
     'targets.0.testDataset.limit=500',
-    'targets.1.dataset.limit=1000',
-    'targets.1.testDataset.limit=500',
     'targetTraining.epochs=3',
     'evaluation.bootstrap=200',
     'sweep={"source.bias.poison.probability": [0.1, 1.0]}',
   ],
   spurious: [
-    'seeds=[0, 1]',
+    'seeds=[0]',
     'source.dataset.limit=3000',
     'sourceTraining.epochs=3',
     'targets.0.dataset.limit=600',
     'targets.0.testDataset.limit=500',
-    'targetTraining.epochs=3',
+    'targetTraining.epochs=4',
     'evaluation.bootstrap=200',
   ],
+  ...Object.fromEntries(
+    ['finetune-budget', 'mitigation-weight-decay', 'mitigation-debias-target', 'mitigation-partial', 'mitigation-target-size'].map((n) => [
+      n,
+      [
+        'seeds=[0]',
+        'source.dataset.limit=3000',
+        'sourceTraining.epochs=3',
+        `targets.0.dataset.limit=${n === 'mitigation-target-size' ? 2000 : 1000}`,
+        'targets.0.testDataset.limit=500',
+        ...(n === 'finetune-budget' ? [] : ['targetTraining.epochs=3']),
+        ...(n === 'finetune-budget' ? ['sweep={"targetTraining.epochs": [1, 3], "targetTraining.optimizer.lr": [0.01, 0.1]}'] : []),
+        ...(n === 'mitigation-target-size' ? ['sweep={"targets.0.dataset.limit": [500, 2000]}'] : []),
+        'evaluation.bootstrap=200',
+      ],
+    ]),
+  ),
   natural: [
     'seeds=[0]',
     'source.dataset.limit=4000',
@@ -212,34 +287,50 @@ export const QUICK_OVERRIDES: Record<string, string[]> = {
 
 /** `reproduce [--quick]` */
 export async function runReproduce(
-  flags: { root: string; quick?: boolean; threads?: number; quiet?: boolean; only?: string[] },
+  flags: {
+    root: string;
+    quick?: boolean;
+    threads?: number;
+    quiet?: boolean;
+    only?: string[];
+    mitigations?: boolean;
+    'accept-stale'?: boolean;
+  } & ExecutionFlags,
   _pos: Record<string, never>,
   io: CommandIO,
 ): Promise<number> {
   const dir = experimentsDir();
-  const names = ['backdoor', 'spurious', 'natural'].filter((n) => !flags.only || flags.only.length === 0 || flags.only.includes(n));
-  for (const n of flags.only ?? [])
-    if (!['backdoor', 'spurious', 'natural'].includes(n))
-      throw new CliError(`--only: unknown experiment '${n}' (backdoor, spurious, natural)`);
+  const known = [...PAPER_EXPERIMENTS, ...MITIGATION_EXPERIMENTS];
+  for (const n of flags.only ?? []) if (!known.includes(n)) throw new CliError(`--only: unknown experiment '${n}' (${known.join(', ')})`);
+  const names =
+    flags.only && flags.only.length > 0
+      ? known.filter((n) => flags.only!.includes(n))
+      : [...PAPER_EXPERIMENTS, ...(flags.mitigations ? MITIGATION_EXPERIMENTS : [])];
   const root = flags.quick ? join(flags.root, 'quick') : flags.root;
   const done: { loaded: LoadedConfig; seconds: number }[] = [];
   const t0 = Date.now();
-  for (const n of names) {
-    const sets = flags.quick ? QUICK_OVERRIDES[n] : [];
-    const loaded = load(join(dir, `${n}.yaml`), sets, flags.threads);
-    if (flags.threads !== undefined) setNumThreads(flags.threads);
-    io.err(`== ${n}: ${loaded.config.description}`);
-    const r = await runExperiment({
-      loaded,
-      root,
-      onProgress: progress(flags.quiet ?? false),
-      log: flags.quiet ? () => {} : (l) => io.err(l),
-    });
-    done.push({ loaded, seconds: r.seconds });
-    io.out(`${n}: ${r.runs.length} run(s) in ${(r.seconds / 60).toFixed(1)} min`);
-  }
+  const loadedAll = names.map((n) => load(join(dir, `${n}.yaml`), flags.quick ? QUICK_OVERRIDES[n] : [], flags.threads));
+  await withExecution({ ...flags, quiet: flags.quiet ?? false }, root, io, async (ex) => {
+    // On a queue, every job of the three experiments is queued together (no idle worker between them).
+    await ex.drive(loadedAll.map((loaded) => ({ loaded, root })));
+    for (const [i, n] of names.entries()) {
+      const loaded = loadedAll[i];
+      if (flags.threads !== undefined) setNumThreads(flags.threads);
+      io.err(`== ${n}: ${loaded.config.description}`);
+      const r = await ex.run({
+        loaded,
+        root,
+        onProgress: progress(flags.quiet ?? false),
+        log: flags.quiet ? () => {} : (l) => io.err(l),
+        acceptStale: flags['accept-stale'] ?? false,
+      });
+      done.push({ loaded, seconds: r.seconds });
+      io.out(`${n}: ${r.runs.length} run(s) in ${(r.seconds / 60).toFixed(1)} min`);
+    }
+  });
   const total = (Date.now() - t0) / 1000;
   const file = writeExperimentReport(root, done, join(root, 'report'), {
+    acceptStale: flags['accept-stale'] ?? false,
     title: `When does bias transfer? A CPU-scale reproduction${flags.quick ? ' (quick)' : ''}`,
     intro: {
       id: 'about',

@@ -10,7 +10,7 @@ import { renderReport, toCsv, type ReportImage, type Section } from '../report/i
 import { expandSweep, type LoadedConfig } from './config/index.js';
 import { loadSource, prepareTarget, sourceVariants, type PrepareContext, type TargetData } from './prepare.js';
 import { aggregate, experimentSections } from './report.js';
-import { expectedRunIds } from './runner.js';
+import { chooseRuns, codeHash, codeOfRunId, type RunChoice } from './run-ids.js';
 import { openStore, type MetricRecord } from './store/index.js';
 
 function pick(ds: ImageDataset, perClass: number, only?: Uint8Array): number[] {
@@ -53,21 +53,28 @@ export function exampleImages(ctx: PrepareContext, seed: number, source: ImageDa
   return images;
 }
 
-/** Sections for one experiment config, from the store under `root`. */
+/**
+ * Sections for one experiment config, from the store under `root`: the runs of the current code
+ * version, or with `acceptStale` a finished run of the same config made by other code where the
+ * current code has none (the overview then says how many and which code made them).
+ */
 export function sectionsFor(
   root: string,
   loaded: LoadedConfig,
-  opts: { seconds?: number; examples?: boolean } = {},
+  opts: { seconds?: number; examples?: boolean; acceptStale?: boolean } = {},
 ): { sections: Section[]; rows: MetricRecord[] } {
   const c = loaded.config;
   const store = openStore(root);
   let rows: MetricRecord[];
+  let choices: RunChoice[];
   try {
-    const ids = new Set(expectedRunIds(c));
+    choices = chooseRuns(store, c, { acceptStale: opts.acceptStale });
+    const ids = new Set(choices.flatMap((ch) => (ch.used ? [ch.used] : [])));
     rows = store.queryMetrics({ name: c.name }).filter((r) => ids.has(r.runId));
   } finally {
     store.close();
   }
+  const notes = staleNotes(choices);
   const ctx: PrepareContext = { config: c, configDir: loaded.dir };
   const seed = c.seeds[0];
   const targetClasses: Record<string, readonly string[]> = {};
@@ -78,11 +85,11 @@ export function sectionsFor(
   for (const td of targets) {
     targetClasses[td.name] = td.classes;
     for (const [k, v] of td.describe) if (k.startsWith('patch')) conditionLabels[k] = v;
+    for (const [k, v] of td.neutralOf) neutralOf[k] = v;
   }
-  c.evaluation.patches.forEach((p, i) => {
-    if (p.kind === 'neutral') neutralOf[`patch${i}`] = `patch${p.like}`;
-  });
-  const sweepIds = expandSweep(c).map((p) => p.id);
+  const points = expandSweep(c);
+  const sweepIds = points.map((p) => p.id);
+  const sweepValues = Object.fromEntries(points.map((p) => [p.id, p.values]));
   const sections = experimentSections({
     name: c.name,
     description: c.description,
@@ -96,10 +103,30 @@ export function sectionsFor(
     config: c,
     seeds: c.seeds,
     sweepIds,
+    sweepValues,
     seconds: opts.seconds,
     confidence: c.evaluation.confidence,
+    notes,
   });
   return { sections, rows };
+}
+
+/** What the overview says about runs made by other code (used with --accept-stale, or left out). */
+export function staleNotes(choices: readonly RunChoice[]): string[] {
+  const notes: string[] = [];
+  const used = choices.filter((ch) => ch.stale && ch.used);
+  if (used.length > 0) {
+    const codes = [...new Set(used.map((ch) => codeOfRunId(ch.used!) ?? 'unknown'))].join(', ');
+    notes.push(
+      `Stale results: ${used.length} of ${choices.length} runs were made by other code (code version ${codes}; this code is ${codeHash().slice(0, 12)}) and reused with --accept-stale; the current code might give other numbers. Runs: ${used.map((ch) => ch.used).join(', ')}.`,
+    );
+  }
+  const left = choices.filter((ch) => ch.used === null && ch.staleAvailable);
+  if (left.length > 0)
+    notes.push(
+      `${left.length} of ${choices.length} runs exist only from other code (a different code version) and are not shown: run the experiment again, or pass --accept-stale to show them marked as stale.`,
+    );
+  return notes;
 }
 
 /** Writes report.html, aggregate.csv and aggregate.json for one or more experiments into `outDir`. */
@@ -107,13 +134,13 @@ export function writeExperimentReport(
   root: string,
   experiments: { loaded: LoadedConfig; seconds?: number }[],
   outDir: string,
-  opts: { title?: string; intro?: Section } = {},
+  opts: { title?: string; intro?: Section; acceptStale?: boolean } = {},
 ): string {
   mkdirSync(outDir, { recursive: true });
   const sections: Section[] = opts.intro ? [opts.intro] : [];
   const aggRows: (string | number | null)[][] = [];
   for (const e of experiments) {
-    const r = sectionsFor(root, e.loaded, { seconds: e.seconds });
+    const r = sectionsFor(root, e.loaded, { seconds: e.seconds, acceptStale: opts.acceptStale });
     sections.push(...r.sections);
     for (const [k, a] of aggregate(r.rows, { confidence: e.loaded.config.evaluation.confidence }))
       aggRows.push([e.loaded.config.name, ...k.split('|'), a.mean, a.lo, a.hi, a.n]);

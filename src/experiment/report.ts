@@ -8,9 +8,10 @@
  * Every claim is judged in ./verdict.ts (held only with >= 2 seeds and disjoint intervals).
  */
 import { aggregateSeeds } from '../metrics/index.js';
-import { judgeFlatDose, judgeGreater, type Judgement } from './verdict.js';
+import { judgeFlatDose, judgeGreater, judgeLess, type Judgement } from './verdict.js';
 import { barChart, dotPlot, histogramChart, lineChart, toCsv, type Finding, type ReportImage, type Section } from '../report/index.js';
 import type { MetricRecord } from './store/index.js';
+import { sweepCurveSections } from './report-sweeps.js';
 
 /** One aggregated value. */
 export interface Agg {
@@ -51,7 +52,7 @@ export function aggregate(rows: readonly MetricRecord[], opts: { confidence?: nu
 
 /** The range a metric can take; t-intervals over few seeds are clipped to it. */
 export function metricRange(metric: string): [number, number] {
-  if (/gap|minus-scratch/.test(metric)) return [-1, 1];
+  if (/gap|minus-scratch|shift-toward|late-gain/.test(metric)) return [-1, 1];
   if (/^(accuracy|asr|targeted-asr|changed|tv-shift|tv-vs-scratch-patched|source-accuracy|class-accuracy|hist)/.test(metric)) return [0, 1];
   if (metric.startsWith('kl')) return [0, Infinity];
   return [-Infinity, Infinity];
@@ -102,11 +103,45 @@ export interface ReportInput {
   seconds?: number;
   /** Confidence level of every interval (the config's `evaluation.confidence`; default 0.95). */
   confidence?: number;
+  /** Notes shown in the overview, e.g. that some runs were made by other code (reused with --accept-stale). */
+  notes?: readonly string[];
+  /** The values each sweep point assigns (point id → key path → value), for the sweep curves. */
+  sweepValues?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
 
 /** The confidence level as a label, e.g. '95%'. */
 function level(inp: ReportInput): string {
   return `${+((inp.confidence ?? 0.95) * 100).toFixed(1)}%`;
+}
+
+/** A model's clean accuracy this far (0.1 = 10 points) below the scratch baseline flags it as under-trained. */
+export const UNDERTRAINED_MARGIN = 0.1;
+/** A clean-accuracy gain above this (0.02 = 2 points) over the last quarter of epochs flags a curve as still rising. */
+export const STILL_RISING = 0.02;
+
+/**
+ * The training check of one model (mean over seeds), '' when it passes. The rule:
+ * - **under-trained**: its clean accuracy is more than {@link UNDERTRAINED_MARGIN} below the
+ *   scratch baseline of the same target and sweep point (bias numbers on such a model are measured
+ *   on the few images it gets right). When its own curve has plateaued the note says so: for
+ *   fixed-feature transfer that is the ceiling of the frozen features, not too few steps;
+ * - **still rising**: its clean accuracy gained more than {@link STILL_RISING} over the last
+ *   quarter of its epochs (needs `evalEvery: 1`), so more training would change it.
+ *
+ * @example trainingCheck(A, 'default', 'mnist', 'biased', 'fixed') // 'under-trained: 40.1 points below scratch (curve plateaued)'
+ */
+export function trainingCheck(A: Map<string, Agg>, sweep: string, target: string, kind: string | null, mode: string): string {
+  const acc = A.get(aggKey(sweep, mode === 'scratch' ? null : kind, target, mode, 'clean', 'accuracy'));
+  const scratch = A.get(aggKey(sweep, null, target, 'scratch', 'clean', 'accuracy'));
+  const late = A.get(aggKey(sweep, mode === 'scratch' ? null : kind, target, mode, 'clean', 'late-gain'));
+  const rising = late?.mean != null && late.mean > STILL_RISING;
+  const notes: string[] = [];
+  if (mode !== 'scratch' && acc?.mean != null && scratch?.mean != null && acc.mean < scratch.mean - UNDERTRAINED_MARGIN)
+    notes.push(
+      `under-trained: ${((scratch.mean - acc.mean) * 100).toFixed(1)} points below scratch${late?.mean != null && !rising ? ' (curve plateaued)' : ''}`,
+    );
+  if (rising) notes.push(`still rising (+${(late!.mean! * 100).toFixed(1)} points over the last quarter of epochs)`);
+  return notes.join('; ');
 }
 
 function modeSeries(kind: string | null, mode: string): string {
@@ -134,9 +169,14 @@ function backdoorSection(inp: ReportInput, A: Map<string, Agg>, target: string, 
       const tacc = get(k, m, 'triggered', 'accuracy');
       const tasr = get(k, m, 'triggered', 'targeted-asr');
       csvRows.push([target, m, k ?? 'none', asr?.mean ?? null, asr?.lo ?? null, asr?.hi ?? null, acc?.mean ?? null, asr?.n ?? 0]);
-      tableRows.push([m, k ?? 'none', withCi(acc), withCi(tacc), withCi(asr), withCi(tasr)]);
+      tableRows.push([m, k ?? 'none', withCi(acc), withCi(tacc), withCi(asr), withCi(tasr), trainingCheck(A, sweep, target, k, m) || 'ok']);
     }
   const findings: Finding[] = [];
+  // Clean accuracy beside every ASR in the findings (and the training check when it fails).
+  const accNote = (k: string | null, m: string) => {
+    const flag = trainingCheck(A, sweep, target, k, m);
+    return ` (clean accuracy ${pct(get(k, m, 'clean', 'accuracy')?.mean ?? null)}${flag ? `; ${flag}` : ''})`;
+  };
   const fb = get('biased', 'fixed', 'triggered', 'asr');
   const fc = get('clean', 'fixed', 'triggered', 'asr');
   const ub = get('biased', 'full', 'triggered', 'asr');
@@ -144,28 +184,39 @@ function backdoorSection(inp: ReportInput, A: Map<string, Agg>, target: string, 
   if (fb && fc)
     findings.push({
       claim: 'Fixed-feature transfer carries the backdoor: ASR from the biased source exceeds its clean-source control.',
-      measured: `biased ${withCi(fb)} vs clean ${withCi(fc)}`,
+      measured: `biased ${withCi(fb)}${accNote('biased', 'fixed')} vs clean ${withCi(fc)}${accNote('clean', 'fixed')}`,
       ...judgeGreater(fb, fc),
     });
   if (fb && ub)
     findings.push({
       claim: 'Fixed-feature transfer carries the backdoor more than full fine-tuning.',
-      measured: `fixed ${withCi(fb)} vs full ${withCi(ub)}`,
+      measured: `fixed ${withCi(fb)}${accNote('biased', 'fixed')} vs full ${withCi(ub)}${accNote('biased', 'full')}`,
       ...judgeGreater(fb, ub),
     });
   if (ub && sc)
     findings.push({
       claim: 'Full fine-tuning from the biased source carries more of it than training from scratch.',
-      measured: `full ${withCi(ub)} vs scratch ${withCi(sc)}`,
+      measured: `full ${withCi(ub)}${accNote('biased', 'full')} vs scratch ${withCi(sc)}${accNote(null, 'scratch')}`,
       ...judgeGreater(ub, sc),
     });
   const ubc = get('clean', 'full', 'triggered', 'asr');
   if (ub && ubc)
     findings.push({
       claim: 'Under full fine-tuning the biased source still exceeds its clean control.',
-      measured: `biased ${withCi(ub)} vs clean ${withCi(ubc)}`,
+      measured: `biased ${withCi(ub)}${accNote('biased', 'full')} vs clean ${withCi(ubc)}${accNote('clean', 'full')}`,
       ...judgeGreater(ub, ubc),
     });
+  // partial:k — how many blocks must be fine-tuned before the backdoor falls to its control's level.
+  for (const m of inp.modes.filter((x) => x.startsWith('partial:'))) {
+    const b = get('biased', m, 'triggered', 'asr');
+    const c = get('clean', m, 'triggered', 'asr');
+    if (b && c)
+      findings.push({
+        claim: `Fine-tuning only the last ${m.slice(8)} block(s) (${m}) still leaves the backdoor above its clean control.`,
+        measured: `biased ${withCi(b)}${accNote('biased', m)} vs clean ${withCi(c)}${accNote('clean', m)}`,
+        ...judgeGreater(b, c),
+      });
+  }
   return {
     id: `${inp.name}-backdoor-${target}${sweep !== 'default' ? `-${sweep}` : ''}`.replace(/[^a-z0-9-]/gi, '-'),
     title: `Backdoor: attack success rate on ${target}${sweep !== 'default' ? ` (${sweep})` : ''}`,
@@ -185,7 +236,7 @@ function backdoorSection(inp: ReportInput, A: Map<string, Agg>, target: string, 
     tables: [
       {
         caption: `Accuracy and attack success (${level(inp)} intervals)`,
-        columns: ['mode', 'source', 'clean accuracy', 'triggered accuracy', 'ASR', 'targeted ASR'],
+        columns: ['mode', 'source', 'clean accuracy', 'triggered accuracy', 'ASR', 'targeted ASR', 'training check'],
         rows: tableRows,
       },
     ],
@@ -287,37 +338,85 @@ function spuriousSection(inp: ReportInput, A: Map<string, Agg>, target: string, 
         ]);
       });
   const findings: Finding[] = [];
-  const absGap = (a: Agg | undefined): Agg | undefined =>
-    a && a.mean !== null
-      ? {
-          ...a,
-          mean: Math.abs(a.mean),
-          lo: a.lo === null || a.hi === null ? null : a.lo * a.hi > 0 ? Math.min(Math.abs(a.lo), Math.abs(a.hi)) : 0,
-          hi: a.hi === null || a.lo === null ? null : Math.max(Math.abs(a.lo), Math.abs(a.hi)),
-        }
-      : undefined;
-  for (const m of ['fixed', 'full']) {
-    const b = get('biased', m, 'with_attribute', 'attribute-gap');
-    const c = get('clean', m, 'with_attribute', 'attribute-gap');
-    if (b && c)
+  // The paper's quantity is directional: the attribute pushes predictions toward the class it
+  // went with in the source. Per class (accuracy with vs without) and the shift toward that class.
+  const t = get('biased', inp.modes.find((m) => m !== 'scratch') ?? 'fixed', 'with_attribute', 'correlated-class')?.mean ?? null;
+  const accNote = (k: string | null, m: string) => {
+    const flag = trainingCheck(A, sweep, target, k, m);
+    return ` (clean accuracy ${pct(get(k, m, 'clean', 'accuracy')?.mean ?? null)}${flag ? `; ${flag}` : ''})`;
+  };
+  const perClass = (k: string | null, m: string) =>
+    classes
+      .map((cls, ci) => {
+        const w = get(k, m, 'with_attribute', `class-accuracy:${ci}`);
+        const wo = get(k, m, 'without_attribute', `class-accuracy:${ci}`);
+        return `${cls} ${pct(wo?.mean ?? null)} → ${pct(w?.mean ?? null)}`;
+      })
+      .join(', ');
+  if (t !== null) {
+    const tc = classes[t] ?? `class ${t}`;
+    for (const m of inp.modes.filter((x) => x !== 'scratch')) {
+      const b = get('biased', m, 'with_attribute', 'shift-toward-correlated');
+      const c = get('clean', m, 'with_attribute', 'shift-toward-correlated');
+      if (b && c)
+        findings.push({
+          claim:
+            m === 'fixed'
+              ? `Under fixed-feature transfer the attribute shifts predictions toward ${tc} (the class it went with in the source) more for the biased source than for its control.`
+              : `The spurious correlation survives ${m === 'full' ? 'full fine-tuning' : m}: the attribute shifts predictions toward ${tc} more for the biased source than for its control.`,
+          measured: `shift toward ${tc}: biased ${withCi(b)}${accNote('biased', m)} vs control ${withCi(c)}${accNote('clean', m)}; per class (without → with the attribute), biased: ${perClass('biased', m)}; control: ${perClass('clean', m)}`,
+          ...judgeGreater(b, c),
+        });
+    }
+    const fb = get('biased', 'fixed', 'with_attribute', 'shift-toward-correlated');
+    const sc = get(null, 'scratch', 'with_attribute', 'shift-toward-correlated');
+    if (fb && sc)
       findings.push({
-        claim:
-          m === 'fixed'
-            ? 'Under fixed-feature transfer, the attribute moves accuracy more for the biased source than for its clean control.'
-            : 'The spurious correlation survives full fine-tuning: the biased source’s attribute effect still exceeds the control’s.',
-        measured: `|gap| biased ${withCi(absGap(b))} vs clean ${withCi(absGap(c))} (signed: ${withCi(b)} vs ${withCi(c)}; ${b.n} seed(s): ${b.values.map(pct).join(', ')})`,
-        ...judgeGreater(absGap(b), absGap(c)),
+        claim: `The shift toward ${tc} under fixed-feature transfer from the biased source exceeds the scratch model's.`,
+        measured: `biased fixed ${withCi(fb)} vs scratch ${withCi(sc)}${accNote(null, 'scratch')}; scratch per class: ${perClass(null, 'scratch')}`,
+        ...judgeGreater(fb, sc),
       });
+  } else {
+    // No class of the target went with the attribute in the source: only the overall gap can be shown.
+    for (const m of ['fixed', 'full']) {
+      const b = get('biased', m, 'with_attribute', 'attribute-gap');
+      const c = get('clean', m, 'with_attribute', 'attribute-gap');
+      if (b && c)
+        findings.push({
+          claim: `Under ${m} transfer the attribute costs the biased source's model more accuracy than its control's (no target class is the correlated source class, so only the overall gap is measured).`,
+          measured: `gap biased ${withCi(b)}${accNote('biased', m)} vs control ${withCi(c)}${accNote('clean', m)}`,
+          ...judgeLess(b, c),
+        });
+    }
   }
+  const shiftGroups = inp.modes.map((m) => ({
+    label: m,
+    bars: (m === 'scratch' ? [null] : ['biased', 'clean']).map((k) => {
+      const a = get(k, m, 'with_attribute', 'shift-toward-correlated');
+      return { series: modeSeries(k, m), value: a?.mean ?? null, lo: a?.lo ?? null, hi: a?.hi ?? null };
+    }),
+  }));
   return {
     id: `${inp.name}-spurious-${target}${sweep !== 'default' ? `-${sweep}` : ''}`.replace(/[^a-z0-9-]/gi, '-'),
     title: `Spurious correlation: accuracy with and without the attribute on ${target}`,
     paragraphs: [
       'The same target test images are evaluated twice: as composed (without the attribute) and with the attribute object added. Gap = accuracy with − accuracy without; a transferred spurious correlation shows as a class-dependent gap for the biased source and not for the clean control (whose attribute is independent of the class).',
-      'Seeds disagree here (per-seed values are listed in the findings): read the interval, not the mean.',
+      'The findings judge the directional quantity: the shift toward the correlated class = share of the test images predicted as that class with the attribute minus without it (the same images). The overall gap (all classes together) is shown below but not judged: a push toward one class raises that class’s accuracy and lowers the others’, so it partly cancels.',
     ],
     findings,
     charts: [
+      ...(t !== null
+        ? [
+            {
+              svg: barChart({
+                groups: shiftGroups,
+                title: `Shift of predictions toward ${classes[t] ?? t} under the attribute (${target})`,
+                yLabel: 'share predicted as the correlated class: with − without',
+              }),
+              caption: `Mean over seeds, ${level(inp)} intervals.`,
+            },
+          ]
+        : []),
       {
         svg: barChart({ groups, title: `Attribute gap by mode (${target})`, yLabel: 'accuracy with − without attribute' }),
         caption: `Overall accuracy gap caused by the attribute, ${level(inp)} intervals.`,
@@ -473,21 +572,24 @@ function accuracySection(inp: ReportInput, A: Map<string, Agg>, sweep: string): 
   const rows: (string | number | null)[][] = [];
   for (const kind of ['biased', 'clean']) {
     const a = A.get(aggKey(sweep, kind, null, null, 'clean', 'source-accuracy'));
-    if (a) rows.push(['source', '—', kind, withCi(a)]);
+    if (a) rows.push(['source', '—', kind, withCi(a), '']);
   }
   for (const t of inp.targets)
     for (const m of inp.modes)
       for (const k of m === 'scratch' ? [null] : ['biased', 'clean']) {
         const a = A.get(aggKey(sweep, k, t, m, 'clean', 'accuracy'));
-        if (a) rows.push([t, m, k ?? 'none', withCi(a)]);
+        if (a) rows.push([t, m, k ?? 'none', withCi(a), trainingCheck(A, sweep, t, k, m) || 'ok']);
       }
   return {
     id: `${inp.name}-accuracy${sweep !== 'default' ? `-${sweep}` : ''}`.replace(/[^a-z0-9-]/gi, '-'),
     title: `Clean accuracy${sweep !== 'default' ? ` (${sweep})` : ''}`,
     paragraphs: [
       'Accuracy on clean test images. A bias measurement means little on a model that did not learn the task: check these first.',
+      `Training check: a model is flagged under-trained when its clean accuracy is more than ${UNDERTRAINED_MARGIN * 100} points below the scratch baseline of the same target (when its curve has plateaued, as for fixed-feature transfer from a distant source, that is the frozen features' ceiling rather than too few steps), and still rising when it gained more than ${STILL_RISING * 100} points over the last quarter of its epochs.`,
     ],
-    tables: [{ caption: `Clean test accuracy (${level(inp)} intervals)`, columns: ['task', 'mode', 'source', 'accuracy'], rows }],
+    tables: [
+      { caption: `Clean test accuracy (${level(inp)} intervals)`, columns: ['task', 'mode', 'source', 'accuracy', 'training check'], rows },
+    ],
   };
 }
 
@@ -501,6 +603,7 @@ export function experimentSections(inp: ReportInput): Section[] {
       paragraphs: [
         inp.description || 'No description.',
         `Seeds: ${inp.seeds.join(', ')}. Transfer modes: ${inp.modes.join(', ')}. Targets: ${inp.targets.join(', ')}.${inp.sweepIds.length > 1 ? ` Sweep points: ${inp.sweepIds.join('; ')}.` : ''}${inp.seconds !== undefined ? ` Wall time: ${(inp.seconds / 60).toFixed(1)} min.` : ''}`,
+        ...(inp.notes ?? []),
       ],
       images: inp.examples,
     },
@@ -509,6 +612,7 @@ export function experimentSections(inp: ReportInput): Section[] {
     const curve = poisonCurveSection(inp, A, t);
     if (curve) sections.push(curve);
   }
+  sections.push(...sweepCurveSections(inp, A, inp.sweepValues ?? {}));
   const sweepsToShow = inp.sweepIds.length > 1 ? [inp.sweepIds[inp.sweepIds.length - 1]] : inp.sweepIds;
   for (const s of sweepsToShow) {
     for (const t of inp.targets) {

@@ -47,6 +47,11 @@ export interface RunExperimentOptions {
    * ./code-version.ts) instead of rerunning it; the outcome and the report say which. Default false.
    */
   acceptStale?: boolean;
+  /**
+   * The code version to file results under (default `codeHash()`, this code's). Tests use it to
+   * make results "of other code"; nothing else should.
+   */
+  codeVersion?: string;
 }
 
 /** One finished run (a sweep point and seed). */
@@ -125,7 +130,7 @@ async function runOne(
   seed: number,
 ): Promise<RunOutcome> {
   const name = config.name;
-  const runId = runIdFor(config, sweepId, seed);
+  const runId = runIdFor(config, sweepId, seed, base.codeHash);
   let run = store.getRun(runId);
   if (!run) {
     try {
@@ -136,7 +141,7 @@ async function runOne(
         seed,
         sweepId,
         libtorch: buildInfo().torchVersion,
-        extra: { configFile: loaded.file, threads: config.threads, codeVersion: codeHash() },
+        extra: { configFile: loaded.file, threads: config.threads, codeVersion: base.codeHash },
       });
     } catch (e) {
       // Another process created it first.
@@ -225,6 +230,7 @@ async function runOne(
             scratch,
             alpha: 1 - config.evaluation.confidence,
             correlatedClass: target.correlatedClass,
+            neutralOf: target.neutralOf,
           }),
         );
         writeJobPredictions(run.paths.predictions, j);
@@ -306,18 +312,19 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<Experim
     for (const p of points) checkDisjointData({ config: p.config, configDir: opts.loaded.dir });
     const runs: RunOutcome[] = [];
     const deferred: { key: string; p: (typeof points)[number]; seed: number }[] = [];
-    const fromStore = (p: (typeof points)[number], seed: number, runId = runIdFor(p.config, p.id, seed)): RunOutcome => {
+    const code = opts.codeVersion ?? codeHash();
+    const fromStore = (p: (typeof points)[number], seed: number, runId = runIdFor(p.config, p.id, seed, code)): RunOutcome => {
       const rows = store.queryMetrics({ runId }) as MetricRow[];
-      const stale = runId !== runIdFor(p.config, p.id, seed);
+      const stale = runId !== runIdFor(p.config, p.id, seed, code);
       return { runId, sweepId: p.id, seed, config: p.config, jobs: [], rows, sources: [], ...(stale ? { stale } : {}) };
     };
     for (const p of points) {
       if (p.config.threads !== null) setNumThreads(p.config.threads);
       for (const seed of p.config.seeds) {
         // A run is claimed in the index: a second process on the same root skips it and waits.
-        const key = `run:${runIdFor(p.config, p.id, seed)}`;
+        const key = `run:${runIdFor(p.config, p.id, seed, code)}`;
         if (opts.acceptStale && !store.isDone(key)) {
-          const old = staleRun(store, p.config, p.id, seed);
+          const old = staleRun(store, p.config, p.id, seed, code);
           if (old) {
             log(`${key.slice(4)}: reusing ${old.id}, made by other code (--accept-stale)`);
             runs.push(fromStore(p, seed, old.id));
@@ -335,7 +342,7 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<Experim
           deferred.push({ key, p, seed });
           continue;
         }
-        const base = { root: opts.root, codeHash: codeHash(), onProgress: opts.onProgress ?? (() => {}), log, executor: opts.executor };
+        const base = { root: opts.root, codeHash: code, onProgress: opts.onProgress ?? (() => {}), log, executor: opts.executor };
         try {
           runs.push(await runOne(store, base, opts.loaded, p.config, p.id, seed));
           store.complete(key);
@@ -350,7 +357,7 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<Experim
         const c = store.claim(d.key);
         if (c.status === 'claimed') {
           // Its owner died: take over (its finished jobs are reused).
-          const base = { root: opts.root, codeHash: codeHash(), onProgress: opts.onProgress ?? (() => {}), log, executor: opts.executor };
+          const base = { root: opts.root, codeHash: code, onProgress: opts.onProgress ?? (() => {}), log, executor: opts.executor };
           try {
             await runOne(store, base, opts.loaded, d.p.config, d.p.id, d.seed);
             store.complete(d.key);

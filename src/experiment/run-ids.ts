@@ -1,0 +1,99 @@
+/**
+ * Run ids and what may be reused. A run (one sweep point and seed) is identified by its
+ * experiment name, sweep point, seed, a hash of its resolved config and the code version
+ * (./code-version.ts and the libtorch build): `<name>[-<sweep>]-seed<s>-<config8>-c<code12>`.
+ * So a stored run is reused only when both the config and the numeric code are unchanged; a run
+ * of the same config under other code is *stale*: it is rerun, or reused on request
+ * (`acceptStale`, the CLI's `--accept-stale`), and then the report says so.
+ */
+import { createHash } from 'node:crypto';
+import { buildInfo } from '../torch/index.js';
+import { codeVersion } from './code-version.js';
+import { expandSweep, stableHash, type ExperimentConfig } from './config/index.js';
+import type { RunRecord, RunStore } from './store/index.js';
+
+let memo: string | null = null;
+
+/**
+ * The code version of results made by this process: 16 hex of sha256(codeVersion() + libtorch
+ * version). Part of every run id and source-model cache key.
+ */
+export function codeHash(): string {
+  memo ??= createHash('sha256').update(`${codeVersion()}\0${buildInfo().torchVersion}`).digest('hex').slice(0, 16);
+  return memo;
+}
+
+/** The part of a run id that does not depend on the code: `<name>[-<sweep>]-seed<s>-<config8>-c`. */
+export function runIdPrefix(config: ExperimentConfig, sweepId: string, seed: number): string {
+  const hash = stableHash({ ...config, seeds: [seed] }).slice(0, 8);
+  return `${config.name}-${sweepId === 'default' ? '' : `${sweepId}-`}seed${seed}-${hash}-c`.replace(/[^A-Za-z0-9._=,+-]/g, '_');
+}
+
+/**
+ * The id of the run of one sweep point and seed under the given code version (default: this
+ * process's): readable, and tied to the content of the resolved config and to the code (so an
+ * edited config or changed numeric code starts new runs instead of reusing old ones).
+ */
+export function runIdFor(config: ExperimentConfig, sweepId: string, seed: number, code: string = codeHash()): string {
+  return `${runIdPrefix(config, sweepId, seed)}${code.slice(0, 12)}`;
+}
+
+/** The run ids an experiment config consists of (every sweep point and seed), under the current code. */
+export function expectedRunIds(config: ExperimentConfig): string[] {
+  return expandSweep(config).flatMap((p) => p.config.seeds.map((seed) => runIdFor(p.config, p.id, seed)));
+}
+
+/** The code version a run id was made with (the 12 hex after '-c'), or null for an id without one. */
+export function codeOfRunId(id: string): string | null {
+  return /-c([0-9a-f]{12})$/.exec(id)?.[1] ?? null;
+}
+
+/**
+ * The newest finished run of the same config, sweep point and seed made by *other* code, or
+ * null: what `acceptStale` reuses when the current code has not run it.
+ */
+export function staleRun(
+  store: RunStore,
+  config: ExperimentConfig,
+  sweepId: string,
+  seed: number,
+  code: string = codeHash(),
+): RunRecord | null {
+  const prefix = runIdPrefix(config, sweepId, seed);
+  const current = runIdFor(config, sweepId, seed, code);
+  const done = store.listRuns({ name: config.name, status: 'done' }).filter((r) => r.id.startsWith(prefix) && r.id !== current);
+  return done.at(-1) ?? null;
+}
+
+/** Which stored run stands for each expected run of a config. */
+export interface RunChoice {
+  sweepId: string;
+  seed: number;
+  /** The current code's run id. */
+  expected: string;
+  /** The run whose results are used: the expected one, a stale one (with acceptStale), or null (none done). */
+  used: string | null;
+  /** True when `used` was made by other code. */
+  stale: boolean;
+  /** Finished runs of the same config under other code that were not used (acceptStale off). */
+  staleAvailable: string | null;
+}
+
+/**
+ * For every sweep point and seed of `config`: the current code's run if it is done, else (with
+ * `acceptStale`) the newest stale one. Reports use this so they show the same runs the runner
+ * reused, and say which are stale.
+ */
+export function chooseRuns(store: RunStore, config: ExperimentConfig, opts: { acceptStale?: boolean } = {}): RunChoice[] {
+  const out: RunChoice[] = [];
+  for (const p of expandSweep(config))
+    for (const seed of p.config.seeds) {
+      const expected = runIdFor(p.config, p.id, seed);
+      const cur = store.getRun(expected);
+      const stale = staleRun(store, p.config, p.id, seed);
+      if (cur?.status === 'done') out.push({ sweepId: p.id, seed, expected, used: expected, stale: false, staleAvailable: null });
+      else if (opts.acceptStale && stale) out.push({ sweepId: p.id, seed, expected, used: stale.id, stale: true, staleAvailable: null });
+      else out.push({ sweepId: p.id, seed, expected, used: null, stale: false, staleAvailable: stale?.id ?? null });
+    }
+  return out;
+}
