@@ -29,6 +29,14 @@ export type PatchSource =
       readonly meanBrightness: number;
     }
   | {
+      /** A user stencil (PNG; its alpha or a mask says which pixels are pasted). */
+      readonly kind: 'stencil';
+      readonly file: string;
+      readonly maskFile?: string;
+      /** Mask-weighted mean pixel value of the patch, 0..255. */
+      readonly meanBrightness: number;
+    }
+  | {
       readonly kind: 'neutral';
       /** The gray level used (all channels). */
       readonly gray: number;

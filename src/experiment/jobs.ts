@@ -3,11 +3,12 @@
  * everything that determines it) and transferring it to a target in one mode (resumable; its
  * per-sample predictions are saved so every number can be recomputed without retraining).
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BatchSpec } from '../data/index.js';
 import type { ImageDataset } from '../data/types.js';
-import { createModel, loadModel, saveModel, type Classifier, type ModelSpec as NnModelSpec } from '../nn/index.js';
+import { createModel, loadModel, saveModel, type Classifier, type Module, type ModelSpec as NnModelSpec } from '../nn/index.js';
 import { manualSeed } from '../torch/index.js';
 import { accuracyOf, datasetSource, predict } from '../train/data.js';
 import { prepareTransfer, type TransferMode } from '../train/transfer.js';
@@ -26,6 +27,17 @@ export interface JobContext {
   codeHash: string;
   onProgress: (label: string, e: ProgressEvent) => void;
   log: (line: string) => void;
+  /** Who does the jobs (default `LOCAL_JOBS`, this process; src/queue hands them to workers). */
+  executor?: JobExecutor;
+}
+
+/**
+ * The two kinds of job, as functions: `sourceModel` and `transferJob` here (LOCAL_JOBS), or
+ * versions that have a queue's workers do them and bring back the same results.
+ */
+export interface JobExecutor {
+  source: typeof sourceModel;
+  transfer: typeof transferJob;
 }
 
 /** A per-purpose seed derived from the experiment seed (stable across code paths). */
@@ -89,6 +101,13 @@ export function batchSpecOf(
   return spec;
 }
 
+/** sha256 (first 16 hex) over a model's state dict: names, shapes and bytes, in order. */
+export function weightsHash(model: Module): string {
+  const h = createHash('sha256');
+  for (const [name, t] of model.stateDict()) h.update(`${name}\0${t.shape.join('x')}\0`).update(t.bytes());
+  return h.digest('hex').slice(0, 16);
+}
+
 /** What a source model's cache entry records. */
 export interface SourceModelInfo {
   key: string;
@@ -99,6 +118,25 @@ export interface SourceModelInfo {
   train: TrainResult;
   /** Source test accuracy on the clean source test split, when available. */
   sourceAccuracy: number | null;
+  /**
+   * sha256 (16 hex) of the initial weights, before training. The biased source and its control
+   * of one seed start from the same weights (paired), so this is equal for both.
+   */
+  initHash?: string;
+}
+
+/** The cache key of a variant's source model: a hash of everything that determines its weights. */
+export function sourceModelKey(ctx: Pick<JobContext, 'config' | 'codeHash'>, variant: SourceVariant, seed: number): string {
+  const c = ctx.config;
+  return stableHash({
+    kind: 'source-model',
+    variant: variant.identity,
+    model: c.model,
+    training: c.sourceTraining,
+    seed,
+    threads: c.threads,
+    code: ctx.codeHash,
+  }).slice(0, 32);
 }
 
 /**
@@ -116,15 +154,20 @@ export async function sourceModel(
 ): Promise<SourceModelInfo> {
   const c = ctx.config;
   const ds = variant.dataset;
-  const key = stableHash({
-    kind: 'source-model',
-    variant: variant.identity,
-    model: c.model,
-    training: c.sourceTraining,
-    seed,
-    threads: c.threads,
-    code: ctx.codeHash,
-  }).slice(0, 32);
+  if (variant.pretrained) {
+    // Trained elsewhere: nothing to train or cache; the file was checked strictly when the variant was built.
+    const p = c.source.pretrained!;
+    return {
+      key: `pretrained-${variant.pretrained.sha256}`,
+      weights: variant.pretrained.file,
+      numClasses: variant.pretrained.numClasses,
+      classes: Array.from({ length: variant.pretrained.numClasses }, (_, i) => String(i)),
+      geometry: { c: p.channels, h: p.size[0], w: p.size[1] },
+      train: { history: [], bestEvalAccuracy: null, finalEvalAccuracy: null, reused: true, resumedFrom: null },
+      sourceAccuracy: null,
+    };
+  }
+  const key = sourceModelKey(ctx, variant, seed);
   const cache = ctx.store.cache;
   const label = `source ${variant.kind} seed ${seed}`;
   for (;;) {
@@ -143,8 +186,11 @@ export async function sourceModel(
     const partial = join(ctx.root, 'cache', 'partial', key);
     mkdirSync(partial, { recursive: true });
     const geometry = { c: ds.c, h: ds.h, w: ds.w };
-    manualSeed(derivedSeed(seed, `init/source/${variant.kind}`));
+    // Paired: the biased source and its control start from the same initial weights (the seed
+    // does not depend on the variant), and see their data in the same order ('order/source').
+    manualSeed(derivedSeed(seed, 'init/source'));
     const model = createModel(nnSpec(c, ds.classes.length, ds.c));
+    const initHash = weightsHash(model);
     try {
       const evalSpec = batchSpecOf(norm, geometry);
       const prep = prepareTransfer(model, { mode: 'scratch', lr: c.sourceTraining.optimizer.lr });
@@ -174,6 +220,7 @@ export async function sourceModel(
         geometry,
         train: result,
         sourceAccuracy: result.finalEvalAccuracy,
+        initHash,
       };
       const entry = await cache.put(
         key,
@@ -295,3 +342,6 @@ export async function transferJob(
     model.dispose();
   }
 }
+
+/** The jobs done in this process. */
+export const LOCAL_JOBS: JobExecutor = { source: sourceModel, transfer: transferJob };

@@ -6,7 +6,15 @@
  * Everything here is a pure function of the config and the seed.
  */
 import { isAbsolute, resolve } from 'node:path';
-import { filterClasses, limit, loadDataset, channelStats, resolveClasses, selectIndices, type DatasetSpec as LoaderSpec } from '../data/index.js';
+import {
+  filterClasses,
+  limit,
+  loadDataset,
+  channelStats,
+  resolveClasses,
+  selectIndices,
+  type DatasetSpec as LoaderSpec,
+} from '../data/index.js';
 import { Rng } from '../data/rng.js';
 import type { ImageDataset } from '../data/types.js';
 import {
@@ -96,7 +104,9 @@ function fileIdentity(spec: DatasetSpec, configDir: string): string {
  */
 export function checkDisjointData(ctx: PrepareContext): void {
   const c = ctx.config;
-  const specs: { key: string; spec: DatasetSpec }[] = [{ key: 'source.dataset', spec: c.source.dataset }];
+  // A pretrained source is not trained on source.dataset (only probes crop from it): no overlap to check.
+  const specs: { key: string; spec: DatasetSpec }[] =
+    c.source.pretrained !== null ? [] : [{ key: 'source.dataset', spec: c.source.dataset }];
   c.targets.forEach((t, i) => {
     specs.push({ key: `targets[${i}].dataset`, spec: t.dataset });
     specs.push({ key: `targets[${i}].testDataset`, spec: t.testDataset });

@@ -9,6 +9,12 @@ import {
   bootstrapAccuracy,
   bootstrapAsr,
   bootstrapTvShift,
+  bootstrapSkew,
+  bootstrapSkewContrast,
+  bootstrapSkewExcess,
+  directionalSkew,
+  skewContrast,
+  skewExcess,
   histogramShift,
   predictionHistogram,
   shiftAgainstScratch,
@@ -32,6 +38,69 @@ export function dominantShiftClass(clean: ArrayLike<number>, biased: ArrayLike<n
   return best;
 }
 
+/**
+ * Directional-skew rows of one patch condition (src/metrics/skew.ts): 'skew' (rise in share of
+ * the class that gains most; counts = predictions of that class with the patch), 'skew-class';
+ * for a probe with a neutral twin, 'skew-excess' (skew − the neutral's skew) and, for a
+ * transferred model with the scratch model of the same seed, 'skew-excess-minus-scratch' (the
+ * natural-bias contrast, paired bootstrap over the same test images).
+ */
+function skewRows(
+  r: TransferJobResult,
+  cond: string,
+  o: {
+    resamples: number;
+    scratch?: TransferJobResult | null;
+    neutralOf?: ReadonlyMap<string, string>;
+    bopts: BootstrapOptions;
+    base: Pick<MetricRow, 'transferMode' | 'sourceKind' | 'target'>;
+  },
+): MetricRow[] {
+  const rows: MetricRow[] = [];
+  const K = r.numClasses;
+  const P = (j: TransferJobResult, c: string) => Int32Array.from(j.predictions[c]);
+  const clean = P(r, 'clean');
+  const n = clean.length;
+  const s = directionalSkew({ clean, patched: P(r, cond), numClasses: K });
+  if (s.gain === null) return rows;
+  rows.push({
+    ...o.base,
+    condition: cond,
+    metric: 'skew',
+    value: s.gain,
+    numerator: s.patched.numerator,
+    denominator: s.patched.denominator,
+    ...ci(n, o.resamples, () => bootstrapSkew({ clean, patched: P(r, cond), numClasses: K }, o.bopts)),
+  });
+  rows.push({ ...o.base, condition: cond, metric: 'skew-class', value: s.gainClass });
+  const neutral = [...(o.neutralOf ?? new Map<string, string>())].find(([, probe]) => probe === cond)?.[0];
+  if (neutral === undefined || r.predictions[neutral] === undefined) return rows;
+  const mine = { clean, probe: P(r, cond), neutral: P(r, neutral) };
+  const ex = skewExcess(mine, K);
+  if (ex.excess !== null)
+    rows.push({
+      ...o.base,
+      condition: cond,
+      metric: 'skew-excess',
+      value: ex.excess,
+      ...ci(n, o.resamples, () => bootstrapSkewExcess(mine, K, o.bopts)),
+    });
+  const sc = o.scratch;
+  if (r.mode !== 'scratch' && sc && sc.predictions[cond] && sc.predictions[neutral]) {
+    const input = { numClasses: K, transferred: mine, scratch: { clean: P(sc, 'clean'), probe: P(sc, cond), neutral: P(sc, neutral) } };
+    const con = skewContrast(input);
+    if (con.contrast !== null)
+      rows.push({
+        ...o.base,
+        condition: cond,
+        metric: 'skew-excess-minus-scratch',
+        value: con.contrast,
+        ...ci(n, o.resamples, () => bootstrapSkewContrast(input, o.bopts)),
+      });
+  }
+  return rows;
+}
+
 /** The interval of a bootstrap (from src/metrics), or none when resampling is off or there is no sample. */
 function ci(n: number, resamples: number, run: () => BootstrapInterval): { lo: number | null; hi: number | null } {
   if (resamples <= 0 || n === 0) return { lo: null, hi: null };
@@ -48,7 +117,15 @@ function ci(n: number, resamples: number, run: () => BootstrapInterval): { lo: n
  */
 export function jobMetricRows(
   r: TransferJobResult,
-  opts: { resamples: number; seed: number; scratch?: TransferJobResult | null; alpha?: number; correlatedClass?: number | null },
+  opts: {
+    resamples: number;
+    seed: number;
+    scratch?: TransferJobResult | null;
+    alpha?: number;
+    correlatedClass?: number | null;
+    /** Neutral patch conditions → the probe each mirrors (adds the skew-excess rows). */
+    neutralOf?: ReadonlyMap<string, string>;
+  },
 ): MetricRow[] {
   const rows: MetricRow[] = [];
   const base = { transferMode: r.mode, sourceKind: r.sourceKind, target: r.target };
@@ -178,6 +255,7 @@ export function jobMetricRows(
       }
     }
     if (cond.startsWith('patch')) {
+      rows.push(...skewRows(r, cond, { ...opts, bopts, base }));
       const sh = histogramShift({ clean, patched: biased, numClasses: K });
       if (sh.tv !== null)
         rows.push({
@@ -204,6 +282,16 @@ export function jobMetricRows(
       }
     }
   }
+  // Is the training curve still rising? Clean accuracy gained over the last quarter of epochs
+  // (from the epoch at 3/4 of the run to the last), when the run evaluated every epoch.
+  const curve = (r.train?.history ?? []).map((e) => e.evalAccuracy).filter((v): v is number => typeof v === 'number');
+  if (curve.length >= 2)
+    rows.push({
+      ...base,
+      condition: 'clean',
+      metric: 'late-gain',
+      value: curve[curve.length - 1] - curve[Math.floor(0.75 * (curve.length - 1))],
+    });
   const hc = predictionHistogram(clean, K).proportions ?? [];
   hc.forEach((p, k) => rows.push({ ...base, condition: 'clean', metric: `hist:${k}`, value: p }));
   return rows.filter((r) => Number.isFinite(r.value));

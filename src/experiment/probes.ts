@@ -1,0 +1,113 @@
+/**
+ * Natural-bias probes of an experiment (`evaluation.patches`): crops or class means of a class of
+ * the source or of any reference dataset, PNG stencils with a mask or alpha, and for every probe
+ * a neutral patch of the same shape and mean brightness (given explicitly with `kind: neutral`,
+ * or added automatically as condition `patch<i>-neutral`).
+ */
+import { basename, isAbsolute, resolve } from 'node:path';
+import type { ImageDataset } from '../data/types.js';
+import { classPatch, maskedMean, neutralPatch, renderTrigger, type OverlayPosition, type Patch } from '../bias/index.js';
+import type { ExperimentConfig, PatchProbeSpec, Position } from './config/index.js';
+
+/** One probe condition, ready to paste. */
+export interface BuiltProbe {
+  /** Condition name: `patch<i>` for `evaluation.patches[i]`, `patch<i>-neutral` for an automatic neutral. */
+  condition: string;
+  /** What the probe is, for reports ("'3' crop (14px)", "neutral grey like '3' crop (14px)"). */
+  label: string;
+  patch: Patch;
+  position: Position;
+  /** For a neutral patch: the condition of the probe it mirrors; null for a probe. */
+  neutralOf: string | null;
+}
+
+/** Where relative probe paths resolve, and how reference datasets are loaded. */
+export interface ProbeContext {
+  config: ExperimentConfig;
+  configDir: string;
+  /** Loads a dataset spec (the experiment's loader, with its cache and limit rules). */
+  load: (spec: NonNullable<Extract<PatchProbeSpec, { kind: 'class-patch' }>['dataset']>, label: string) => ImageDataset;
+}
+
+function probeLabel(p: PatchProbeSpec, ref: ImageDataset | null, refName: string): string {
+  if (p.kind === 'neutral') return '';
+  if (p.name !== null) return p.name;
+  if (p.kind === 'image') return `stencil ${basename(p.path)} (${p.size}px)`;
+  const cls =
+    typeof p.sourceClass === 'number' && ref !== null ? (ref.classes[p.sourceClass] ?? String(p.sourceClass)) : String(p.sourceClass);
+  return `${refName}'${cls}' ${p.mode === 'crop' ? 'crop' : 'class mean'} (${p.size}px)`;
+}
+
+/**
+ * Builds every probe of `evaluation.patches` for one seed (the crop image is a seeded choice),
+ * plus an automatic neutral for each probe that has no explicit one. `source` is the source
+ * dataset (needed by class-patch probes without their own `dataset`). Errors name the probe's
+ * config key.
+ *
+ * @example buildProbes(ctx, 0, mnistTrain) // [{ condition: 'patch0', label: "'3' crop (14px)", ... }, { condition: 'patch0-neutral', ... }]
+ */
+export function buildProbes(ctx: ProbeContext, seed: number, source: ImageDataset | null): BuiltProbe[] {
+  const probes = ctx.config.evaluation.patches;
+  const out: BuiltProbe[] = [];
+  const built = new Map<number, BuiltProbe>();
+  probes.forEach((p, i) => {
+    const key = `evaluation.patches[${i}]`;
+    if (p.kind === 'neutral') return;
+    let patch: Patch;
+    let ref: ImageDataset | null = null;
+    let refName = '';
+    try {
+      if (p.kind === 'class-patch') {
+        if (p.dataset !== null) {
+          ref = ctx.load(p.dataset, `probe/${i}`);
+          refName = `${p.dataset.name} `;
+        } else ref = source;
+        if (ref === null) throw new Error('needs a `dataset` (the source has no dataset to crop from)');
+        patch = classPatch(ref, p.sourceClass, { mode: p.mode, size: p.size, seed });
+      } else {
+        const path = isAbsolute(p.path) ? p.path : resolve(ctx.configDir, p.path);
+        const maskPath = p.maskPath === null ? undefined : isAbsolute(p.maskPath) ? p.maskPath : resolve(ctx.configDir, p.maskPath);
+        const channels = ctx.config.source.pretrained?.channels ?? source?.c ?? 3;
+        const r = renderTrigger(
+          { kind: 'image', path, maskPath, size: p.size, position: p.position as OverlayPosition, opacity: 1 },
+          { c: channels, h: p.size, w: p.size },
+          `${key}`,
+        );
+        patch = {
+          ...r,
+          source: { kind: 'stencil', file: path, ...(maskPath ? { maskFile: maskPath } : {}), meanBrightness: maskedMean(r) },
+        };
+      }
+    } catch (e) {
+      throw new Error(`${key}: ${(e as Error).message}`);
+    }
+    const b: BuiltProbe = { condition: `patch${i}`, label: probeLabel(p, ref, refName), patch, position: p.position, neutralOf: null };
+    built.set(i, b);
+  });
+  probes.forEach((p, i) => {
+    if (p.kind !== 'neutral') {
+      out.push(built.get(i)!);
+      return;
+    }
+    const like = built.get(p.like);
+    if (like === undefined) throw new Error(`evaluation.patches[${i}].like: ${p.like} is not the index of a class-patch or image probe`);
+    out.push({
+      condition: `patch${i}`,
+      label: `neutral grey like ${like.label}`,
+      patch: neutralPatch(like.patch),
+      position: like.position,
+      neutralOf: like.condition,
+    });
+  });
+  const mirrored = new Set(out.filter((b) => b.neutralOf !== null).map((b) => b.neutralOf));
+  for (const b of [...built.values()])
+    if (!mirrored.has(b.condition))
+      out.push({
+        condition: `${b.condition}-neutral`,
+        label: `neutral grey like ${b.label}`,
+        patch: neutralPatch(b.patch),
+        position: b.position,
+        neutralOf: b.condition,
+      });
+  return out;
+}
