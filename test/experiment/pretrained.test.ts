@@ -19,7 +19,7 @@ import { createModel, saveModel } from '../../src/nn/index.js';
 import { loadSafetensors, manualSeed, saveSafetensors, disposeAll } from '../../src/torch/index.js';
 import { call } from '../helpers/cli.js';
 import { runPython } from '../helpers/pytorch.js';
-import { ST_PY } from '../helpers/st_py.ts';
+import { ST_PY } from '../helpers/st_py.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bt-pretrained-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
