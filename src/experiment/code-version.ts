@@ -33,6 +33,7 @@ export const NUMERIC_CODE_DIRS = [
 /** Files and folders inside {@link NUMERIC_CODE_DIRS} that do not change any number. */
 export const REPORT_ONLY_FILES = [
   'src/experiment/report.ts',
+  'src/experiment/report-sweeps.ts',
   'src/experiment/publish.ts',
   'src/experiment/verdict.ts',
   'src/experiment/probe-names.ts',

@@ -12,6 +12,7 @@ import { judgeFlatDose, judgeGreater, judgeLess, type Judgement } from './verdic
 import { barChart, dotPlot, histogramChart, lineChart, toCsv, type Finding, type ReportImage, type Section } from '../report/index.js';
 import type { MetricRecord } from './store/index.js';
 import { sweepCurveSections } from './report-sweeps.js';
+import { probeBankSection } from './report-probes.js';
 
 /** One aggregated value. */
 export interface Agg {
@@ -105,6 +106,8 @@ export interface ReportInput {
   confidence?: number;
   /** Notes shown in the overview, e.g. that some runs were made by other code (reused with --accept-stale). */
   notes?: readonly string[];
+  /** Pictures of test images carrying each probe and its neutral twin (condition → image), for the probe-bank section. */
+  probeImages?: Readonly<Record<string, ReportImage>>;
   /** The values each sweep point assigns (point id → key path → value), for the sweep curves. */
   sweepValues?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
@@ -400,7 +403,7 @@ function spuriousSection(inp: ReportInput, A: Map<string, Agg>, target: string, 
     id: `${inp.name}-spurious-${target}${sweep !== 'default' ? `-${sweep}` : ''}`.replace(/[^a-z0-9-]/gi, '-'),
     title: `Spurious correlation: accuracy with and without the attribute on ${target}`,
     paragraphs: [
-      'The same target test images are evaluated twice: as composed (without the attribute) and with the attribute object added. Gap = accuracy with − accuracy without; a transferred spurious correlation shows as a class-dependent gap for the biased source and not for the clean control (whose attribute is independent of the class).',
+      'The same target test images are evaluated twice: as composed (without the attribute) and with the attribute object added. A transferred spurious correlation pushes predictions toward the class the attribute went with in the source (the paper: people make the model say “dog”), for the biased source and not for the clean control (whose attribute is independent of the class).',
       'The findings judge the directional quantity: the shift toward the correlated class = share of the test images predicted as that class with the attribute minus without it (the same images). The overall gap (all classes together) is shown below but not judged: a push toward one class raises that class’s accuracy and lowers the others’, so it partly cancels.',
     ],
     findings,
@@ -616,7 +619,7 @@ export function experimentSections(inp: ReportInput): Section[] {
   const sweepsToShow = inp.sweepIds.length > 1 ? [inp.sweepIds[inp.sweepIds.length - 1]] : inp.sweepIds;
   for (const s of sweepsToShow) {
     for (const t of inp.targets) {
-      for (const f of [backdoorSection, spuriousSection, patchSection]) {
+      for (const f of [backdoorSection, spuriousSection, probeBankSection, patchSection]) {
         const sec = f(inp, A, t, s);
         if (sec) sections.push(sec);
       }

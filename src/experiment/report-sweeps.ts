@@ -1,0 +1,138 @@
+/**
+ * Report sections for sweeps over the transfer (not the poisoning): the fine-tuning budget
+ * (epochs x learning rate), target weight decay, the de-biased target's fraction q and the target
+ * dataset size. Each draws ASR (and clean accuracy) against the swept value, one line per mode
+ * and, for a two-key sweep, per value of the second key; its findings box asks whether raising
+ * the value lowers the ASR, judged by ./verdict.ts, with clean accuracy beside every number.
+ */
+import { lineChart, toCsv, type Finding, type Section } from '../report/index.js';
+import { aggKey, trainingCheck, type Agg, type ReportInput } from './report.js';
+import { judgeGreater } from './verdict.js';
+
+/** Sweep keys drawn by {@link sweepCurveSections}, with their axis label and what raising them does in the paper. */
+export const TRANSFER_SWEEP_KEYS: Record<string, { label: string; logX: boolean }> = {
+  'targetTraining.epochs': { label: 'target epochs', logX: true },
+  'targetTraining.optimizer.lr': { label: 'target learning rate', logX: true },
+  'targetTraining.optimizer.weightDecay': { label: 'target weight decay', logX: false },
+  'targets.0.bias.fraction': { label: 'share q of target training images with the trigger', logX: false },
+  'targets.0.dataset.limit': { label: 'target training images', logX: true },
+};
+
+const pct = (v: number | null | undefined) => (v == null ? 'n/a' : `${(v * 100).toFixed(1)}%`);
+const withCi = (a: Agg | undefined) =>
+  !a || a.mean === null ? 'n/a' : a.lo !== null && a.hi !== null ? `${pct(a.mean)} [${pct(a.lo)}, ${pct(a.hi)}]` : pct(a.mean);
+
+/**
+ * One section per target for a config whose sweep has a key of {@link TRANSFER_SWEEP_KEYS} (the
+ * first such key is the x axis; a second swept key splits the lines). Null when there is none.
+ * `sweepValues` maps each sweep point id to its assigned values.
+ */
+export function sweepCurveSections(
+  inp: ReportInput,
+  A: Map<string, Agg>,
+  sweepValues: Readonly<Record<string, Readonly<Record<string, unknown>>>>,
+): Section[] {
+  const ids = inp.sweepIds.filter((id) => sweepValues[id] !== undefined);
+  if (ids.length < 2) return [];
+  const keys = Object.keys(sweepValues[ids[0]]);
+  const xKey = keys.find((k) => k in TRANSFER_SWEEP_KEYS);
+  if (!xKey) return [];
+  const others = keys.filter((k) => k !== xKey);
+  const groupOf = (id: string) => others.map((k) => `${k.split('.').pop()}=${JSON.stringify(sweepValues[id][k])}`).join(',');
+  const groups = [...new Set(ids.map(groupOf))];
+  const xs = (g: string) =>
+    ids
+      .filter((id) => groupOf(id) === g)
+      .map((id) => ({ id, x: Number(sweepValues[id][xKey]) }))
+      .sort((a, b) => a.x - b.x);
+  const { label, logX } = TRANSFER_SWEEP_KEYS[xKey];
+  const sections: Section[] = [];
+  for (const target of inp.targets) {
+    const get = (id: string, kind: string | null, mode: string, cond: string, metric: string) =>
+      A.get(aggKey(id, mode === 'scratch' ? null : kind, target, mode, cond, metric));
+    const series: { name: string; points: { x: number; y: number | null; lo: number | null; hi: number | null }[] }[] = [];
+    const accSeries: typeof series = [];
+    const csvRows: (string | number | null)[][] = [];
+    const findings: Finding[] = [];
+    const kindsOf = (m: string) =>
+      m === 'scratch' ? [null] : ['biased', 'clean'].filter((k) => ids.some((id) => get(id, k, m, 'clean', 'accuracy')));
+    for (const g of groups)
+      for (const m of inp.modes)
+        for (const k of kindsOf(m)) {
+          const pts = xs(g);
+          const name = `${m}, ${k ?? 'no'} source${g ? `, ${g}` : ''}`;
+          series.push({
+            name,
+            points: pts.map(({ id, x }) => {
+              const a = get(id, k, m, 'triggered', 'asr');
+              const acc = get(id, k, m, 'clean', 'accuracy');
+              csvRows.push([
+                target,
+                g,
+                m,
+                k ?? 'none',
+                x,
+                a?.mean ?? null,
+                a?.lo ?? null,
+                a?.hi ?? null,
+                acc?.mean ?? null,
+                trainingCheck(A, id, target, k, m),
+              ]);
+              return { x: logX ? Math.max(x, 1e-9) : x, y: a?.mean ?? null, lo: a?.lo ?? null, hi: a?.hi ?? null };
+            }),
+          });
+          accSeries.push({
+            name,
+            points: pts.map(({ id, x }) => {
+              const acc = get(id, k, m, 'clean', 'accuracy');
+              return { x: logX ? Math.max(x, 1e-9) : x, y: acc?.mean ?? null, lo: acc?.lo ?? null, hi: acc?.hi ?? null };
+            }),
+          });
+          if (k !== 'biased' || pts.length < 2) continue;
+          const lo = pts[0];
+          const hi = pts[pts.length - 1];
+          const aLo = get(lo.id, k, m, 'triggered', 'asr');
+          const aHi = get(hi.id, k, m, 'triggered', 'asr');
+          const note = (id: string) => {
+            const flag = trainingCheck(A, id, target, k, m);
+            return ` (clean accuracy ${pct(get(id, k, m, 'clean', 'accuracy')?.mean)}${flag ? `; ${flag}` : ''})`;
+          };
+          const ctl = get(hi.id, 'clean', m, 'triggered', 'asr');
+          if (aLo && aHi)
+            findings.push({
+              claim: `Under ${m} transfer, raising the ${label} from ${lo.x} to ${hi.x}${g ? ` (${g})` : ''} lowers the ASR the biased source leaves.`,
+              measured: `ASR ${withCi(aLo)}${note(lo.id)} → ${withCi(aHi)}${note(hi.id)}${ctl ? `; clean-source control at ${hi.x}: ${withCi(ctl)}` : ''}`,
+              ...judgeGreater(aLo, aHi),
+            });
+        }
+    if (series.length === 0) continue;
+    sections.push({
+      id: `${inp.name}-sweep-${target}`.replace(/[^a-z0-9-]/gi, '-'),
+      title: `ASR against the ${label} (${target})`,
+      paragraphs: [
+        `Each point is one sweep setting (${ids.length} in all); lines: transfer mode and source${others.length ? `, and ${others.join(', ')}` : ''}. Clean accuracy is drawn beside it: a lower ASR bought with a model that did not learn the task is no mitigation.`,
+      ],
+      findings,
+      charts: [
+        {
+          svg: lineChart({ series, title: `ASR vs ${label} (${target})`, xLabel: label, yLabel: 'attack success rate', logX, yMin: 0 }),
+          caption: 'Shaded: intervals over seeds.',
+          csvName: `asr-vs-${xKey.split('.').pop()}-${target}.csv`,
+          csv: toCsv(['target', 'group', 'mode', 'source', xKey, 'asr', 'lo', 'hi', 'clean_accuracy', 'training_check'], csvRows),
+        },
+        {
+          svg: lineChart({
+            series: accSeries,
+            title: `Clean accuracy vs ${label} (${target})`,
+            xLabel: label,
+            yLabel: 'clean accuracy',
+            logX,
+            yMin: 0,
+          }),
+          caption: 'The clean accuracy of the same models.',
+        },
+      ],
+    });
+  }
+  return sections;
+}
