@@ -14,6 +14,11 @@ import { KEY_PREFIX, QUEUE_NAMES, redisOptions } from '../../queue/names.js';
 /** Where bull-board is mounted. */
 export const QUEUE_BASE_PATH = '/queue';
 
+/** `html` without `<link>` tags that load from another origin (http:// or https:// URLs). */
+export function stripExternalLinks(html: string): string {
+  return html.replace(/<link\b[^>]*\bhref=["']https?:\/\/[^"']*["'][^>]*>\s*/gi, '');
+}
+
 /** Options of `queueBoard`. */
 export interface QueueBoardOptions {
   /** Redis URL (`redis://HOST:PORT[/DB]`; the password as `redisOptions` takes it). */
@@ -30,6 +35,16 @@ export const queueBoard: FastifyPluginAsync<QueueBoardOptions> = async (app, opt
     queues: queues.map((q) => new BullMQAdapter(q)),
     serverAdapter,
     options: { uiConfig: { boardTitle: 'bias-transfer queue' } },
+  });
+  // bull-board's page links a web font from fonts.googleapis.com: a request to a third party each
+  // time the page opens, and a failed request offline. Its own stylesheet has fallbacks, so the
+  // link is dropped from the page as it is sent.
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (!String(reply.getHeader('content-type') ?? '').startsWith('text/html')) return payload;
+    const text = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : null;
+    if (text === null) return payload;
+    reply.removeHeader('content-length');
+    return stripExternalLinks(text);
   });
   await app.register(serverAdapter.registerPlugin(), { prefix: QUEUE_BASE_PATH });
   app.addHook('onClose', async () => {
