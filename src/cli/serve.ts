@@ -55,9 +55,14 @@ export async function runServe(flags: FlagsOf<typeof serveCommand>, io: CommandI
   io.out(`serving ${flags.root} at ${server.url}/`);
   if (queue !== undefined) io.out(`queue (bull-board): ${server.url}/queue`);
   await new Promise<void>((resolve) => {
-    const stop = () => resolve();
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    if (signal?.aborted) stop();
     signal?.addEventListener('abort', stop, { once: true });
   });
   await server.close();
