@@ -8,13 +8,14 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import type { BatchSpec } from '../data/index.js';
 import type { ImageDataset } from '../data/types.js';
-import { createModel, loadModel, saveModel, type Classifier, type Module, type ModelSpec as NnModelSpec } from '../nn/index.js';
+import { createModel, loadModel, saveModel, type Classifier, type Module } from '../nn/index.js';
 import { manualSeed } from '../torch/index.js';
 import { accuracyOf, datasetSource, predict } from '../train/data.js';
 import { prepareTransfer, type TransferMode } from '../train/transfer.js';
 import { train, type ProgressEvent, type TrainResult, type TrainSpec } from '../train/trainer.js';
 import type { ScheduleSpec } from '../train/schedule.js';
 import { stableHash, type ExperimentConfig, type TrainingSpec } from './config/index.js';
+import { configModelSpec } from './model-spec.js';
 import type { RunStore } from './store/index.js';
 import type { SourceVariant, TargetData } from './prepare.js';
 
@@ -78,17 +79,8 @@ export function trainSpecOf(t: TrainingSpec, checkpointEverySteps = 50): TrainSp
   };
 }
 
-function nnSpec(config: ExperimentConfig, numClasses: number, inChannels: number): NnModelSpec {
-  const m = config.model;
-  return {
-    arch: m.arch,
-    numClasses,
-    inChannels,
-    smallInput: m.smallInput,
-    widthMultiplier: m.widthMultiplier,
-    ...(m.layers !== null ? { layers: m.layers } : {}),
-  } as NnModelSpec;
-}
+/** The model spec of the config (./model-spec.ts: null options mean the architecture's defaults). */
+const nnSpec = configModelSpec;
 
 /** Batch spec of a training phase. */
 export function batchSpecOf(

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { createModel, loadModel, type ModelSpec as NnModelSpec } from '../nn/index.js';
+import { createModel, loadModel } from '../nn/index.js';
 import { readSafetensors } from '../torch/index.js';
 import type { ExperimentConfig, PretrainedSpec } from './config/index.js';
 
@@ -26,18 +26,9 @@ export interface PretrainedWeights {
   numClasses: number;
 }
 
-/** The model spec of `config.model` for `numClasses` outputs and `inChannels` input channels. */
-export function configModelSpec(config: ExperimentConfig, numClasses: number, inChannels: number): NnModelSpec {
-  const m = config.model;
-  return {
-    arch: m.arch,
-    numClasses,
-    inChannels,
-    smallInput: m.smallInput,
-    widthMultiplier: m.widthMultiplier,
-    ...(m.layers !== null ? { layers: m.layers } : {}),
-  } as NnModelSpec;
-}
+/** The model spec of `config.model` (one definition, in ./model-spec.ts). */
+export { configModelSpec } from './model-spec.js';
+import { configModelSpec } from './model-spec.js';
 
 function headKey(config: ExperimentConfig, channels: number): string {
   const probe = createModel(configModelSpec(config, 1, channels));

@@ -53,7 +53,7 @@ test('defaults are filled in at every level', () => {
   assert.equal(config.evaluation.trigger, null);
   assert.equal(config.evaluation.bootstrap, 1000);
   assert.deepEqual(config.sweep, {});
-  assert.equal(config.model.widthMultiplier, 1);
+  assert.equal(config.model.widthMultiplier, null); // null = the architecture's default (src/nn ARCH_DEFAULTS)
 });
 
 test('defaults inside a discriminated union branch are filled (trigger, adam)', () => {

@@ -29,14 +29,26 @@ export const ModelSchema = z
     arch: z
       .enum(['resnet18', 'resnet34', 'resnet50', 'resnet-tiny', 'small-cnn'])
       .describe("Architecture: torchvision-style 'resnet18' / 'resnet34' / 'resnet50', a configurable 'resnet-tiny', or 'small-cnn'."),
-    widthMultiplier: z.number().gt(0).default(1).describe('Scale every layer width (0.25 = a quarter of the channels).'),
-    smallInput: z.boolean().default(false).describe('CIFAR-style stem (3x3 conv, no max-pool) for small images such as 28x28 or 32x32.'),
+    widthMultiplier: z
+      .number()
+      .gt(0)
+      .nullable()
+      .default(null)
+      .describe(
+        "Scale every layer width (0.25 = a quarter of the channels). null = the architecture's default: 0.25 for 'resnet-tiny', 1 otherwise (as in the CLI's model commands).",
+      ),
+    smallInput: z
+      .boolean()
+      .default(false)
+      .describe('CIFAR-style stem (3x3 conv, no max-pool) for small images such as 28x28 or 32x32. Default false, as in the CLI.'),
     layers: z
       .array(z.number().int().positive())
       .min(1)
       .nullable()
       .default(null)
-      .describe("Blocks per stage for 'resnet-tiny' (e.g. [1, 1, 1, 1]). null = the architecture default."),
+      .describe(
+        "Blocks per stage of a ResNet (e.g. [1, 1, 1, 1]), or conv widths of 'small-cnn'. null = the architecture's default ('resnet-tiny' [1, 1, 1, 1], 'resnet18' [2, 2, 2, 2], 'small-cnn' [16, 32, 64]).",
+      ),
   })
   .describe('The network architecture; the number of classes comes from the data.')
   .meta({ id: 'Model' });

@@ -2,7 +2,7 @@
 import type { Classifier } from './classifier.js';
 import { ResNet } from './resnet.js';
 import { SmallCNN } from './small-cnn.js';
-import { parseModelSpec, type ModelSpec } from './spec.js';
+import { parseModelSpec, type Arch, type ModelSpec } from './spec.js';
 
 const RESNETS = {
   resnet18: { block: 'basic', layers: [2, 2, 2, 2], width: 1 },
@@ -11,6 +11,35 @@ const RESNETS = {
   /** CPU-sized: one BasicBlock per stage, base width 16. */
   'resnet-tiny': { block: 'basic', layers: [1, 1, 1, 1], width: 0.25 },
 } as const;
+
+/**
+ * Each architecture's defaults: the one source of truth for what a spec that leaves an option
+ * out means (createModel, the CLI's model commands and experiment configs all resolve through
+ * {@link resolveModelSpec}). `layers` is blocks per stage for ResNets, conv widths for small-cnn.
+ */
+export const ARCH_DEFAULTS: Readonly<Record<Arch, { widthMultiplier: number; layers: readonly number[]; smallInput: boolean }>> = {
+  resnet18: { widthMultiplier: RESNETS.resnet18.width, layers: RESNETS.resnet18.layers, smallInput: false },
+  resnet34: { widthMultiplier: RESNETS.resnet34.width, layers: RESNETS.resnet34.layers, smallInput: false },
+  resnet50: { widthMultiplier: RESNETS.resnet50.width, layers: RESNETS.resnet50.layers, smallInput: false },
+  'resnet-tiny': { widthMultiplier: RESNETS['resnet-tiny'].width, layers: RESNETS['resnet-tiny'].layers, smallInput: false },
+  'small-cnn': { widthMultiplier: 1, layers: [16, 32, 64], smallInput: false },
+};
+
+/**
+ * A spec with every size option filled from {@link ARCH_DEFAULTS} (widthMultiplier, layers,
+ * smallInput): what `createModel` builds.
+ * @example resolveModelSpec({ arch: 'resnet-tiny', numClasses: 10, inChannels: 1 }).widthMultiplier // 0.25
+ */
+export function resolveModelSpec(spec: ModelSpec): ModelSpec & { widthMultiplier: number; layers: number[]; smallInput: boolean } {
+  const s = parseModelSpec(spec);
+  const d = ARCH_DEFAULTS[s.arch];
+  return {
+    ...s,
+    widthMultiplier: s.widthMultiplier ?? d.widthMultiplier,
+    layers: [...(s.layers ?? d.layers)],
+    smallInput: s.smallInput ?? d.smallInput,
+  };
+}
 
 /**
  * Builds the model a spec describes, initialised from libtorch's generator (call `manualSeed`
@@ -22,19 +51,19 @@ const RESNETS = {
  */
 export function createModel(spec: ModelSpec): Classifier {
   const s = parseModelSpec(spec);
+  const r = resolveModelSpec(s);
   if (s.arch === 'small-cnn') {
-    const m = s.widthMultiplier ?? 1;
-    const widths = (s.layers ?? [16, 32, 64]).map((w) => Math.max(1, Math.round(w * m)));
+    const widths = r.layers.map((w) => Math.max(1, Math.round(w * r.widthMultiplier)));
     return new SmallCNN({ numClasses: s.numClasses, inChannels: s.inChannels, widths, spec: s });
   }
-  const r = RESNETS[s.arch];
+  const arch = RESNETS[s.arch];
   return new ResNet({
-    block: r.block,
-    layers: s.layers ?? r.layers,
+    block: arch.block,
+    layers: r.layers,
     numClasses: s.numClasses,
     inChannels: s.inChannels,
-    smallInput: s.smallInput ?? false,
-    widthMultiplier: s.widthMultiplier ?? r.width,
+    smallInput: r.smallInput,
+    widthMultiplier: r.widthMultiplier,
     zeroInitResidual: s.zeroInitResidual ?? false,
     spec: s,
   });
