@@ -6,7 +6,18 @@
  */
 import { basename, isAbsolute, resolve } from 'node:path';
 import type { ImageDataset } from '../data/types.js';
-import { classPatch, maskedMean, neutralPatch, renderTrigger, type OverlayPosition, type Patch } from '../bias/index.js';
+import {
+  classPatch,
+  exampleGridPng,
+  gridImages,
+  maskedMean,
+  neutralPatch,
+  renderTrigger,
+  type GridRow,
+  type OverlayPosition,
+  type Patch,
+} from '../bias/index.js';
+import type { ReportImage } from '../report/index.js';
 import type { ExperimentConfig, PatchProbeSpec, Position } from './config/index.js';
 
 /** One probe condition, ready to paste. */
@@ -109,5 +120,36 @@ export function buildProbes(ctx: ProbeContext, seed: number, source: ImageDatase
         position: b.position,
         neutralOf: b.condition,
       });
+  return out;
+}
+
+/**
+ * Pictures for the probe-bank section: for every probe with a neutral twin, the first six test
+ * images of a target clean, with the probe, and with its neutral twin (condition → PNG).
+ */
+export function probeExampleImages(t: {
+  name: string;
+  conditions: ReadonlyMap<string, ImageDataset>;
+  neutralOf: ReadonlyMap<string, string>;
+  describe: ReadonlyMap<string, string>;
+}): Record<string, ReportImage> {
+  const out: Record<string, ReportImage> = {};
+  const clean = t.conditions.get('clean');
+  if (clean === undefined) return out;
+  const idx = Array.from({ length: Math.min(6, clean.n) }, (_, i) => i);
+  for (const [neutral, probe] of t.neutralOf) {
+    const p = t.conditions.get(probe);
+    const n = t.conditions.get(neutral);
+    if (p === undefined || n === undefined) continue;
+    const rows: GridRow[] = [
+      { label: 'clean', images: gridImages(clean, idx) },
+      { label: 'probe', images: gridImages(p, idx) },
+      { label: 'neutral', images: gridImages(n, idx) },
+    ];
+    out[probe] = {
+      png: exampleGridPng(rows, { scale: 3 }),
+      caption: `${t.describe.get(probe) ?? probe} on test images of ${t.name}, and its neutral twin (${t.describe.get(neutral) ?? neutral}).`,
+    };
+  }
   return out;
 }

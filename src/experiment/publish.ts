@@ -10,6 +10,7 @@ import { renderReport, toCsv, type ReportImage, type Section } from '../report/i
 import { expandSweep, type LoadedConfig } from './config/index.js';
 import { loadSource, prepareTarget, sourceVariants, type PrepareContext, type TargetData } from './prepare.js';
 import { aggregate, experimentSections } from './report.js';
+import { probeExampleImages } from './probes.js';
 import { chooseRuns, codeHash, codeOfRunId, type RunChoice } from './run-ids.js';
 import { openStore, type MetricRecord } from './store/index.js';
 
@@ -100,6 +101,7 @@ export function sectionsFor(
     conditionLabels,
     neutralOf,
     examples: opts.examples === false ? [] : exampleImages(ctx, seed, src, targets[0] ?? null),
+    probeImages: opts.examples === false || targets[0] === undefined ? {} : probeExampleImages(targets[0]),
     config: c,
     seeds: c.seeds,
     sweepIds,
