@@ -6,10 +6,12 @@
 import { CliError, parseCommandLine } from './args.js';
 import { dispatchInspection, inspectionCommands, isInspectionParsed, joinSubcommand } from './commands/index.js';
 import { runAction, type CommandIO } from './commands/io.js';
+import { runScan, scanCommand } from './commands/scan.js';
 import { experimentCommands, runReport, runReproduce, runRun, runSchema, runSweep } from './experiment.js';
 import { runServe, serveCommand } from './serve.js';
+import { runWorker, workerCommand } from './worker.js';
 
-const commands = [...experimentCommands, serveCommand, ...inspectionCommands] as const;
+const commands = [...experimentCommands, scanCommand, serveCommand, workerCommand, ...inspectionCommands] as const;
 
 const io: CommandIO = {
   out: (s) => process.stdout.write(`${s}\n`),
@@ -45,6 +47,10 @@ export async function main(argv: readonly string[]): Promise<number> {
         return runReproduce(p.flags, {}, io);
       case 'schema':
         return runSchema({}, {}, io);
+      case 'scan':
+        return runScan(p.flags, p.positionals, io);
+      case 'worker':
+        return runWorker(p.flags, {}, io);
       case 'serve':
         return runServe(p.flags, io);
       default:

@@ -16,10 +16,15 @@ let memo: string | null = null;
 
 /**
  * The code version of results made by this process: 16 hex of sha256(codeVersion() + libtorch
- * version). Part of every run id and source-model cache key.
+ * version). Part of every run id and source-model cache key. `BIAS_TRANSFER_CODE_HASH` pins it
+ * (16 hex): the queue tests start workers from a checkout that others edit while they run, and
+ * a worker refuses jobs made under another code version.
  */
 export function codeHash(): string {
-  memo ??= createHash('sha256').update(`${codeVersion()}\0${buildInfo().torchVersion}`).digest('hex').slice(0, 16);
+  const pinned = process.env.BIAS_TRANSFER_CODE_HASH;
+  if (pinned !== undefined && pinned !== '' && !/^[0-9a-f]{16}$/.test(pinned))
+    throw new Error(`BIAS_TRANSFER_CODE_HASH must be 16 hex digits, got '${pinned}'`);
+  memo ??= pinned || createHash('sha256').update(`${codeVersion()}\0${buildInfo().torchVersion}`).digest('hex').slice(0, 16);
   return memo;
 }
 

@@ -24,6 +24,7 @@ import {
   type SourceVariant,
 } from './prepare.js';
 import { jobMetricRows } from './results.js';
+import { selectMetricRows } from './metric-families.js';
 import { accuracyOf } from '../train/data.js';
 import type { ProgressEvent } from '../train/trainer.js';
 import { createProgressLog } from '../train/progress.js';
@@ -258,6 +259,9 @@ async function runOne(
           value: rec.count,
         });
     }
+    // Only the families evaluation.metrics lists (./metric-families.ts).
+    const kept = selectMetricRows(rows, config.evaluation.metrics);
+    rows.splice(0, rows.length, ...kept);
     if (store.queryMetrics({ runId }).length === 0) store.recordMetrics(runId, rows);
     writeFileSync(
       join(run.paths.dir, 'sources.json'),
