@@ -38,11 +38,11 @@ export function metricInfo(metric: string): MetricInfo {
 
 /**
  * The metrics a comparison may pick, from the metric names present: headline metrics first (in
- * their order), then the rest alphabetically; per-class and per-bin metrics (names with ':') are
- * left out.
+ * their order), then the rest alphabetically; per-class and per-bin metrics (names with ':') and
+ * class indices (names ending in '-class', e.g. the class a targeted ASR aims at) are left out.
  */
 export function pickableMetrics(present: Iterable<string>): string[] {
-  const set = new Set([...present].filter((m) => !m.includes(':')));
+  const set = new Set([...present].filter((m) => !m.includes(':') && !m.endsWith('-class')));
   const head = HEADLINE_METRICS.map((m) => m.metric).filter((m) => set.has(m));
   return [...head, ...[...set].filter((m) => !head.includes(m)).sort()];
 }

@@ -230,7 +230,10 @@ export function comparePage(f: CompareForm, c: Comparison | null, csvHref: strin
       body += `<h2>Side by side</h2><p class="meta">Whiskers and brackets: 95% intervals (Student-t over seeds for a sweep point with several seeds; the run's bootstrap interval over test images otherwise).</p>`;
       if (csvHref) body += `<p><a class="csv" href="${esc(csvHref)}" download>Download the table as CSV</a></p>`;
       body += comparisonCharts(c)
-        .map((ch) => `<figure class="chart" data-metric="${esc(ch.metric)}">${ch.svg}<figcaption>${esc(ch.title)}</figcaption></figure>`)
+        .map(
+          (ch) =>
+            `<figure class="chart" data-metric="${esc(ch.metric)}">${ch.svg}<figcaption>${esc(ch.title)}. Bars: a run's value or a sweep point's mean over seeds; whiskers: 95% intervals.</figcaption></figure>`,
+        )
         .join('');
       body +=
         '<table class="comparison"><thead><tr><th scope="col">metric</th><th scope="col">target</th><th scope="col">mode / source</th>' +

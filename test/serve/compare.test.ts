@@ -136,7 +136,7 @@ test('group labels name the condition only when it is not the metric’s usual o
 });
 
 test('pickable metrics: headline ones first, per-class and histogram metrics left out', () => {
-  assert.deepEqual(pickableMetrics(['hist:0', 'changed', 'accuracy', 'asr', 'class-gap:1', 'kl-shift']), [
+  assert.deepEqual(pickableMetrics(['hist:0', 'changed', 'accuracy', 'asr', 'class-gap:1', 'kl-shift', 'targeted-asr-class']), [
     'asr',
     'accuracy',
     'changed',
