@@ -312,7 +312,7 @@ export async function runReproduce(
   const loadedAll = names.map((n) => load(join(dir, `${n}.yaml`), flags.quick ? QUICK_OVERRIDES[n] : [], flags.threads));
   await withExecution({ ...flags, quiet: flags.quiet ?? false }, root, io, async (ex) => {
     // On a queue, every job of the three experiments is queued together (no idle worker between them).
-    await ex.drive(loadedAll.map((loaded) => ({ loaded, root })));
+    await ex.drive(loadedAll.map((loaded) => ({ loaded, root, acceptStale: flags['accept-stale'] ?? false })));
     for (const [i, n] of names.entries()) {
       const loaded = loadedAll[i];
       if (flags.threads !== undefined) setNumThreads(flags.threads);
