@@ -76,6 +76,14 @@ export function sectionsFor(
     store.close();
   }
   const notes = staleNotes(choices);
+  const pre = c.source.pretrained;
+  if (pre !== null)
+    notes.push(
+      `Source: pretrained weights ${pre.weights} (not trained here; reported as the biased source, the one under audit), input ${pre.channels}x${pre.size[0]}x${pre.size[1]} normalised with mean [${pre.mean.join(', ')}] and std [${pre.std.join(', ')}]. ` +
+        (pre.control !== null
+          ? `Control: pretrained weights ${pre.control} (reported as the clean source).`
+          : 'Control: none (source.pretrained.control is not set), so no finding compares the backbone with a clean control.'),
+    );
   const ctx: PrepareContext = { config: c, configDir: loaded.dir };
   const seed = c.seeds[0];
   const targetClasses: Record<string, readonly string[]> = {};

@@ -14,6 +14,7 @@ import { PNG } from 'pngjs';
 import { modelImportCommand, runModelImport } from '../../src/cli/commands/model.js';
 import { parseConfigText } from '../../src/experiment/config/index.js';
 import { runExperiment } from '../../src/experiment/runner.js';
+import { sectionsFor } from '../../src/experiment/publish.js';
 import { loadSource, normalisation } from '../../src/experiment/prepare.js';
 import { createModel, saveModel } from '../../src/nn/index.js';
 import { loadSafetensors, manualSeed, saveSafetensors, disposeAll } from '../../src/torch/index.js';
@@ -78,12 +79,13 @@ test('a source model written by the tool, brought back as source.pretrained, tra
   // 2. The same file as a pretrained source, with a control written by the tool.
   writeSmallCnn(join(dir, 'control.safetensors'), 2);
   const root = join(dir, 'root-ts');
-  const out = await run(
-    config(`{ weights: ${weights}, control: control.safetensors, channels: 1, size: [28, 28], mean: [${norm.mean}], std: [${norm.std}] }`, {
+  const lastYaml = config(
+    `{ weights: ${weights}, control: control.safetensors, channels: 1, size: [28, 28], mean: [${norm.mean}], std: [${norm.std}] }`,
+    {
       extra: '  patches:\n    - { kind: class-patch, sourceClass: 2, size: 10 }',
-    }),
-    root,
+    },
   );
+  const out = await run(lastYaml, root);
   const rows = out.runs[0].rows;
   const kinds = new Set(rows.filter((r) => r.transferMode === 'fixed').map((r) => r.sourceKind));
   assert.deepEqual(kinds, new Set(['biased', 'clean']), 'the backbone is transferred as "biased" and the control as "clean"');
@@ -110,6 +112,10 @@ test('a source model written by the tool, brought back as source.pretrained, tra
   const metrics = (cond: string) => new Set(rows.filter((r) => r.condition === cond && r.transferMode === 'fixed').map((r) => r.metric));
   for (const m of ['skew', 'skew-excess', 'skew-excess-minus-scratch', 'tv-shift']) assert.ok(metrics('patch0').has(m), m);
   assert.ok(metrics('patch0-neutral').has('skew'));
+  // The report says which control there is.
+  const overview = (yaml: string, r: string) =>
+    sectionsFor(r, parseConfigText(yaml, { file: join(dir, 'pre.yaml') }), { examples: false }).sections[0].paragraphs!.join(' ');
+  assert.match(overview(lastYaml, root), /Control: pretrained weights control\.safetensors/);
 });
 
 test('a torchvision ResNet-18 state dict written by Python torch goes through model import into an experiment', async () => {
@@ -127,18 +133,21 @@ st_save(sys.argv[1], m.state_dict())
   const imported = join(dir, 'resnet18-bt.safetensors');
   const r = await call(modelImportCommand, runModelImport, [raw, '--arch', 'resnet18', '--out', imported]);
   assert.equal(r.code, 0, r.err);
-  const out = await run(
-    config(`{ weights: ${imported}, channels: 3, size: [32, 32], mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }`, {
-      model: '{ arch: resnet18 }',
-      modes: '[fixed]',
-    }),
-    join(dir, 'root-py'),
-  );
+  const yaml = config(`{ weights: ${imported}, channels: 3, size: [32, 32], mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }`, {
+    model: '{ arch: resnet18 }',
+    modes: '[fixed]',
+  });
+  const out = await run(yaml, join(dir, 'root-py'));
   const rows = out.runs[0].rows;
   const acc = rows.find((x) => x.metric === 'accuracy' && x.condition === 'clean' && x.transferMode === 'fixed');
   assert.ok(acc && acc.denominator === 60, JSON.stringify(acc));
   // No control file: only the suspect is transferred.
   assert.deepEqual(new Set(rows.filter((x) => x.transferMode === 'fixed').map((x) => x.sourceKind)), new Set(['biased']));
+  // ... and the report says so.
+  const overview = sectionsFor(join(dir, 'root-py'), parseConfigText(yaml, { file: join(dir, 'pre.yaml') }), {
+    examples: false,
+  }).sections[0].paragraphs!.join(' ');
+  assert.match(overview, /Control: none \(source\.pretrained\.control is not set\)/);
 });
 
 const pre = (file: string, extra = '') => `{ weights: ${file}, channels: 1, size: [28, 28], mean: [0.13], std: [0.31]${extra} }`;
