@@ -219,27 +219,34 @@ export function featuresAt(model: Classifier, x: Tensor, layer: FeatureLayer): T
   );
 }
 
-function meanPairwiseCosine(f: Tensor): Tensor {
+/** Mean pairwise cosine similarity of the rows of f [N, D] (N ≥ 2), diagonal excluded. */
+export function meanPairwiseCosine(f: Tensor): Tensor {
   return tidy(() => {
     const n = f.size(0);
     const u = f.div(f.pow(2).sum(1, { keepdim: true }).add(1e-12).sqrt());
     const s = u.sum(0);
-    return s
-      .pow(2)
-      .sum()
-      .sub(n)
-      .div(n * (n - 1));
+    return s.pow(2).sum().sub(n).div(n * (n - 1));
   });
 }
 
-function spreadOf(f: Tensor): Tensor {
-  return tidy(() =>
-    f
-      .sub(f.mean(0, { keepdim: true }))
-      .pow(2)
-      .sum(1)
-      .mean(),
-  );
+/** Mean squared distance of the rows of f [N, D] to their mean. */
+export function spreadOf(f: Tensor): Tensor {
+  return tidy(() => f.sub(f.mean(0, { keepdim: true })).pow(2).sum(1).mean());
+}
+
+/**
+ * The collapse of features f [N, D] by `measure` (see CollapseMeasure), a scalar tensor; `clean`
+ * holds the clean images' mean feature [1, D] and spread.
+ */
+export function collapseValue(f: Tensor, measure: CollapseMeasure, clean: { mean: Tensor; spread: number }): Tensor {
+  switch (measure) {
+    case 'cosine':
+      return meanPairwiseCosine(f);
+    case 'centred-cosine':
+      return tidy(() => meanPairwiseCosine(f.sub(clean.mean)));
+    case 'spread':
+      return tidy(() => spreadOf(f).div(-Math.max(clean.spread, 1e-12)).add(1));
+  }
 }
 
 /**
@@ -259,16 +266,7 @@ export function collapseObjective(
       return { mean: keep(f.mean(0, { keepdim: true })), spread: spreadOf(f).item() };
     }),
   );
-  const value = (f: Tensor): Tensor => {
-    switch (opts.measure) {
-      case 'cosine':
-        return meanPairwiseCosine(f);
-      case 'centred-cosine':
-        return tidy(() => meanPairwiseCosine(f.sub(clean.mean)));
-      case 'spread':
-        return tidy(() => spreadOf(f).div(-Math.max(clean.spread, 1e-12)).add(1));
-    }
-  };
+  const value = (f: Tensor): Tensor => collapseValue(f, opts.measure, clean);
   return {
     target: opts.target,
     loss: (x) => {
