@@ -14,7 +14,7 @@ test('overrides set nested keys, list items and whole objects, with YAML-parsed 
       'targetTraining.optimizer={kind: adam, lr: 0.01}',
       'source.control=false',
       'description=a b=c',
-      'evaluation.saveLogits=true',
+      'evaluation.confidence=0.9',
     ],
   });
   assert.equal(config.sourceTraining.epochs, 1);
@@ -23,7 +23,7 @@ test('overrides set nested keys, list items and whole objects, with YAML-parsed 
   assert.deepEqual(config.targetTraining.optimizer, { kind: 'adam', lr: 0.01, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 });
   assert.equal(config.source.control, false);
   assert.equal(config.description, 'a b=c');
-  assert.equal(config.evaluation.saveLogits, true);
+  assert.equal(config.evaluation.confidence, 0.9);
   assert.equal((raw as { sourceTraining: { epochs: number } }).sourceTraining.epochs, 1);
   assert.notEqual(hash, base.hash);
   assert.equal(hash, stableHash(config));

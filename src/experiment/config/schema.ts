@@ -194,10 +194,11 @@ export const EvaluationSchema = z
       .array(MetricNameSchema)
       .min(1)
       .default(['accuracy', 'asr', 'targeted-asr', 'subgroup', 'histogram-shift'])
-      .describe('Metrics to compute (those that do not apply to the bias kind are skipped).'),
+      .describe(
+        'Metric families a run records (src/experiment/metric-families.ts says which rows each covers); those that do not apply to the bias kind produce no rows. Source accuracy and poisoned-image counts are always kept.',
+      ),
     bootstrap: z.number().int().min(0).default(1000).describe('Bootstrap resamples for confidence intervals (0 = none).'),
     confidence: z.number().gt(0).lt(1).default(0.95).describe('Confidence level of the intervals.'),
-    saveLogits: z.boolean().default(false).describe('Also save per-sample logits (otherwise only predicted classes).'),
   })
   .superRefine((e, ctx) => {
     e.patches.forEach((p, i) => {

@@ -1,0 +1,92 @@
+/**
+ * Shipped configs cannot rot: EVERY file under experiments/ (a glob, so configs added later are
+ * covered too) loads, runs through the real runner at a tiny size and renders its report. The
+ * sizes are overridden generically — 1 seed, a few hundred source images, ~100 target images,
+ * 1 epoch, no bootstrap, a sweep of at most 2 points — so nothing here is tuned per file.
+ * Also checked on what the runs wrote: `evaluation.metrics` selects the rows recorded, and every
+ * metric row belongs to a family (src/experiment/metric-families.ts).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { fashionMnistAvailable } from '../../src/data/index.js';
+import { loadConfig, type ExperimentConfig } from '../../src/experiment/config/index.js';
+import { ALWAYS_KEPT, metricFamily } from '../../src/experiment/metric-families.js';
+import { writeExperimentReport } from '../../src/experiment/publish.js';
+import { runExperiment } from '../../src/experiment/runner.js';
+
+const SOURCE_IMAGES = 300;
+const TARGET_IMAGES = 100;
+const root = mkdtempSync(join(tmpdir(), 'bt-shipped-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+const files = readdirSync('experiments')
+  .filter((f) => /\.(ya?ml|json)$/.test(f) && f !== 'schema.json')
+  .sort();
+
+/** A sweep of at most 2 points: the first key's first and last values (sizes scaled, epochs capped), other keys their first value. */
+function tinySweep(sweep: ExperimentConfig['sweep']): Record<string, unknown[]> {
+  const out: Record<string, unknown[]> = {};
+  Object.entries(sweep).forEach(([key, values], i) => {
+    let vs = i === 0 ? [values[0], values[values.length - 1]] : [values[0]];
+    if (/\.limit$/.test(key)) {
+      const max = Math.max(...values.map(Number));
+      vs = vs.map((v) => Math.max(10, Math.round((Number(v) * TARGET_IMAGES) / max)));
+    }
+    if (/epochs$/.test(key)) vs = vs.map((v) => Math.min(Number(v), 2));
+    out[key] = [...new Map(vs.map((v) => [JSON.stringify(v), v])).values()];
+  });
+  return out;
+}
+
+/** Generic tiny-size overrides for a config. */
+function tinyOverrides(c: ExperimentConfig): string[] {
+  const o = [
+    'seeds=[0]',
+    'threads=2',
+    `source.dataset.limit=${SOURCE_IMAGES}`,
+    'sourceTraining.epochs=1',
+    'targetTraining.epochs=1',
+    'evaluation.bootstrap=0',
+    `sweep=${JSON.stringify(tinySweep(c.sweep))}`,
+  ];
+  c.targets.forEach((_, i) => o.push(`targets.${i}.dataset.limit=${TARGET_IMAGES}`, `targets.${i}.testDataset.limit=${TARGET_IMAGES}`));
+  return o;
+}
+
+test('experiments/ holds the paper configs and the example', () => {
+  for (const f of ['backdoor.yaml', 'spurious.yaml', 'natural.yaml', 'example.yaml']) assert.ok(files.includes(f), `${f} is shipped`);
+});
+
+for (const file of files) {
+  test(`experiments/${file} runs at a tiny size through the real runner and renders its report`, async () => {
+    const path = join('experiments', file);
+    const full = loadConfig(path).config;
+    const needsFashion = JSON.stringify(full).includes('fashion-mnist');
+    if (needsFashion && !fashionMnistAvailable()) return; // CI installs dataset-fashion-mnist
+    const loaded = loadConfig(path, { overrides: tinyOverrides(full) });
+    const out = await runExperiment({ loaded, root, log: () => {} });
+    assert.ok(out.runs.length >= 1, 'at least one run');
+    const rows = out.runs.flatMap((r) => r.rows);
+    assert.ok(rows.length > 0, 'metric rows were recorded');
+    const families = new Set(loaded.config.evaluation.metrics);
+    for (const r of rows) {
+      if ((ALWAYS_KEPT as readonly string[]).includes(r.metric)) continue;
+      const f = metricFamily(r.metric);
+      assert.ok(f !== null, `metric '${r.metric}' has no family in src/experiment/metric-families.ts`);
+      assert.ok(
+        families.has(f),
+        `${file}: a '${r.metric}' row (${f}) was recorded though evaluation.metrics is ${[...families].join(', ')}`,
+      );
+    }
+    if (families.has('accuracy'))
+      assert.ok(
+        rows.some((r) => r.metric === 'accuracy'),
+        'clean accuracy rows',
+      );
+    const report = writeExperimentReport(root, [{ loaded, seconds: out.seconds }], join(root, 'reports', loaded.config.name));
+    assert.match(report, /report\.html$/);
+  });
+}
