@@ -1,0 +1,131 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { AuditReport } from '../../src/audit/audit.js';
+import { runScan, scanCommand } from '../../src/cli/commands/scan.js';
+import { createModel, saveModel } from '../../src/nn/index.js';
+import { liveTensors, manualSeed, saveSafetensors } from '../../src/torch/index.js';
+import { call } from '../helpers/cli.js';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bt-cli-scan-'));
+function weights(name: string, seed: number, inChannels = 1): string {
+  manualSeed(seed);
+  const m = createModel({ arch: 'small-cnn', numClasses: 3, inChannels, layers: [4, 8] });
+  const f = path.join(dir, `${name}.safetensors`);
+  saveModel(f, m);
+  m.dispose();
+  return f;
+}
+const backbone = weights('backbone', 0);
+const refs = [1, 2, 3].map((s) => weights(`ref${s}`, s));
+const DATA = '{name: mnist, split: test, limit: 40}';
+const FAST = ['--images', '12', '--steps', '4', '--class-steps', '2', '--quiet'];
+
+test('scan --json prints one object: maskFraction, similarity, verdict, the references position, per class; PNGs and report.json written', async () => {
+  const before = liveTensors();
+  const out = path.join(dir, 'out');
+  const args = [backbone, '--data', DATA, ...refs.flatMap((r) => ['--reference', r]), ...FAST, '--out', out, '--json'];
+  const r = await call(scanCommand, runScan, args);
+  assert.equal(r.code, 0, r.err);
+  const rep = JSON.parse(r.out) as AuditReport;
+  assert.ok(rep.maskFraction > 0 && rep.maskFraction < 1, `maskFraction ${rep.maskFraction}`);
+  assert.equal(typeof rep.similarity, 'number');
+  assert.ok(['suspicious', 'no-evidence', 'inconclusive'].includes(rep.verdict));
+  assert.ok(rep.reasoning.length >= 2 && rep.reasoning[0].length > 0);
+  assert.equal(rep.references.count, 3);
+  assert.deepEqual(rep.references.files, refs);
+  assert.equal(rep.references.headless.references.length, 3);
+  assert.equal(typeof rep.references.headless.z, 'number');
+  assert.equal(typeof rep.references.headless.percentile, 'number');
+  // Untrained models put most images in one class; a class with fewer than 2 other images is skipped.
+  assert.ok(rep.perClass.length >= 1 && rep.perClass.length <= 3);
+  for (const c of rep.perClass) assert.ok(c.position !== null && c.position.references.length >= 1);
+  assert.equal(rep.images, 12);
+  for (const key of ['headless-mask', 'headless-pattern', 'headless-examples', 'report']) {
+    const f = rep.files[key] ?? path.join(out, 'report.json');
+    assert.ok(fs.existsSync(f), `${key} written`);
+  }
+  assert.deepEqual([...fs.readFileSync(rep.files['headless-mask']).subarray(1, 4)], [0x50, 0x4e, 0x47]); // "PNG"
+  assert.equal(liveTensors(), before);
+
+  // Same flags and seed → the same numbers.
+  const again = JSON.parse((await call(scanCommand, runScan, args)).out) as AuditReport;
+  assert.equal(again.maskFraction, rep.maskFraction);
+  assert.deepEqual(
+    again.perClass.map((c) => c.maskFraction),
+    rep.perClass.map((c) => c.maskFraction),
+  );
+});
+
+test('scan without references is inconclusive and says why; the text report names the verdict', async () => {
+  const r = await call(scanCommand, runScan, [backbone, '--data', DATA, ...FAST, '--no-per-class', '--out', path.join(dir, 'o2')]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^verdict: inconclusive/);
+  assert.match(r.out, /only 0 clean reference/);
+});
+
+test('scan flag errors name the flag, the key or the file at fault', async () => {
+  const cases: [string[], RegExp][] = [
+    [[backbone], /--data is required/],
+    [[backbone, '--data', '{name: mnist, limt: 5}'], /--data: invalid dataset spec: .*limt.*did you mean limit/],
+    [[backbone, '--data', 'mnist:validation'], /--data: invalid dataset spec: split/],
+    [[weights('rgb', 5, 3), '--data', DATA], /1-channel images but .*rgb\.safetensors expects 3/],
+    [[backbone, '--data', DATA, '--similarity', '1.5'], /--similarity must be in \(0, 1\], got 1\.5/],
+    [[backbone, '--data', DATA, '--images', '1'], /--images must be at least 2/],
+    [[backbone, '--data', DATA, '--mean', '0.5'], /give both --mean and --std/],
+    [[backbone, '--data', DATA, '--mean', '0.5,0.5', '--std', '0.2,0.2'], /2 mean \/ 2 std values but the scan images have 1 channel/],
+    [[path.join(dir, 'missing.safetensors'), '--data', DATA], /weights file '.*missing\.safetensors' does not exist/],
+    [
+      [backbone, '--data', DATA, '--reference', weights('rgbref', 6, 3)],
+      /--reference .*rgbref\.safetensors is a small-cnn with 3 input channel/,
+    ],
+  ];
+  const plain = path.join(dir, 'plain.safetensors');
+  manualSeed(0);
+  const m = createModel({ arch: 'small-cnn', numClasses: 3, inChannels: 1 });
+  saveSafetensors(plain, m.stateDict());
+  m.dispose();
+  cases.push([[plain, '--data', DATA], /plain\.safetensors stores no model spec: give --arch/]);
+  for (const [argv, re] of cases) {
+    const r = await call(scanCommand, runScan, [...FAST, ...argv]);
+    assert.notEqual(r.code, 0, `${argv.join(' ')} should fail`);
+    assert.match(r.err, re);
+  }
+});
+
+test('scan --target reports the ASR of the recovered triggers and their random-pixel controls after fixed and full transfer', async () => {
+  const r = await call(scanCommand, runScan, [
+    backbone,
+    '--data',
+    DATA,
+    ...FAST,
+    '--no-per-class',
+    '--target',
+    '{name: mnist, limit: 64}',
+    '--target-test',
+    '{name: mnist, split: test, limit: 30}',
+    '--target-epochs',
+    '1',
+    '--out',
+    path.join(dir, 'o3'),
+    '--json',
+  ]);
+  assert.equal(r.code, 0, r.err);
+  const rep = JSON.parse(r.out) as AuditReport;
+  assert.deepEqual(
+    rep.transfer?.map((t) => t.mode),
+    ['fixed', 'full'],
+  );
+  for (const t of rep.transfer!) {
+    assert.deepEqual(
+      t.triggers.map((g) => g.name),
+      ['recovered-headless', 'random-control-headless'],
+    );
+    for (const g of t.triggers) {
+      assert.ok(g.asr.denominator <= 30 && g.asr.numerator <= g.asr.denominator);
+      if (g.asr.rate !== null) assert.ok(g.asrInterval.lo! <= g.asr.rate && g.asr.rate <= g.asrInterval.hi!);
+    }
+  }
+});
