@@ -136,6 +136,7 @@ st_save(sys.argv[1], m.state_dict())
   const yaml = config(`{ weights: ${imported}, channels: 3, size: [32, 32], mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }`, {
     model: '{ arch: resnet18 }',
     modes: '[fixed]',
+    target: '{ name: mnist, split: train, classes: [5, 6], limit: 60 }',
   });
   const out = await run(yaml, join(dir, 'root-py'));
   const rows = out.runs[0].rows;
@@ -213,7 +214,7 @@ test('corrupt, truncated and absent weights files are errors naming the file and
   assert.match(r.err, /truncated\.safetensors/);
 });
 
-test('bad target data through an experiment: an empty class folder and images of mixed sizes name the file', async () => {
+test('bad target data through an experiment: an empty image folder, an empty class folder and images of mixed sizes name the folder or file', async () => {
   writeSmallCnn(join(dir, 'ok.safetensors'), 3);
   const png = (file: string, h: number, w: number) => {
     const p = new PNG({ width: w, height: h });
@@ -227,6 +228,12 @@ test('bad target data through an experiment: an empty class folder and images of
   await assert.rejects(
     run(config(pre('ok.safetensors'), { target: `{ name: folder, path: ${empty} }` }), join(dir, 'root-f1')),
     (e: Error) => e.message.includes(join(empty, 'b')) && /no \.png/.test(e.message),
+  );
+  const none = join(dir, 'folder-none');
+  mkdirSync(none, { recursive: true });
+  await assert.rejects(
+    run(config(pre('ok.safetensors'), { target: `{ name: folder, path: ${none} }` }), join(dir, 'root-f0')),
+    (e: Error) => e.message.includes(none) && /no class sub-folders found \(expected one folder per class/.test(e.message),
   );
   const mixed = join(dir, 'folder-mixed');
   mkdirSync(join(mixed, 'a'), { recursive: true });
