@@ -1,10 +1,13 @@
 /**
- * The paper's directions that hold at CPU scale, asserted at a reduced size over several seeds
- * on the real pipeline (loaders, poisoning, pretraining, transfer, evaluation, metrics):
- * - backdoor: biased-source fixed-feature ASR above its clean-source control, above full
- *   fine-tuning, and above scratch;
- * - spurious: under fixed transfer the attribute moves accuracy more for the biased source than
- *   for its clean control.
+ * The paper's directions that held over the seeds of the CPU-scale reproduction (RESULTS.md),
+ * asserted at a reduced size over 2 seeds on the real pipeline (loaders, poisoning, spurious
+ * composition, pretraining, transfer, evaluation, metrics) — each direction that held, and only
+ * those:
+ * - backdoor (converged MNIST target): fixed-feature ASR from the biased source above its
+ *   clean-source control, above full fine-tuning, and above scratch;
+ * - spurious (the paper's design: the correlated class in source and target): under fixed
+ *   transfer the attribute shifts predictions toward the correlated class (Shirt) more for the
+ *   biased source than for its control (whose attribute is independent of the class).
  * Sizes are far below experiments/*.yaml; the full-size numbers are in the report.
  */
 import assert from 'node:assert/strict';
@@ -19,6 +22,7 @@ import { fashionMnistAvailable } from '../../src/data/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'bt-directions-'));
 after(() => rmSync(root, { recursive: true, force: true }));
+const SEEDS = [0, 1];
 
 function mean(rows: MetricRow[], f: (r: MetricRow) => boolean): number {
   const v = rows.filter(f).map((r) => r.value);
@@ -32,11 +36,15 @@ test(
   async () => {
     const loaded = loadConfig('experiments/backdoor.yaml', {
       overrides: [
-        'seeds=[0, 1]',
+        `seeds=${JSON.stringify(SEEDS)}`,
         'source.dataset.limit=2500',
         'sourceTraining.epochs=3',
-        'targets=[{name: mnist, dataset: {name: mnist, split: train, limit: 800}, testDataset: {name: mnist, split: test, limit: 400}}]',
-        'targetTraining.epochs=3',
+        // Enough target steps for full fine-tuning to converge (about 190): with 47 steps it kept
+        // more of the backdoor than fixed-feature transfer (0.73 vs 0.68), as under-trained models do.
+        'targets.0.dataset.limit=2000',
+        'targets.0.testDataset.limit=400',
+        'targetTraining.batchSize=64',
+        'targetTraining.epochs=6',
         'evaluation.bootstrap=0',
         'sweep={}',
       ],
@@ -54,10 +62,40 @@ test(
     assert.ok(fixedBiased > fullBiased, msg);
     assert.ok(fixedBiased > scratch, msg);
     // And per seed, the biased source beats its control under fixed transfer.
-    for (const seed of [0, 1]) {
+    for (const seed of SEEDS) {
       const run = out.runs.find((r) => r.seed === seed)!;
       const a = (kind: string) => run.rows.find((r) => r.metric === 'asr' && r.sourceKind === kind && r.transferMode === 'fixed')!.value;
       assert.ok(a('biased') > a('clean'), `seed ${seed}: biased ${a('biased')} vs clean ${a('clean')}`);
+    }
+  },
+);
+
+test(
+  'spurious: under fixed transfer the attribute shifts predictions toward the correlated class more for the biased source than its control (2 seeds)',
+  { skip: !fashionMnistAvailable() && 'dataset-fashion-mnist not installed' },
+  async () => {
+    const loaded = loadConfig('experiments/spurious.yaml', {
+      overrides: [
+        `seeds=${JSON.stringify(SEEDS)}`,
+        'source.dataset.limit=3000',
+        'sourceTraining.epochs=3',
+        'targets.0.dataset.limit=800',
+        'targets.0.testDataset.limit=400',
+        'targetTraining.epochs=4',
+        'transfer.modes=[fixed]',
+        'evaluation.bootstrap=0',
+      ],
+    });
+    const out = await runExperiment({ loaded, root, log: () => {} });
+    for (const seed of SEEDS) {
+      const run = out.runs.find((r) => r.seed === seed)!;
+      const shift = (kind: string) =>
+        run.rows.find((r) => r.metric === 'shift-toward-correlated' && r.sourceKind === kind && r.transferMode === 'fixed')!.value;
+      assert.equal(run.rows.find((r) => r.metric === 'correlated-class')!.value, 1, 'Shirt is class 1 of T-shirt/top vs Shirt');
+      assert.ok(
+        shift('biased') > shift('clean'),
+        `seed ${seed}: shift toward Shirt, biased ${shift('biased')} vs control ${shift('clean')}`,
+      );
     }
   },
 );
