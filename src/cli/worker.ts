@@ -144,13 +144,13 @@ export async function withExecution<T>(f: ExecutionFlags, root: string, io: Comm
   const workers = f.workers ?? 1;
   if (f.queue === undefined && workers === 1) return body({ run: (o) => runExperiment(o), drive: async () => {} });
   const quiet = f.quiet === true;
-  const onQueue = (url: string): Execution => ({
-    run: (o) => runExperimentOnQueue({ ...o, url, ...(quiet ? { onStatus: () => {} } : {}) }),
-    drive: (items) => driveExperiments(url, items, quiet ? { onStatus: () => {} } : {}),
+  const onQueue = (url: string, env: NodeJS.ProcessEnv = process.env): Execution => ({
+    run: (o) => runExperimentOnQueue({ ...o, url, env, ...(quiet ? { onStatus: () => {} } : {}) }),
+    drive: (items) => driveExperiments(url, items, { env, ...(quiet ? { onStatus: () => {} } : {}) }),
   });
   if (f.queue !== undefined && f.workers === undefined) return body(onQueue(f.queue));
   return withLocalWorkers(
     { workers, url: f.queue, scratch: resolve(root), threads: f.threads, log: (l) => (quiet ? undefined : io.err(l)) },
-    (url) => body(onQueue(url)),
+    (url, env) => body(onQueue(url, env)),
   );
 }

@@ -4,9 +4,10 @@
  * for the occasion when there is no `--queue`, and stops them (and it) when the work is done.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { startRedisServer, type RedisServer } from './redis-server.js';
-import { redactRedisUrl } from './names.js';
+import { PASSWORD_ENV, redactRedisUrl } from './names.js';
 
 /**
  * How to start the CLI in a child process: the compiled `main.js` next to this module, or the
@@ -35,15 +36,20 @@ export interface LocalWorkersOptions {
 }
 
 /**
- * Starts the workers (and Redis if needed), runs `fn(url)`, then stops them. Rejects if every
- * worker exits before `fn` is done (nobody left to do the work).
+ * Starts the workers (and Redis if needed), runs `fn(url, env)` (`env` holds the password of the
+ * queue: pass it to `runExperimentOnQueue`), then stops them. A private server gets a random
+ * password, handed to the workers in their environment (never on a command line). Rejects if
+ * every worker exits before `fn` is done (nobody left to do the work).
  */
-export async function withLocalWorkers<T>(opts: LocalWorkersOptions, fn: (url: string) => Promise<T>): Promise<T> {
+export async function withLocalWorkers<T>(opts: LocalWorkersOptions, fn: (url: string, env: NodeJS.ProcessEnv) => Promise<T>): Promise<T> {
   if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new Error(`--workers must be a positive integer, got ${opts.workers}`);
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   let server: RedisServer | null = null;
+  let env: NodeJS.ProcessEnv = process.env;
   if (opts.url === undefined) {
-    server = await startRedisServer();
+    const password = randomBytes(18).toString('base64url');
+    env = { ...process.env, [PASSWORD_ENV]: password };
+    server = await startRedisServer({ password });
     log(`queue: private redis-server on ${server.url} (data in ${server.dir})`);
   }
   const url = opts.url ?? server!.url;
@@ -58,7 +64,7 @@ export async function withLocalWorkers<T>(opts: LocalWorkersOptions, fn: (url: s
     const a = [...args, 'worker', '--queue', url, '--scratch', opts.scratch];
     if (opts.threads !== undefined) a.push('--threads', String(opts.threads));
     if (opts.lockSeconds !== undefined) a.push('--lock-seconds', String(opts.lockSeconds));
-    const child = spawn(command, a, { stdio: ['ignore', 'ignore', 'pipe'], env: process.env });
+    const child = spawn(command, a, { stdio: ['ignore', 'ignore', 'pipe'], env });
     alive++;
     let buf = '';
     child.stderr!.on('data', (d: Buffer) => {
@@ -78,7 +84,7 @@ export async function withLocalWorkers<T>(opts: LocalWorkersOptions, fn: (url: s
   }
   log(`queue: ${opts.workers} local worker(s) on ${redactRedisUrl(url)}`);
   try {
-    return await Promise.race([fn(url), gone]);
+    return await Promise.race([fn(url, env), gone]);
   } finally {
     stopping = true;
     await Promise.all(

@@ -24,6 +24,7 @@ import { sourceModelKey, type JobContext, type JobExecutor, type SourceModelInfo
 import type { SourceVariant } from '../experiment/prepare.js';
 import { codeHash, runExperiment, runIdFor, runInputs, type ExperimentOutcome, type RunExperimentOptions } from '../experiment/runner.js';
 import { openStore } from '../experiment/store/index.js';
+import { staleRun } from '../experiment/run-ids.js';
 import type { TransferMode } from '../train/transfer.js';
 import { getSourceWeights } from './artefacts.js';
 import {
@@ -56,7 +57,7 @@ function runLabel(config: ExperimentConfig, sweepId: string, seed: number): stri
  * The jobs of every run of `loaded` (only `points` if given) that is not done under `root`,
  * sources first. Pure in the config and the data: the same plan on every machine.
  */
-export function planJobs(opts: Pick<RunExperimentOptions, 'loaded' | 'root' | 'points'>): PlannedJob[] {
+export function planJobs(opts: Pick<RunExperimentOptions, 'loaded' | 'root' | 'points' | 'acceptStale'>): PlannedJob[] {
   const store = openStore(opts.root);
   const code = codeHash();
   const sources = new Map<string, PlannedJob>();
@@ -67,6 +68,8 @@ export function planJobs(opts: Pick<RunExperimentOptions, 'loaded' | 'root' | 'p
       const config = p.config;
       for (const seed of config.seeds) {
         if (store.isDone(`run:${runIdFor(config, p.id, seed)}`)) continue;
+        // With acceptStale the runner reuses a finished run made by other code: nothing to do.
+        if (opts.acceptStale && staleRun(store, config, p.id, seed) !== null) continue;
         const pctx = { config, configDir: opts.loaded.dir };
         const inputs = runInputs(pctx, seed);
         const label = runLabel(config, p.id, seed);
@@ -329,7 +332,7 @@ export async function runExperimentOnQueue(opts: QueueRunOptions): Promise<Exper
  */
 export async function driveExperiments(
   url: string,
-  items: readonly Pick<RunExperimentOptions, 'loaded' | 'root' | 'points'>[],
+  items: readonly Pick<RunExperimentOptions, 'loaded' | 'root' | 'points' | 'acceptStale'>[],
   opts: Pick<QueueRunOptions, 'onStatus' | 'pollMs' | 'env' | 'log'> = {},
 ): Promise<void> {
   const t0 = Date.now();

@@ -36,6 +36,16 @@ const tmp = mkdtempSync(join(tmpdir(), 'bt-queue-'));
 let redis: RedisServer;
 let reference: Record<string, unknown>;
 const loaded = (): LoadedConfig => loadConfig(CONFIG, { overrides: SETS });
+// The fault tests run one sweep point (5 jobs: 2 sources, scratch, 2 fixed) to stay short.
+const POINT = 'lr=0.05';
+
+/** The numbers of a root that ran only POINT equal the reference's for that point. */
+function assertSameAsReferencePoint(root: string): void {
+  const got = numbersOf(root);
+  const keys = Object.keys(got);
+  assert.ok(keys.some((k) => k.includes(POINT)) && keys.every((k) => k.startsWith('cache/') || k.includes(POINT)), keys.join(', '));
+  for (const k of keys) assert.deepEqual(got[k], reference[k], `${k} differs from the local run`);
+}
 
 before(async () => {
   redis = await startRedisServer({ password: PASSWORD });
@@ -101,7 +111,16 @@ test('a worker SIGKILLed mid-job: another worker takes the job over and the numb
   const ws = workers('kill', 2, ['--lock-seconds', '2']);
   try {
     const root = join(tmp, 'kill');
-    const run = runExperimentOnQueue({ url: redis.url, env: ENV, loaded: loaded(), root, log: () => {}, onStatus: () => {}, pollMs: 200 });
+    const run = runExperimentOnQueue({
+      url: redis.url,
+      env: ENV,
+      loaded: loaded(),
+      points: [POINT],
+      root,
+      log: () => {},
+      onStatus: () => {},
+      pollMs: 200,
+    });
     // Kill whichever worker starts a source job first, as soon as it starts.
     const line = await Promise.race(ws.map((w, i) => w.waitFor(/^start .* source /).then((l) => ({ i, l }))));
     ws[line.i].child.kill('SIGKILL');
@@ -113,7 +132,7 @@ test('a worker SIGKILLed mid-job: another worker takes the job over and the numb
       new RegExp(`start ${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(job \\S+, attempt`),
       'the other worker ran the job',
     );
-    assert.deepEqual(numbersOf(root), reference);
+    assertSameAsReferencePoint(root);
   } finally {
     await stopWorkers(ws);
   }
@@ -130,11 +149,12 @@ test('Redis restarted mid-sweep: nothing finished is lost or done again', async 
       url: redis.url,
       env: ENV,
       loaded: loaded(),
+      points: [POINT],
       root,
       log: () => {},
       pollMs: 200,
       onStatus: (c) => {
-        if (restarted === null && c.done >= 3 && c.queued + c.running > 0) {
+        if (restarted === null && c.done >= 2 && c.queued + c.running > 0) {
           doneBefore = c.done;
           restarted = redis.restart({ downMs: 500 });
         }
@@ -143,15 +163,15 @@ test('Redis restarted mid-sweep: nothing finished is lost or done again', async 
     await run;
     assert.ok(restarted !== null, 'Redis was restarted while jobs were left');
     await restarted;
-    assert.ok(doneBefore >= 3);
-    assert.deepEqual(numbersOf(root), reference);
+    assert.ok(doneBefore >= 2);
+    assertSameAsReferencePoint(root);
     // Every job ran once: the finished ones survived the restart (append-only file) and were not redone.
     await stopWorkers(ws);
     const starts = ws.flatMap((w) => w.output().split('\n')).filter((l) => l.startsWith('start '));
     const labels = starts.map((l) => l.replace(/ \(job .*$/, ''));
     assert.equal(new Set(labels).size, labels.length, `a job ran twice:\n${starts.join('\n')}`);
     const q = openQueue(redis.url, ENV);
-    assert.equal((await q.getJobCounts('completed')).completed, 8, 'all 8 jobs completed (2 sources, 6 transfers)');
+    assert.equal((await q.getJobCounts('completed')).completed, 5, 'all 5 jobs completed (2 sources, 3 transfers)');
     await q.close();
   } finally {
     await stopWorkers(ws);
@@ -159,7 +179,7 @@ test('Redis restarted mid-sweep: nothing finished is lost or done again', async 
 });
 
 test('a deterministic failure (bad config value) fails once and its error reaches the submitter', async () => {
-  await flush();
+  // No flush: the source models of the previous test are reused, the transfer jobs fail.
   const ws = workers('fail');
   try {
     // Class 9 is not a class of the 3-class source: the worker finds out when it builds the patch probe.
