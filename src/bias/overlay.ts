@@ -21,7 +21,8 @@ export function overlayDataset(
 ): { dataset: ImageDataset; positions: Placement[] } {
   const dims = { c: ds.c, h: ds.h, w: ds.w };
   const sz = imageSize(ds);
-  const images = ds.images.slice();
+  // A copy even when the images are a Node Buffer (whose slice() is a view into the same memory).
+  const images = new Uint8Array(ds.images);
   const positions: Placement[] = [];
   // Convert the overlay's channels once, not per image.
   const ov: Rendered = {

@@ -77,5 +77,7 @@ export function loadIdxPair(imagesFile: string, labelsFile: string, opts: IdxPai
   for (let i = 0; i < n; i++) if (labels[i] > maxLabel) maxLabel = labels[i];
   const classes = opts.classes ? [...opts.classes] : Array.from({ length: Math.max(10, maxLabel + 1) }, (_, i) => String(i));
   if (maxLabel >= classes.length) throw new DatasetError(labelsFile, `label ${maxLabel} is outside the ${classes.length} classes`);
-  return { name: opts.name ?? path.basename(imagesFile), images: img.data.slice(), labels, classes, n, c: 1, h, w };
+  // A plain Uint8Array copy: the file's data is a Buffer, whose slice() is a view, so code that
+  // copies images with slice() (overlays, poisoning) would write into shared memory.
+  return { name: opts.name ?? path.basename(imagesFile), images: new Uint8Array(img.data), labels, classes, n, c: 1, h, w };
 }
