@@ -71,8 +71,13 @@ function html(reply: FastifyReply, body: string): FastifyReply {
   return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(body);
 }
 
+/** The runs table shows at most this many runs (the newest); the comparison view reaches all of them. */
+export const RUNS_SHOWN = 300;
+
 function table(ctx: ServeContext, runs: readonly RunRecord[]): string {
-  return runsTable(runs, (r) => ctx.reader.codeVersion(r), ctx.reader.metricCounts());
+  const shown = runs.slice(0, RUNS_SHOWN);
+  const more = runs.length > shown.length ? `<p class="meta">Showing the newest ${shown.length} of ${runs.length} runs.</p>` : '';
+  return runsTable(shown, (r) => ctx.reader.codeVersion(r), ctx.reader.metricCounts()) + more;
 }
 
 /** The comparison query (GET /compare and /compare.csv). */
@@ -188,7 +193,8 @@ export const pageRoutes: FastifyPluginAsync<{ ctx: ServeContext }> = async (app,
         name: r.name,
         runs: 0,
         byStatus: {},
-        reportHref: reports.find((x) => x.name === r.name)?.href ?? null,
+        // Its own report, else the combined one of `reproduce` (which holds every experiment it ran).
+        reportHref: (reports.find((x) => x.name === r.name) ?? reports.find((x) => x.name === null))?.href ?? null,
       };
       byName.set(r.name, { ...e, runs: e.runs + 1, byStatus: { ...e.byStatus, [r.status]: (e.byStatus[r.status] ?? 0) + 1 } });
     }
