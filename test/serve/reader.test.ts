@@ -40,7 +40,7 @@ test('a writer with busy timeout 0 keeps writing while the app reads: no write f
   openStore(root).close(); // the tables exist before both start
   const server = await startServer({ root, port: 0 });
   try {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/serve/fixtures/writer.ts', root, '40'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/serve/fixtures/writer.ts', root, '24'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -68,17 +68,18 @@ test('a writer with busy timeout 0 keeps writing while the app reads: no write f
         else await res.arrayBuffer();
         reads++;
       }
+      await new Promise((r) => setTimeout(r, 10)); // leave the writer some CPU
     }
     assert.equal(await exited, 0, err);
     const result = JSON.parse(out.trim().split('\n').pop()!) as { writes: number; errors: string[] };
     assert.deepEqual(result.errors, [], 'a write failed while the app was reading');
-    assert.equal(result.writes, 160);
+    assert.equal(result.writes, 96);
     assert.ok(seen.size >= 3, `reads should interleave with the writes (saw run counts ${[...seen].join(', ')} over ${reads} reads)`);
     const final = (await (await fetch(`${server.url}/api/runs`)).json()) as unknown[];
-    assert.equal(final.length, 40);
+    assert.equal(final.length, 24);
     const store = openStore(root);
     assert.equal(store.integrityCheck(), 'ok');
-    assert.equal(store.queryMetrics({ name: 'w' }).length, 120);
+    assert.equal(store.queryMetrics({ name: 'w' }).length, 72);
     store.close();
   } finally {
     await server.close();
