@@ -4,7 +4,7 @@
  * a neutral patch of the same shape and mean brightness (given explicitly with `kind: neutral`,
  * or added automatically as condition `patch<i>-neutral`).
  */
-import { basename, isAbsolute, resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import type { ImageDataset } from '../data/types.js';
 import {
   classPatch,
@@ -18,13 +18,14 @@ import {
   type Patch,
 } from '../bias/index.js';
 import type { ReportImage } from '../report/index.js';
+import { neutralName, probeName } from './probe-names.js';
 import type { ExperimentConfig, PatchProbeSpec, Position } from './config/index.js';
 
 /** One probe condition, ready to paste. */
 export interface BuiltProbe {
   /** Condition name: `patch<i>` for `evaluation.patches[i]`, `patch<i>-neutral` for an automatic neutral. */
   condition: string;
-  /** What the probe is, for reports ("'3' crop (14px)", "neutral grey like '3' crop (14px)"). */
+  /** What the probe is, for reports ("3 crop", "neutral grey like 3 crop"; ./probe-names.ts). */
   label: string;
   patch: Patch;
   position: Position;
@@ -40,39 +41,31 @@ export interface ProbeContext {
   load: (spec: NonNullable<Extract<PatchProbeSpec, { kind: 'class-patch' }>['dataset']>, label: string) => ImageDataset;
 }
 
-function probeLabel(p: PatchProbeSpec, ref: ImageDataset | null, refName: string): string {
-  if (p.kind === 'neutral') return '';
-  if (p.name !== null) return p.name;
-  if (p.kind === 'image') return `stencil ${basename(p.path)} (${p.size}px)`;
-  const cls =
-    typeof p.sourceClass === 'number' && ref !== null ? (ref.classes[p.sourceClass] ?? String(p.sourceClass)) : String(p.sourceClass);
-  return `${refName}'${cls}' ${p.mode === 'crop' ? 'crop' : 'class mean'} (${p.size}px)`;
-}
-
 /**
  * Builds every probe of `evaluation.patches` for one seed (the crop image is a seeded choice),
  * plus an automatic neutral for each probe that has no explicit one. `source` is the source
  * dataset (needed by class-patch probes without their own `dataset`). Errors name the probe's
  * config key.
  *
- * @example buildProbes(ctx, 0, mnistTrain) // [{ condition: 'patch0', label: "'3' crop (14px)", ... }, { condition: 'patch0-neutral', ... }]
+ * @example buildProbes(ctx, 0, mnistTrain) // [{ condition: 'patch0', label: '3 crop', ... }, { condition: 'patch0-neutral', ... }]
  */
 export function buildProbes(ctx: ProbeContext, seed: number, source: ImageDataset | null): BuiltProbe[] {
   const probes = ctx.config.evaluation.patches;
   const out: BuiltProbe[] = [];
   const built = new Map<number, BuiltProbe>();
+  const refs = new Map<number, ImageDataset | null>();
+  const name = (i: number) => probeName(probes, i, (j) => (refs.get(j) ?? source)?.classes ?? []);
   probes.forEach((p, i) => {
     const key = `evaluation.patches[${i}]`;
     if (p.kind === 'neutral') return;
     let patch: Patch;
     let ref: ImageDataset | null = null;
-    let refName = '';
     try {
       if (p.kind === 'class-patch') {
         if (p.dataset !== null) {
           ref = ctx.load(p.dataset, `probe/${i}`);
-          refName = `${p.dataset.name} `;
         } else ref = source;
+        refs.set(i, ref);
         if (ref === null) throw new Error('needs a `dataset` (the source has no dataset to crop from)');
         patch = classPatch(ref, p.sourceClass, { mode: p.mode, size: p.size, seed });
       } else {
@@ -92,7 +85,7 @@ export function buildProbes(ctx: ProbeContext, seed: number, source: ImageDatase
     } catch (e) {
       throw new Error(`${key}: ${(e as Error).message}`);
     }
-    const b: BuiltProbe = { condition: `patch${i}`, label: probeLabel(p, ref, refName), patch, position: p.position, neutralOf: null };
+    const b: BuiltProbe = { condition: `patch${i}`, label: name(i), patch, position: p.position, neutralOf: null };
     built.set(i, b);
   });
   probes.forEach((p, i) => {
@@ -104,7 +97,7 @@ export function buildProbes(ctx: ProbeContext, seed: number, source: ImageDatase
     if (like === undefined) throw new Error(`evaluation.patches[${i}].like: ${p.like} is not the index of a class-patch or image probe`);
     out.push({
       condition: `patch${i}`,
-      label: `neutral grey like ${like.label}`,
+      label: name(i),
       patch: neutralPatch(like.patch),
       position: like.position,
       neutralOf: like.condition,
@@ -115,7 +108,7 @@ export function buildProbes(ctx: ProbeContext, seed: number, source: ImageDatase
     if (!mirrored.has(b.condition))
       out.push({
         condition: `${b.condition}-neutral`,
-        label: `neutral grey like ${b.label}`,
+        label: neutralName(b.label),
         patch: neutralPatch(b.patch),
         position: b.position,
         neutralOf: b.condition,

@@ -53,6 +53,9 @@ export function aggregate(rows: readonly MetricRecord[], opts: { confidence?: nu
 
 /** The range a metric can take; t-intervals over few seeds are clipped to it. */
 export function metricRange(metric: string): [number, number] {
+  if (metric === 'skew') return [0, 1];
+  if (metric === 'skew-excess') return [-1, 1];
+  if (metric === 'skew-excess-minus-scratch') return [-2, 2];
   if (/gap|minus-scratch|shift-toward|late-gain/.test(metric)) return [-1, 1];
   if (/^(accuracy|asr|targeted-asr|changed|tv-shift|tv-vs-scratch-patched|source-accuracy|class-accuracy|hist)/.test(metric)) return [0, 1];
   if (metric.startsWith('kl')) return [0, Infinity];
@@ -69,6 +72,24 @@ export function aggKey(
   metric: string,
 ): string {
   return [sweep ?? '', kind ?? 'none', target ?? '', mode ?? '', condition, metric].join('|');
+}
+
+/**
+ * The source kinds run for a mode ('biased' / 'clean'; [null] for scratch) that have any row in
+ * the given sweep point(s) and target: charts and tables show no bars, rows or lines for
+ * conditions that were never run (no "n/a" rows for a control that does not exist).
+ */
+export function kindsRun(
+  A: ReadonlyMap<string, Agg>,
+  sweeps: string | readonly string[],
+  target: string | null,
+  mode: string,
+): (string | null)[] {
+  if (mode === 'scratch') return [null];
+  const ss = typeof sweeps === 'string' ? [sweeps] : sweeps;
+  const prefixes = ['biased', 'clean'].map((k) => ({ k, ps: ss.map((sw) => aggKey(sw, k, target, mode, '', '').slice(0, -2)) }));
+  const keys = [...A.keys()];
+  return prefixes.filter(({ ps }) => keys.some((key) => ps.some((p) => key.startsWith(`${p}|`)))).map(({ k }) => k);
 }
 
 const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(1)}%`);
@@ -156,9 +177,9 @@ function backdoorSection(inp: ReportInput, A: Map<string, Agg>, target: string, 
   const get = (kind: string | null, mode: string, cond: string, metric: string) =>
     A.get(aggKey(sweep, mode === 'scratch' ? null : kind, target, mode, cond, metric));
   if (!inp.modes.some((m) => get('biased', m, 'triggered', 'asr') || get('clean', m, 'triggered', 'asr'))) return null;
-  const groups = inp.modes.map((m) => ({
+  const groups = inp.modes.filter((m) => kindsRun(A, sweep, target, m).length > 0).map((m) => ({
     label: m,
-    bars: (m === 'scratch' ? [null] : ['biased', 'clean']).map((k) => {
+    bars: kindsRun(A, sweep, target, m).map((k) => {
       const a = get(k, m, 'triggered', 'asr');
       return { series: modeSeries(k, m), value: a?.mean ?? null, lo: a?.lo ?? null, hi: a?.hi ?? null };
     }),
@@ -166,7 +187,7 @@ function backdoorSection(inp: ReportInput, A: Map<string, Agg>, target: string, 
   const csvRows: (string | number | null)[][] = [];
   const tableRows: (string | number | null)[][] = [];
   for (const m of inp.modes)
-    for (const k of m === 'scratch' ? [null] : ['biased', 'clean']) {
+    for (const k of kindsRun(A, sweep, target, m)) {
       const asr = get(k, m, 'triggered', 'asr');
       const acc = get(k, m, 'clean', 'accuracy');
       const tacc = get(k, m, 'triggered', 'accuracy');
@@ -258,7 +279,7 @@ function poisonCurveSection(inp: ReportInput, A: Map<string, Agg>, target: strin
   const series: { name: string; points: { x: number; y: number | null; lo: number | null; hi: number | null }[] }[] = [];
   const csvRows: (string | number | null)[][] = [];
   for (const m of inp.modes)
-    for (const k of m === 'scratch' ? [null] : ['biased', 'clean']) {
+    for (const k of kindsRun(A, points.map((p) => p.sweep), target, m)) {
       const pts = points.map((p) => {
         const a = A.get(aggKey(p.sweep, k, target, m, 'triggered', 'asr'));
         csvRows.push([target, m, k ?? 'none', p.count, a?.mean ?? null, a?.lo ?? null, a?.hi ?? null]);
@@ -308,9 +329,9 @@ function spuriousSection(inp: ReportInput, A: Map<string, Agg>, target: string, 
   if (!inp.modes.some((m) => get('biased', m, 'with_attribute', 'attribute-gap') || get(null, m, 'with_attribute', 'attribute-gap')))
     return null;
   const classes = inp.targetClasses[target] ?? [];
-  const groups = inp.modes.map((m) => ({
+  const groups = inp.modes.filter((m) => kindsRun(A, sweep, target, m).length > 0).map((m) => ({
     label: m,
-    bars: (m === 'scratch' ? [null] : ['biased', 'clean']).map((k) => {
+    bars: kindsRun(A, sweep, target, m).map((k) => {
       const a = get(k, m, 'with_attribute', 'attribute-gap');
       return { series: modeSeries(k, m), value: a?.mean ?? null, lo: a?.lo ?? null, hi: a?.hi ?? null };
     }),
@@ -318,7 +339,7 @@ function spuriousSection(inp: ReportInput, A: Map<string, Agg>, target: string, 
   const dotRows: { label: string; dots: { series: string; value: number | null; lo?: number | null; hi?: number | null }[] }[] = [];
   const csvRows: (string | number | null)[][] = [];
   for (const m of inp.modes)
-    for (const k of m === 'scratch' ? [null] : ['biased', 'clean'])
+    for (const k of kindsRun(A, sweep, target, m))
       classes.forEach((cls, ci) => {
         const w = get(k, m, 'with_attribute', `class-accuracy:${ci}`);
         const wo = get(k, m, 'without_attribute', `class-accuracy:${ci}`);
@@ -392,9 +413,9 @@ function spuriousSection(inp: ReportInput, A: Map<string, Agg>, target: string, 
         });
     }
   }
-  const shiftGroups = inp.modes.map((m) => ({
+  const shiftGroups = inp.modes.filter((m) => kindsRun(A, sweep, target, m).length > 0).map((m) => ({
     label: m,
-    bars: (m === 'scratch' ? [null] : ['biased', 'clean']).map((k) => {
+    bars: kindsRun(A, sweep, target, m).map((k) => {
       const a = get(k, m, 'with_attribute', 'shift-toward-correlated');
       return { series: modeSeries(k, m), value: a?.mean ?? null, lo: a?.lo ?? null, hi: a?.hi ?? null };
     }),
@@ -449,9 +470,8 @@ function patchSection(inp: ReportInput, A: Map<string, Agg>, target: string, swe
     A.get(aggKey(sweep, mode === 'scratch' ? null : kind, target, mode, cond, metric));
   const conds = Object.keys(inp.conditionLabels).filter((c) => c.startsWith('patch'));
   if (conds.length === 0) return null;
-  const kinds = (m: string) =>
-    m === 'scratch' ? [null] : ['clean', 'biased'].filter((k) => inp.modes.some((mm) => get(k, mm, 'clean', 'accuracy')));
-  const groups = inp.modes.map((m) => ({
+  const kinds = (m: string) => kindsRun(A, sweep, target, m);
+  const groups = inp.modes.filter((m) => kindsRun(A, sweep, target, m).length > 0).map((m) => ({
     label: m,
     bars: kinds(m).flatMap((k) =>
       conds.map((c) => {
@@ -579,7 +599,7 @@ function accuracySection(inp: ReportInput, A: Map<string, Agg>, sweep: string): 
   }
   for (const t of inp.targets)
     for (const m of inp.modes)
-      for (const k of m === 'scratch' ? [null] : ['biased', 'clean']) {
+      for (const k of kindsRun(A, sweep, t, m)) {
         const a = A.get(aggKey(sweep, k, t, m, 'clean', 'accuracy'));
         if (a) rows.push([t, m, k ?? 'none', withCi(a), trainingCheck(A, sweep, t, k, m) || 'ok']);
       }

@@ -84,7 +84,10 @@ test('probes from a reference dataset and a PNG stencil get neutral twins of the
       ['patch2-neutral', 'patch2'],
     ],
   );
-  assert.equal(probes[1].label, 'stripes');
+  assert.deepEqual(
+    probes.map((p) => p.label),
+    ['1 crop', 'stripes', 'cross', 'neutral grey like 1 crop', 'neutral grey like stripes', 'neutral grey like cross'],
+  );
   const cross = probes[2].patch;
   // The stencil's alpha is its mask: 17 of 81 pixels (the cross) are pasted.
   assert.equal(Array.from(cross.mask).filter((m) => m > 0.5).length, 17);
@@ -132,7 +135,7 @@ test('the report ranks every probe by directional skew with its neutral and scra
   // Ranked by the contrast, highest first.
   const contrast = (cond: string) =>
     run.rows.find((r) => r.metric === 'skew-excess-minus-scratch' && r.condition === cond && r.transferMode === 'fixed')!.value;
-  const names: Record<string, string> = { stripes: 'patch1', 'stencil cross.png (9px)': 'patch2' };
+  const names: Record<string, string> = { stripes: 'patch1', cross: 'patch2' };
   const ranked = table.rows.map((r) => contrast(names[String(r[1])] ?? 'patch0'));
   assert.deepEqual(
     ranked,
