@@ -177,13 +177,15 @@ function backdoorSection(inp: ReportInput, A: Map<string, Agg>, target: string, 
   const get = (kind: string | null, mode: string, cond: string, metric: string) =>
     A.get(aggKey(sweep, mode === 'scratch' ? null : kind, target, mode, cond, metric));
   if (!inp.modes.some((m) => get('biased', m, 'triggered', 'asr') || get('clean', m, 'triggered', 'asr'))) return null;
-  const groups = inp.modes.filter((m) => kindsRun(A, sweep, target, m).length > 0).map((m) => ({
-    label: m,
-    bars: kindsRun(A, sweep, target, m).map((k) => {
-      const a = get(k, m, 'triggered', 'asr');
-      return { series: modeSeries(k, m), value: a?.mean ?? null, lo: a?.lo ?? null, hi: a?.hi ?? null };
-    }),
-  }));
+  const groups = inp.modes
+    .filter((m) => kindsRun(A, sweep, target, m).length > 0)
+    .map((m) => ({
+      label: m,
+      bars: kindsRun(A, sweep, target, m).map((k) => {
+        const a = get(k, m, 'triggered', 'asr');
+        return { series: modeSeries(k, m), value: a?.mean ?? null, lo: a?.lo ?? null, hi: a?.hi ?? null };
+      }),
+    }));
   const csvRows: (string | number | null)[][] = [];
   const tableRows: (string | number | null)[][] = [];
   for (const m of inp.modes)
@@ -279,7 +281,12 @@ function poisonCurveSection(inp: ReportInput, A: Map<string, Agg>, target: strin
   const series: { name: string; points: { x: number; y: number | null; lo: number | null; hi: number | null }[] }[] = [];
   const csvRows: (string | number | null)[][] = [];
   for (const m of inp.modes)
-    for (const k of kindsRun(A, points.map((p) => p.sweep), target, m)) {
+    for (const k of kindsRun(
+      A,
+      points.map((p) => p.sweep),
+      target,
+      m,
+    )) {
       const pts = points.map((p) => {
         const a = A.get(aggKey(p.sweep, k, target, m, 'triggered', 'asr'));
         csvRows.push([target, m, k ?? 'none', p.count, a?.mean ?? null, a?.lo ?? null, a?.hi ?? null]);
@@ -329,13 +336,15 @@ function spuriousSection(inp: ReportInput, A: Map<string, Agg>, target: string, 
   if (!inp.modes.some((m) => get('biased', m, 'with_attribute', 'attribute-gap') || get(null, m, 'with_attribute', 'attribute-gap')))
     return null;
   const classes = inp.targetClasses[target] ?? [];
-  const groups = inp.modes.filter((m) => kindsRun(A, sweep, target, m).length > 0).map((m) => ({
-    label: m,
-    bars: kindsRun(A, sweep, target, m).map((k) => {
-      const a = get(k, m, 'with_attribute', 'attribute-gap');
-      return { series: modeSeries(k, m), value: a?.mean ?? null, lo: a?.lo ?? null, hi: a?.hi ?? null };
-    }),
-  }));
+  const groups = inp.modes
+    .filter((m) => kindsRun(A, sweep, target, m).length > 0)
+    .map((m) => ({
+      label: m,
+      bars: kindsRun(A, sweep, target, m).map((k) => {
+        const a = get(k, m, 'with_attribute', 'attribute-gap');
+        return { series: modeSeries(k, m), value: a?.mean ?? null, lo: a?.lo ?? null, hi: a?.hi ?? null };
+      }),
+    }));
   const dotRows: { label: string; dots: { series: string; value: number | null; lo?: number | null; hi?: number | null }[] }[] = [];
   const csvRows: (string | number | null)[][] = [];
   for (const m of inp.modes)
@@ -413,13 +422,15 @@ function spuriousSection(inp: ReportInput, A: Map<string, Agg>, target: string, 
         });
     }
   }
-  const shiftGroups = inp.modes.filter((m) => kindsRun(A, sweep, target, m).length > 0).map((m) => ({
-    label: m,
-    bars: kindsRun(A, sweep, target, m).map((k) => {
-      const a = get(k, m, 'with_attribute', 'shift-toward-correlated');
-      return { series: modeSeries(k, m), value: a?.mean ?? null, lo: a?.lo ?? null, hi: a?.hi ?? null };
-    }),
-  }));
+  const shiftGroups = inp.modes
+    .filter((m) => kindsRun(A, sweep, target, m).length > 0)
+    .map((m) => ({
+      label: m,
+      bars: kindsRun(A, sweep, target, m).map((k) => {
+        const a = get(k, m, 'with_attribute', 'shift-toward-correlated');
+        return { series: modeSeries(k, m), value: a?.mean ?? null, lo: a?.lo ?? null, hi: a?.hi ?? null };
+      }),
+    }));
   return {
     id: `${inp.name}-spurious-${target}${sweep !== 'default' ? `-${sweep}` : ''}`.replace(/[^a-z0-9-]/gi, '-'),
     title: `Spurious correlation: accuracy with and without the attribute on ${target}`,
@@ -471,20 +482,22 @@ function patchSection(inp: ReportInput, A: Map<string, Agg>, target: string, swe
   const conds = Object.keys(inp.conditionLabels).filter((c) => c.startsWith('patch'));
   if (conds.length === 0) return null;
   const kinds = (m: string) => kindsRun(A, sweep, target, m);
-  const groups = inp.modes.filter((m) => kindsRun(A, sweep, target, m).length > 0).map((m) => ({
-    label: m,
-    bars: kinds(m).flatMap((k) =>
-      conds.map((c) => {
-        const a = get(k, m, c, 'tv-shift');
-        return {
-          series: `${c}${inp.neutralOf[c] ? ' (neutral)' : ''}${k === 'biased' ? ' biased src' : ''}`,
-          value: a?.mean ?? null,
-          lo: a?.lo ?? null,
-          hi: a?.hi ?? null,
-        };
-      }),
-    ),
-  }));
+  const groups = inp.modes
+    .filter((m) => kindsRun(A, sweep, target, m).length > 0)
+    .map((m) => ({
+      label: m,
+      bars: kinds(m).flatMap((k) =>
+        conds.map((c) => {
+          const a = get(k, m, c, 'tv-shift');
+          return {
+            series: `${c}${inp.neutralOf[c] ? ' (neutral)' : ''}${k === 'biased' ? ' biased src' : ''}`,
+            value: a?.mean ?? null,
+            lo: a?.lo ?? null,
+            hi: a?.hi ?? null,
+          };
+        }),
+      ),
+    }));
   const csvRows: (string | number | null)[][] = [];
   const tableRows: (string | number | null)[][] = [];
   for (const m of inp.modes)

@@ -6,6 +6,7 @@ import {
   intervalText,
   isNum,
   legend,
+  topFor,
   linearScale,
   niceDomain,
   niceTicks,
@@ -54,12 +55,14 @@ export function barChart(o: BarChartOptions): string {
   const width = o.width ?? 640;
   const slot = (width - 80) / Math.max(1, o.groups.length);
   const rotate = longest * 6.5 > slot;
+  const top = topFor(width, 64, series);
   const f: Frame = {
     width,
-    height: o.height ?? 360,
+    // Extra legend rows add height instead of squeezing the plot.
+    height: (o.height ?? 360) + Math.max(0, top - 46),
     left: 64,
     right: 16,
-    top: series.length > 1 ? 46 : 32,
+    top,
     bottom: (rotate ? Math.min(120, 20 + longest * 4.6) : 34) + (o.xLabel ? 16 : 0),
   };
   const b = plotBox(f);

@@ -104,7 +104,7 @@ export function openSvg(f: Frame, title: string): string {
     `role="img" font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif" font-size="12">` +
     `<title>${escapeXml(title)}</title>` +
     `<rect width="${f.width}" height="${f.height}" fill="#ffffff"/>` +
-    `<text x="${c(f.width / 2)}" y="18" text-anchor="middle" font-size="14" font-weight="600">${escapeXml(title)}</text>`
+    `<text x="${c(f.width / 2)}" y="18" text-anchor="middle" font-size="14" font-weight="600">${escapeXml(fitText(title, f.width - 16, 14))}</text>`
   );
 }
 
@@ -143,17 +143,81 @@ export function xTicks(f: Frame, ticks: number[], x: (v: number) => number): str
   return s;
 }
 
-/** A horizontal legend of coloured swatches placed under the title. */
+/**
+ * Estimated rendered width in px of `text` in a sans-serif font of `fontSize` px (per-character
+ * classes of Helvetica/Arial-like advance widths, rounded up): used to lay out legends, titles
+ * and labels so nothing is cut off at the chart's edge.
+ * @example textWidth('T-shirt crop') // about 70 at 12 px
+ */
+export function textWidth(text: string, fontSize = 12): number {
+  let em = 0;
+  for (const ch of text) {
+    if (/[ilIj.,:;'|!`]/.test(ch)) em += 0.3;
+    else if (ch === ' ') em += 0.3;
+    else if (/[mwMW@%]/.test(ch)) em += 0.9;
+    else if (/[A-Z]/.test(ch)) em += 0.7;
+    else if (/[\u0000-\u007f]/.test(ch)) em += 0.58;
+    else em += 1; // wide glyphs (arrows, CJK, symbols)
+  }
+  return Math.ceil(em * fontSize);
+}
+
+/** `text` shortened with '…' so it fits `maxWidth` px at `fontSize` (unchanged when it fits). */
+export function fitText(text: string, maxWidth: number, fontSize = 12): string {
+  if (textWidth(text, fontSize) <= maxWidth) return text;
+  let t = text;
+  while (t.length > 1 && textWidth(`${t}…`, fontSize) > maxWidth) t = t.slice(0, -1);
+  return `${t}…`;
+}
+
+const LEGEND_LINE = 16;
+
+/** Where each legend entry goes: rows that wrap at the chart's right edge, starting at the plot's left. */
+function legendLayout(width: number, left: number, names: readonly string[]): { x: number; row: number; text: string }[] {
+  const start = Math.min(left, 12);
+  const out: { x: number; row: number; text: string }[] = [];
+  let x = left;
+  let row = 0;
+  for (const name of names) {
+    const text = fitText(name, width - start - 24);
+    const w = 16 + textWidth(text) + 14;
+    if (x > left && x + w > width - 4) {
+      row++;
+      x = start;
+    }
+    if (x === left && x + w > width - 4) x = start;
+    out.push({ x, row, text });
+    x += w;
+  }
+  return out;
+}
+
+/** Height in px the legend of `names` takes in a chart `width` px wide whose plot starts at `left` (0 for one series). */
+export function legendHeight(width: number, left: number, names: readonly string[]): number {
+  if (names.length <= 1) return 0;
+  const rows = Math.max(...legendLayout(width, left, names).map((e) => e.row)) + 1;
+  return rows * LEGEND_LINE;
+}
+
+/** The frame's top margin for a legend of `names`: room for the title and every legend row. */
+export function topFor(width: number, left: number, names: readonly string[]): number {
+  return names.length > 1 ? 30 + legendHeight(width, left, names) : 32;
+}
+
+/**
+ * A legend of coloured swatches under the title, wrapping onto more rows where the names do not
+ * fit in one (frames make room with {@link topFor}); a name too long for a whole row is shortened
+ * with '…' and kept whole in a tooltip.
+ */
 export function legend(f: Frame, names: string[]): string {
   if (names.length <= 1) return '';
   let s = '';
-  let x = f.left;
-  const y = 32;
-  for (let i = 0; i < names.length; i++) {
-    s += `<rect x="${c(x)}" y="${y - 9}" width="12" height="12" fill="${seriesColor(i)}"/>`;
-    s += `<text x="${c(x + 16)}" y="${y + 1}" fill="#333">${escapeXml(names[i])}</text>`;
-    x += 28 + names[i].length * 7;
-  }
+  legendLayout(f.width, f.left, names).forEach((e, i) => {
+    const y = 32 + e.row * LEGEND_LINE;
+    s += `<rect x="${c(e.x)}" y="${y - 9}" width="12" height="12" fill="${seriesColor(i)}"/>`;
+    const tip = e.text !== names[i] ? `<title>${escapeXml(names[i])}</title>` : '';
+    s += `<text x="${c(e.x + 16)}" y="${y + 1}" fill="#333">${tip}${escapeXml(e.text)}</text>`;
+  });
   return s;
 }
 

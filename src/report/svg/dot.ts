@@ -9,6 +9,9 @@ import {
   intervalText,
   isNum,
   legend,
+  textWidth,
+  fitText,
+  topFor,
   linearScale,
   niceDomain,
   niceTicks,
@@ -47,13 +50,18 @@ export interface DotPlotOptions {
 export function dotPlot(o: DotPlotOptions): string {
   const series: string[] = [];
   for (const r of o.rows) for (const d of r.dots) if (!series.includes(d.series)) series.push(d.series);
-  const longest = Math.max(4, ...o.rows.map((r) => r.label.length));
+  // Row labels get the room they need (up to 360 px; longer ones are shortened with '…'), and
+  // the chart widens so the plot keeps at least 320 px.
+  const labelW = Math.min(360, Math.max(32, ...o.rows.map((r) => textWidth(r.label))));
+  const left = 16 + labelW;
+  const width = o.width ?? Math.max(640, left + 24 + 320);
+  const top = topFor(width, left, series);
   const f: Frame = {
-    width: o.width ?? 640,
-    height: o.height ?? Math.max(140, 90 + o.rows.length * 26),
-    left: Math.min(220, 16 + longest * 7),
+    width,
+    height: (o.height ?? Math.max(140, 90 + o.rows.length * 26)) + Math.max(0, top - 46),
+    left,
     right: 24,
-    top: series.length > 1 ? 46 : 32,
+    top,
     bottom: 46,
   };
   const b = plotBox(f);
@@ -71,7 +79,7 @@ export function dotPlot(o: DotPlotOptions): string {
   const rowH = (b.y1 - b.y0) / o.rows.length;
   o.rows.forEach((r, ri) => {
     const cy = b.y0 + rowH * (ri + 0.5);
-    s += `<text x="${c(b.x0 - 8)}" y="${c(cy)}" text-anchor="end" dominant-baseline="middle" fill="#333">${escapeXml(r.label)}</text>`;
+    s += `<text x="${c(b.x0 - 8)}" y="${c(cy)}" text-anchor="end" dominant-baseline="middle" fill="#333">${fitText(r.label, labelW) !== r.label ? `<title>${escapeXml(r.label)}</title>` : ''}${escapeXml(fitText(r.label, labelW))}</text>`;
     const vals = r.dots.map((d) => d.value).filter(isNum);
     if (vals.length >= 2) {
       s += `<line x1="${c(x(Math.min(...vals)))}" x2="${c(x(Math.max(...vals)))}" y1="${c(cy)}" y2="${c(cy)}" stroke="#999" stroke-width="3"/>`;

@@ -6,6 +6,7 @@ import {
   intervalText,
   isNum,
   legend,
+  topFor,
   linearScale,
   niceDomain,
   logScale,
@@ -49,12 +50,18 @@ export interface LineChartOptions {
  * and a `<title>` tooltip per point with its exact x, y and interval.
  */
 export function lineChart(o: LineChartOptions): string {
+  const top = topFor(
+    o.width ?? 640,
+    64,
+    o.series.map((x) => x.name),
+  );
   const f: Frame = {
     width: o.width ?? 640,
-    height: o.height ?? 360,
+    // Extra legend rows add height instead of squeezing the plot.
+    height: (o.height ?? 360) + Math.max(0, top - 46),
     left: 64,
     right: 20,
-    top: o.series.length > 1 ? 46 : 32,
+    top,
     bottom: 46,
   };
   const b = plotBox(f);
