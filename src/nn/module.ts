@@ -140,6 +140,13 @@ export abstract class Module {
   /** Computes the module's output. */
   abstract forward(x: Tensor): Tensor;
 
+  /**
+   * Optional fusion hook used by `forwardChain`: computes `next.forward(this.forward(x))` in one
+   * go when this module knows how (Conv2d followed by an evaluation-mode BatchNorm2d folds the
+   * normalisation into its weights), or returns undefined to run the two separately.
+   */
+  forwardFused?(x: Tensor, next: Module): Tensor | undefined;
+
   /** Same as `forward` (PyTorch's `module(x)`). */
   call(x: Tensor): Tensor {
     return this.forward(x);
@@ -329,12 +336,20 @@ export class ModuleGroup extends Module {
 
 /**
  * Runs `modules` one after another on `x`, disposing each intermediate output as soon as the
- * next module has consumed it (never `x` itself; autograd keeps what it needs natively).
+ * next module has consumed it (never `x` itself; autograd keeps what it needs natively). A
+ * module with `forwardFused` may run itself and its successor as one step (conv + eval BN).
  */
 export function forwardChain(x: Tensor, modules: Iterable<Module>): Tensor {
+  const list = Array.isArray(modules) ? (modules as Module[]) : [...modules];
   let y = x;
-  for (const m of modules) {
-    const next = m.forward(y);
+  for (let i = 0; i < list.length; i++) {
+    const m = list[i];
+    let next: Tensor | undefined;
+    if (m.forwardFused !== undefined && i + 1 < list.length) {
+      next = m.forwardFused(y, list[i + 1]);
+      if (next !== undefined) i++;
+    }
+    next ??= m.forward(y);
     if (y !== x && next !== y) y.dispose();
     y = next;
   }

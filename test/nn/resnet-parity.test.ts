@@ -35,6 +35,9 @@ x = torch.randn(2, 3, 64, 64)
 y = torch.tensor([3, 7])
 st_save(d + '/torch.safetensors', m.state_dict())
 st_save(d + '/input.safetensors', {'x': x, 'y': y})
+# src/nn's Conv2d computes in channels-last (its default memoryFormat): so does the reference.
+m = m.to(memory_format=torch.channels_last)
+x = x.contiguous(memory_format=torch.channels_last)
 ref = {}
 m.eval()
 with torch.no_grad():

@@ -1,7 +1,8 @@
 /** Conv2d: 2-d convolution layer (torch.nn.Conv2d). */
-import { conv2d, empty, type Conv2dOptions, type Tensor } from '../../torch/index.js';
+import { conv2d, empty, tidy, type Conv2dOptions, type Tensor } from '../../torch/index.js';
 import { fans, kaimingUniform_, uniform_ } from '../init.js';
 import { Module } from '../module.js';
+import { BatchNorm2d } from './batchnorm.js';
 
 /** An integer or an (h, w) pair. */
 export type Pair = number | readonly [number, number];
@@ -28,6 +29,15 @@ export interface Conv2dConfig {
   groups?: number;
   /** Learn an additive bias (default true). */
   bias?: boolean;
+  /**
+   * Memory format of the computation (default 'channels-last'): the weight is handed to libtorch
+   * as an NHWC copy and the output is NHWC, so oneDNN runs without reordering to its blocked
+   * layout and every following BatchNorm/ReLU/pool/add stays NHWC. Parameters stay in PyTorch's
+   * NCHW layout (state dicts, optimizers and checkpoints are unaffected). Measured with
+   * `npm run bench:product`: 25-45% less CPU time per training step and 1.5-1.8x faster evaluation
+   * on small-cnn and resnet-tiny. 'contiguous' computes in NCHW like PyTorch's default.
+   */
+  memoryFormat?: 'channels-last' | 'contiguous';
 }
 
 /**
@@ -45,6 +55,8 @@ export class Conv2d extends Module {
   readonly padding: [number, number];
   readonly dilation: [number, number];
   readonly groups: number;
+  /** See `Conv2dConfig.memoryFormat`. */
+  readonly memoryFormat: 'channels-last' | 'contiguous';
   readonly weight: Tensor;
   readonly bias: Tensor | undefined;
   readonly #opts: Conv2dOptions;
@@ -69,6 +81,9 @@ export class Conv2d extends Module {
     this.padding = toPair(cfg.padding ?? 0, 'Conv2d padding');
     this.dilation = toPair(cfg.dilation ?? 1, 'Conv2d dilation', 1);
     this.groups = groups;
+    this.memoryFormat = cfg.memoryFormat ?? 'channels-last';
+    if (this.memoryFormat !== 'channels-last' && this.memoryFormat !== 'contiguous')
+      throw new RangeError(`Conv2d: memoryFormat must be 'channels-last' or 'contiguous', got ${JSON.stringify(cfg.memoryFormat)}`);
     this.weight = this.registerParameter('weight', empty([this.outChannels, this.inChannels / groups, ...this.kernelSize]));
     this.bias = (cfg.bias ?? true) ? this.registerParameter('bias', empty([this.outChannels])) : undefined;
     // Cached once: forward passes reuse this object (parameters are updated in place, never replaced).
@@ -86,7 +101,51 @@ export class Conv2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return conv2d(x, this.weight, this.#opts);
+    return this.#conv(x, this.weight, this.#opts);
+  }
+
+  /**
+   * Conv2d followed by a BatchNorm2d in evaluation mode (running statistics) as one convolution
+   * with the normalisation folded in (PyTorch's `fuse_conv_bn_weights`): per output channel
+   * s = bn.weight / sqrt(running_var + eps), weight' = weight * s, bias' = (bias - running_mean) * s
+   * + bn.bias. Differentiable (plain tensor ops), recomputed on every call, so it always matches
+   * the current parameters. Returns undefined (run separately) for anything else.
+   */
+  override forwardFused(x: Tensor, next: Module): Tensor | undefined {
+    if (!(next instanceof BatchNorm2d) || next.training || this.groups !== 1) return undefined;
+    const { runningMean, runningVar } = next;
+    if (runningMean === undefined || runningVar === undefined || next.numFeatures !== this.outChannels) return undefined;
+    const [w, b] = tidy(() => {
+      let s = runningVar.add(next.eps).rsqrt();
+      if (next.weight !== undefined) s = s.mul(next.weight);
+      let b = (this.bias !== undefined ? this.bias.sub(runningMean) : runningMean.neg()).mul(s);
+      if (next.bias !== undefined) b = b.add(next.bias);
+      return [this.weight.mul(s.reshape([-1, 1, 1, 1])), b] as const;
+    });
+    try {
+      return this.#conv(x, w, { ...this.#opts, bias: b });
+    } finally {
+      w.dispose();
+      b.dispose();
+    }
+  }
+
+  #conv(x: Tensor, weight: Tensor, opts: Conv2dOptions): Tensor {
+    if (this.memoryFormat === 'contiguous') return conv2d(x, weight, opts);
+    // An NHWC view of the weight makes libtorch pick oneDNN's channels-last convolution (the
+    // copy is differentiable: the gradient flows back to the NCHW parameter). With one input
+    // channel the layouts coincide and libtorch keeps NCHW, so the output is converted once.
+    const w = weight.contiguous({ channelsLast: true });
+    let y: Tensor;
+    try {
+      y = conv2d(x, w, opts);
+    } finally {
+      w.dispose();
+    }
+    if (y.isContiguous({ channelsLast: true })) return y;
+    const z = y.contiguous({ channelsLast: true });
+    y.dispose();
+    return z;
   }
 
   override describe(): string {
