@@ -490,7 +490,7 @@ function patchSection(inp: ReportInput, A: Map<string, Agg>, target: string, swe
         conds.map((c) => {
           const a = get(k, m, c, 'tv-shift');
           return {
-            series: `${c}${inp.neutralOf[c] ? ' (neutral)' : ''}${k === 'biased' ? ' biased src' : ''}`,
+            series: `${inp.conditionLabels[c] ?? c}${k === 'biased' ? ', biased source' : ''}`,
             value: a?.mean ?? null,
             lo: a?.lo ?? null,
             hi: a?.hi ?? null,
@@ -521,7 +521,7 @@ function patchSection(inp: ReportInput, A: Map<string, Agg>, target: string, swe
         tableRows.push([
           m,
           k ?? 'none',
-          `${c}: ${inp.conditionLabels[c]}`,
+          inp.conditionLabels[c] ?? c,
           withCi(tv, num),
           num(get(k, m, c, 'kl-shift')?.mean ?? null),
           withCi(ch),
@@ -555,7 +555,7 @@ function patchSection(inp: ReportInput, A: Map<string, Agg>, target: string, swe
       proportions: classes.map((_, ci) => get(null, 'scratch', 'clean', `hist:${ci}`)?.mean ?? 0),
     };
     charts.push({
-      svg: histogramChart({ classes, series: [cleanSeries, ...series], title: `Predicted classes with ${c} (${inp.conditionLabels[c]})` }),
+      svg: histogramChart({ classes, series: [cleanSeries, ...series], title: `Predicted classes with ${inp.conditionLabels[c] ?? c}` }),
       caption: `Predicted-class proportions on patched test images, transferred (clean source) vs scratch.`,
       csvName: `hist-${target}-${c}.csv`,
       csv: toCsv(

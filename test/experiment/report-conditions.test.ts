@@ -44,7 +44,7 @@ function input(rows: MetricRecord[], extra: Partial<ReportInput> = {}): ReportIn
 const cells = (sections: ReturnType<typeof experimentSections>) =>
   sections.flatMap((s) => (s.tables ?? []).flatMap((t) => t.rows.map((r) => r.join(' | '))));
 
-test('a clean-only (natural) experiment lists no biased-source rows and no n/a rows', () => {
+test('a clean-only (natural) experiment lists no biased-source rows and names its probes by what they are', () => {
   const rows: MetricRecord[] = [];
   for (const seed of [0, 1])
     for (const [kind, mode] of [
@@ -64,6 +64,10 @@ test('a clean-only (natural) experiment lists no biased-source rows and no n/a r
   for (const c of all) assert.doesNotMatch(c, /\bbiased\b/, `a row for a source that does not exist: ${c}`);
   const svgs = secs.flatMap((s) => (s.charts ?? []).map((ch) => ch.svg)).join('');
   assert.doesNotMatch(svgs, /biased src/);
+  // Probes are named by what they are, in legends and tables, not by their condition id.
+  assert.match(svgs, />neutral grey like T-shirt crop</);
+  assert.match(svgs, />T-shirt crop</);
+  assert.doesNotMatch(svgs + all.join('\n'), /patch[01]\b/);
 });
 
 test('a backdoor run without a clean control shows no control rows or bars', () => {
