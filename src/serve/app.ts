@@ -57,7 +57,7 @@ export async function buildServer(opts: ServeOptions): Promise<FastifyInstance> 
     const code =
       err instanceof HttpError ? err.statusCode : (err as FastifyError).validation ? 400 : ((err as FastifyError).statusCode ?? 500);
     const message = code >= 500 && !(err instanceof HttpError) ? `internal error: ${err.message}` : err.message;
-    if (code >= 500) req.log.error(err);
+    if (code >= 500) process.stderr.write(`serve: ${req.method} ${req.url.split('?')[0]}: ${err.stack ?? err.message}\n`);
     if (req.url.startsWith('/api/') || !String(req.headers.accept ?? '').includes('text/html'))
       return reply.code(code).type('application/json; charset=utf-8').send({ error: message, statusCode: code });
     return reply

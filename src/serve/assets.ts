@@ -67,8 +67,10 @@ export const APP_JS = `'use strict';
   var received = 0;
   var pct = function (v) { return v === undefined || v === null ? '' : (v * 100).toFixed(1) + '%'; };
   var cell = function (tr, i, text) { tr.children[i].textContent = text; };
+  var placeholder = prog.querySelector('.no-progress');
   var onProgress = function (e) {
     received++;
+    if (placeholder) { placeholder.remove(); placeholder = null; }
     prog.setAttribute('data-received', String(received));
     var tr = rows[e.label];
     if (!tr) {

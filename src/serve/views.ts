@@ -153,6 +153,7 @@ export function runPage(o: {
     `<h2>Progress</h2><div id="progress" data-events="/api/runs/${encodeURIComponent(r.id)}/events" data-initial-status="${esc(r.status)}">` +
     '<table class="progress"><thead><tr><th scope="col">job</th><th scope="col">epoch</th><th scope="col">step</th><th scope="col">loss</th>' +
     '<th scope="col">accuracy</th><th scope="col">eval accuracy</th><th scope="col">state</th></tr></thead><tbody></tbody></table>' +
+    '<p class="empty no-progress">No progress events yet: they appear here while the run trains (jobs done by queue workers report theirs in the queue).</p>' +
     '<pre class="lines" aria-label="Progress lines"></pre></div>';
   body += `<h2>Metric rows</h2>`;
   if (o.metrics.length === 0) body += '<p class="empty" data-metrics="0">No metric rows yet (they are written when the run finishes).</p>';

@@ -86,7 +86,7 @@ test('a run appears in the open runs table and its progress is followed live unt
   sweep = cli(['sweep', CONFIG, '--root', root, '--quiet']);
   // The page is not reloaded: the runs table refreshes itself.
   const row = page.locator('#runs tr[data-run]').first();
-  await row.waitFor({ timeout: 120_000 });
+  await row.waitFor({ timeout: 300_000 });
   firstRun = (await row.getAttribute('data-run'))!;
   await row.locator('a').click();
   await page.waitForURL(`**/runs/${encodeURIComponent(firstRun)}`);
@@ -109,7 +109,7 @@ test('a run appears in the open runs table and its progress is followed live unt
     if (s && statuses.at(-1) !== s) statuses.push(s);
     received.push(n);
     if ((await page.locator('table.metrics').count()) > 0) break;
-    assert.ok(Date.now() - t0 < 150_000, `run ${firstRun} did not finish in the page (statuses ${statuses.join(' → ')})`);
+    assert.ok(Date.now() - t0 < 300_000, `run ${firstRun} did not finish in the page (statuses ${statuses.join(' → ')})`);
     await page.waitForTimeout(200);
   }
   assert.deepEqual(statuses.slice(0, 1), ['running'], `status seen ${statuses.join(' → ')}`);
