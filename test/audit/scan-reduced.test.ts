@@ -1,0 +1,80 @@
+/**
+ * A reduced-size version of bench/scan-proof.ts (RESULTS.md "Backbone scan"): small-cnn sources on
+ * 2,000 Fashion-MNIST images (classes 0-4), a clean-label checkerboard trigger on every class-0
+ * image vs clean twins. It asserts only what held over its seeds in the full proof and here: the
+ * per-class inversion through the source head finds class 0 with a smaller mask than any clean
+ * reference needs, and the verdict is `suspicious`. The headless statistic is computed but not
+ * asserted (it did not separate reliably in the proof).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { poisonDataset } from '../../src/bias/index.js';
+import { loadDataset, selectIndices } from '../../src/data/index.js';
+import { decide, robustZ } from '../../src/audit/reference.js';
+import { scanModel, type ScanStatistics } from '../../src/audit/scan.js';
+import { imagesTensor, normalisationOf, trainClassifier } from '../../src/audit/train.js';
+import { liveTensors } from '../../src/torch/index.js';
+
+const ARCH = { arch: 'small-cnn' as const };
+const SEEDS_BACKDOOR = [0, 1];
+const SEEDS_CLEAN = [10, 11, 12];
+
+test('reduced proof: the per-class scan flags checkerboard-backdoored sources against clean references (2 seeds)', async (t) => {
+  const before = liveTensors();
+  const source = loadDataset({ name: 'fashion-mnist', split: 'train', classes: [0, 1, 2, 3, 4], limit: 2000 });
+  const test = loadDataset({ name: 'fashion-mnist', split: 'test', classes: [0, 1, 2, 3, 4], limit: 96 });
+  const scanSet = selectIndices(
+    test,
+    Array.from({ length: 96 }, (_, i) => i),
+  );
+  const norm = normalisationOf(source);
+  const x = imagesTensor(scanSet);
+  const settings = { headlessSteps: 40, classSteps: 50, batchSize: 48 };
+  const scan = async (kind: 'clean' | 'backdoor', seed: number): Promise<ScanStatistics> => {
+    const ds =
+      kind === 'clean'
+        ? source
+        : poisonDataset(
+            source,
+            { kind: 'checkerboard', size: 5, position: 'bottom-right', cell: 1 },
+            { policy: 'clean-label', classes: [0], probability: 1 },
+            seed,
+          ).dataset;
+    const m = await trainClassifier(ds, ARCH, norm, { epochs: 3 }, seed);
+    try {
+      return await scanModel(m, x, scanSet, norm, { ...settings, seed });
+    } finally {
+      m.dispose();
+    }
+  };
+  try {
+    const clean: ScanStatistics[] = [];
+    for (const s of SEEDS_CLEAN) clean.push(await scan('clean', s));
+    const refs0 = clean.map((c) => c.classes.find((k) => k.cls === 0)!.maskFraction);
+    for (const seed of SEEDS_BACKDOOR) {
+      const st = await scan('backdoor', seed);
+      const c0 = st.classes.find((k) => k.cls === 0)!;
+      const detail = `seed ${seed}: class-0 mask ${c0.maskFraction.toFixed(4)} vs clean ${refs0.map((r) => r.toFixed(4)).join(', ')}`;
+      t.diagnostic(detail);
+      assert.ok(c0.reached, detail);
+      assert.ok(
+        refs0.every((r) => c0.maskFraction < r),
+        detail,
+      );
+      const inputs = st.classes.map((k) => ({
+        name: `class ${k.cls}`,
+        position: robustZ(
+          k.maskFraction,
+          clean.map((c) => c.classes.find((d) => d.cls === k.cls)!.maskFraction),
+        ),
+        reached: k.reached,
+      }));
+      const v = decide(inputs);
+      assert.equal(v.verdict, 'suspicious', `${detail}\n${v.reasoning.join('\n')}`);
+      assert.match(v.reasoning[0], /class 0/, detail);
+    }
+  } finally {
+    x.dispose();
+  }
+  assert.equal(liveTensors(), before);
+});
