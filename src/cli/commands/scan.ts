@@ -81,7 +81,7 @@ export const scanCommand = defineCommand({
       valueName: 'dataset-spec',
       description: 'Target test data (default: --target with split test).',
     },
-    { name: 'target-epochs', type: 'number', default: 2, description: 'Epochs of each target transfer (fixed and full).' },
+    { name: 'target-epochs', type: 'number', default: 5, description: 'Epochs of each target transfer (fixed and full).' },
     { name: 'mean', type: 'string', valueName: 'a,b,c', description: 'Input normalisation mean per channel (pixel/255 units).' },
     { name: 'std', type: 'string', valueName: 'a,b,c', description: 'Input normalisation std per channel.' },
     { name: 'images', type: 'number', default: 256, description: 'Scan images used by the search (the first N of --data).' },
