@@ -4,7 +4,9 @@
  * most — beyond its neutral twin (same shape and brightness), for each transfer mode against the
  * scratch model. The claim per probe and mode (the paper's: P(bird) +28% for the transferred
  * model vs +2% from scratch) is that the transferred model's excess over neutral exceeds the
- * scratch model's, judged by ./verdict.ts with intervals over seeds.
+ * scratch model's. It is judged by ./verdict.ts on the difference of the two excesses paired by
+ * seed (the same seed draws the same crop and sees the same test images for both models, the
+ * largest shared source of variance), with its interval over seeds against 0.
  */
 import { barChart, histogramChart, toCsv, type Finding, type ReportChart, type ReportImage, type Section } from '../report/index.js';
 import { aggKey, finding, type Agg, type ReportInput } from './report.js';
@@ -90,13 +92,14 @@ export function probeBankSection(
     let held = 0;
     for (const p of ranked) {
       const r = rows.find((x) => x.probe === p && x.mode === mode)!;
-      const j = judgeGreater(r.excess, r.scratchExcess);
+      // Paired by seed: the contrast row is (transferred excess − scratch excess) of the same seed.
+      const j = judgeGreater(r.contrast, 0);
       verdicts.set(`${mode}|${p}`, j.holds);
       if (j.holds === 'yes') held++;
       findings.push(
         finding(
           `${label(p)}: under ${mode} transfer it skews predictions (beyond its neutral patch) more than in the scratch model.`,
-          `excess over neutral ${mode} ${ci(r.excess)} vs scratch ${ci(r.scratchExcess)} points (skew ${ci(r.skew)} toward ${r.toward}; neutral ${ci(r.neutralSkew)})`,
+          `excess over neutral ${mode} − scratch, paired by seed: ${ci(r.contrast)} points (excess ${mode} ${ci(r.excess)} vs scratch ${ci(r.scratchExcess)}; skew ${ci(r.skew)} toward ${r.toward}; neutral ${ci(r.neutralSkew)})`,
           j,
         ),
       );
@@ -111,7 +114,7 @@ export function probeBankSection(
       holds: held >= need ? 'yes' : indicative ? 'indicative' : failed === ranked.length ? 'no' : 'inconclusive',
       reason:
         held >= need
-          ? `${held} probe(s) with intervals over seeds disjoint in the claimed direction (${need} needed: one of many could be chance)`
+          ? `${held} probe(s) whose paired difference has its interval over seeds above 0 (${need} needed: one of many could be chance)`
           : indicative
             ? 'one seed: indicative only'
             : `${held} probe(s) held; ${need} needed`,
