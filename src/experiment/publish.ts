@@ -126,7 +126,7 @@ export function staleNotes(choices: readonly RunChoice[]): string[] {
   const notes: string[] = [];
   const used = choices.filter((ch) => ch.stale && ch.used);
   if (used.length > 0) {
-    const codes = [...new Set(used.map((ch) => codeOfRunId(ch.used!) ?? 'unknown'))].join(', ');
+    const codes = [...new Set(used.map((ch) => codeOfRunId(ch.used!) ?? 'unrecorded'))].join(', ');
     notes.push(
       `Stale results: ${used.length} of ${choices.length} runs were made by other code (code version ${codes}; this code is ${codeHash().slice(0, 12)}) and reused with --accept-stale; the current code might give other numbers. Runs: ${used.map((ch) => ch.used).join(', ')}.`,
     );

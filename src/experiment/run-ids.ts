@@ -48,7 +48,7 @@ export function expectedRunIds(config: ExperimentConfig): string[] {
   return expandSweep(config).flatMap((p) => p.config.seeds.map((seed) => runIdFor(p.config, p.id, seed)));
 }
 
-/** The code version a run id was made with (the 12 hex after '-c'), or null for an id without one. */
+/** The code version a run id was made with (the 12 hex after '-c'), or null for an id from before code versions. */
 export function codeOfRunId(id: string): string | null {
   return /-c([0-9a-f]{12})$/.exec(id)?.[1] ?? null;
 }
@@ -66,7 +66,11 @@ export function staleRun(
 ): RunRecord | null {
   const prefix = runIdPrefix(config, sweepId, seed);
   const current = runIdFor(config, sweepId, seed, code);
-  const done = store.listRuns({ name: config.name, status: 'done' }).filter((r) => r.id.startsWith(prefix) && r.id !== current);
+  // Ids from before the code version was part of them end at the config hash: stale too.
+  const legacy = prefix.slice(0, -2);
+  const done = store
+    .listRuns({ name: config.name, status: 'done' })
+    .filter((r) => (r.id.startsWith(prefix) || r.id === legacy) && r.id !== current);
   return done.at(-1) ?? null;
 }
 
