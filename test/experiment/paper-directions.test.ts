@@ -5,9 +5,10 @@
  * those:
  * - backdoor (converged MNIST target): fixed-feature ASR from the biased source above its
  *   clean-source control, above full fine-tuning, and above scratch;
- * - spurious (the paper's design: the correlated class in source and target): under fixed
- *   transfer the attribute shifts predictions toward the correlated class (Shirt) more for the
- *   biased source than for its control (whose attribute is independent of the class).
+ * Not asserted, because they did not hold over the 3 seeds of the reproduction (RESULTS.md):
+ * full fine-tuning above scratch or above its clean control (ASR 5.8% vs 1.9% and 1.8%, intervals
+ * overlap), and the spurious shift toward Shirt above its control (19.6% vs 1.8% under fixed
+ * transfer: larger on every seed, but one seed carries most of it, so the intervals overlap).
  * Sizes are far below experiments/*.yaml; the full-size numbers are in the report.
  */
 import assert from 'node:assert/strict';
@@ -66,36 +67,6 @@ test(
       const run = out.runs.find((r) => r.seed === seed)!;
       const a = (kind: string) => run.rows.find((r) => r.metric === 'asr' && r.sourceKind === kind && r.transferMode === 'fixed')!.value;
       assert.ok(a('biased') > a('clean'), `seed ${seed}: biased ${a('biased')} vs clean ${a('clean')}`);
-    }
-  },
-);
-
-test(
-  'spurious: under fixed transfer the attribute shifts predictions toward the correlated class more for the biased source than its control (2 seeds)',
-  { skip: !fashionMnistAvailable() && 'dataset-fashion-mnist not installed' },
-  async () => {
-    const loaded = loadConfig('experiments/spurious.yaml', {
-      overrides: [
-        `seeds=${JSON.stringify(SEEDS)}`,
-        'source.dataset.limit=3000',
-        'sourceTraining.epochs=3',
-        'targets.0.dataset.limit=800',
-        'targets.0.testDataset.limit=400',
-        'targetTraining.epochs=4',
-        'transfer.modes=[fixed]',
-        'evaluation.bootstrap=0',
-      ],
-    });
-    const out = await runExperiment({ loaded, root, log: () => {} });
-    for (const seed of SEEDS) {
-      const run = out.runs.find((r) => r.seed === seed)!;
-      const shift = (kind: string) =>
-        run.rows.find((r) => r.metric === 'shift-toward-correlated' && r.sourceKind === kind && r.transferMode === 'fixed')!.value;
-      assert.equal(run.rows.find((r) => r.metric === 'correlated-class')!.value, 1, 'Shirt is class 1 of T-shirt/top vs Shirt');
-      assert.ok(
-        shift('biased') > shift('clean'),
-        `seed ${seed}: shift toward Shirt, biased ${shift('biased')} vs control ${shift('clean')}`,
-      );
     }
   },
 );
