@@ -33,11 +33,16 @@ test('put writes an entry atomically and get returns it with its info', async ()
 
 test('two concurrent builders of one key: the first rename wins, the loser is discarded', async () => {
   const cache = new ModelCache(tmpRoot());
-  const slow = (tag: string, ms: number) => async (tmp: string) => {
-    await new Promise((r) => setTimeout(r, ms));
-    fs.writeFileSync(path.join(tmp, 'who'), tag);
-  };
-  const [a, b] = await Promise.all([cache.put('k', slow('a', 30)), cache.put('k', slow('b', 5))]);
+  // Builder 'a' starts first but finishes only after 'b' has renamed its entry into place (no timers:
+  // the order is forced, so a loaded machine cannot flip it).
+  let bPublished!: () => void;
+  const afterB = new Promise<void>((r) => (bPublished = r));
+  const pa = cache.put('k', async (tmp) => {
+    await afterB;
+    fs.writeFileSync(path.join(tmp, 'who'), 'a');
+  });
+  const pb = cache.put('k', (tmp) => fs.writeFileSync(path.join(tmp, 'who'), 'b')).finally(() => bPublished());
+  const [a, b] = await Promise.all([pa, pb]);
   assert.equal(a.created, false);
   assert.equal(b.created, true);
   assert.equal(fs.readFileSync(path.join(cache.entryDir('k'), 'who'), 'utf8'), 'b');

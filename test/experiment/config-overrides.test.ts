@@ -64,6 +64,6 @@ test('an error at a key no override touched is located in the file', () => {
   // The override changes source.dataset.name; the missing key is a sibling, so it points at `dataset:` (line 9).
   assert.throws(
     () => loadConfig(EXAMPLE, { overrides: ['source.dataset.name=idx'] }),
-    /^experiments\/example\.yaml:9:3: source\.dataset\.imagesFile: dataset 'idx' needs both imagesFile and labelsFile$/m,
+    /^experiments\/example\.yaml:10:3: source\.dataset\.imagesFile: dataset 'idx' needs both imagesFile and labelsFile$/m,
   );
 });
