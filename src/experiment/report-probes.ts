@@ -8,9 +8,18 @@
  * seed (the same seed draws the same crop and sees the same test images for both models, the
  * largest shared source of variance), with its interval over seeds against 0.
  */
-import { barChart, histogramChart, toCsv, type Finding, type ReportChart, type ReportImage, type Section } from '../report/index.js';
+import {
+  barChart,
+  histogramChart,
+  toCsv,
+  type Finding,
+  type Holds,
+  type ReportChart,
+  type ReportImage,
+  type Section,
+} from '../report/index.js';
 import { aggKey, finding, type Agg, type ReportInput } from './report.js';
-import { judgeGreater } from './verdict.js';
+import { judgeAtLeast, judgeGreater } from './verdict.js';
 
 /** How many probes get histograms and example images (the rest are in the table). */
 export const TOP_PROBES = 3;
@@ -105,19 +114,11 @@ export function probeBankSection(
       );
     }
     // One probe of many holding could be chance: the summary needs two (or the only probe).
-    const need = Math.min(2, ranked.length);
     const failed = ranked.filter((p) => verdicts.get(`${mode}|${p}`) === 'no').length;
-    const indicative = ranked.some((p) => verdicts.get(`${mode}|${p}`) === 'indicative');
     findings.push({
       claim: `Under ${mode} transfer, the source's natural biases carry over: probes skew the transferred model beyond neutral more than the scratch model.`,
       measured: `held for ${held} of ${ranked.length} probes, did not hold for ${failed} (per-probe verdicts above)`,
-      holds: held >= need ? 'yes' : indicative ? 'indicative' : failed === ranked.length ? 'no' : 'inconclusive',
-      reason:
-        held >= need
-          ? `${held} probe(s) whose paired difference has its interval over seeds above 0 (${need} needed: one of many could be chance)`
-          : indicative
-            ? 'one seed: indicative only'
-            : `${held} probe(s) held; ${need} needed`,
+      ...judgeAtLeast(ranked.map((p) => ({ holds: verdicts.get(`${mode}|${p}`) as Holds, reason: '' }))),
     });
   }
   ranked.forEach((p, i) =>

@@ -128,3 +128,25 @@ export function judgeFlatDose(points: readonly DosePoint[], opts: JudgeOptions &
     reason: `above the control at ${transferred} of ${points.length} doses; intervals span ${fmt(band)} (tolerance ${fmt(tol)})`,
   };
 }
+
+/**
+ * Judges a claim made about a family of cases (probes, targets) from each case's judgement: held
+ * when at least `need` cases hold (default 2, or 1 when there is a single case: one of many could
+ * hold by chance); did not hold when every case did not hold; one seed, indicative, when any case
+ * was measured on one seed; otherwise inconclusive.
+ * @example judgeAtLeast([{ holds: 'yes', reason: '' }, { holds: 'yes', reason: '' }, { holds: 'inconclusive', reason: '' }]).holds // 'yes'
+ */
+export function judgeAtLeast(cases: readonly Judgement[], opts: { need?: number } = {}): Judgement {
+  if (cases.length === 0) return { holds: 'inconclusive', reason: 'no cases measured' };
+  const need = Math.min(opts.need ?? 2, cases.length);
+  const held = cases.filter((j) => j.holds === 'yes').length;
+  const failed = cases.filter((j) => j.holds === 'no').length;
+  if (held >= need)
+    return {
+      holds: 'yes',
+      reason: `${held} of ${cases.length} held with intervals over seeds disjoint in the claimed direction (${need} needed: one of many could be chance)`,
+    };
+  if (cases.some((j) => j.holds === 'indicative')) return { holds: 'indicative', reason: 'one seed, indicative only' };
+  if (failed === cases.length) return { holds: 'no', reason: `all ${cases.length} did not hold (intervals disjoint the other way)` };
+  return { holds: 'inconclusive', reason: `${held} of ${cases.length} held; ${need} needed` };
+}

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { aggregate, experimentSections, type ReportInput } from '../../src/experiment/report.js';
-import { judgeFlatDose, judgeGreater, judgeLess, type Estimate } from '../../src/experiment/verdict.js';
+import { judgeAtLeast, judgeFlatDose, judgeGreater, judgeLess, type Estimate } from '../../src/experiment/verdict.js';
 import type { MetricRecord } from '../../src/experiment/store/index.js';
 import { studentTQuantile } from '../../src/metrics/studentT.js';
 
@@ -145,4 +145,15 @@ test('the report: one seed gives "indicative" findings; the poison-count claim a
   assert.ok(poison, 'the poison-count finding is present');
   assert.equal(poison.holds, 'inconclusive');
   assert.match(poison.reason ?? '', /flat at the floor/);
+});
+
+test('a claim over several cases (probes) needs two that hold: one of many could be chance', () => {
+  const j = (holds: 'yes' | 'no' | 'inconclusive' | 'indicative') => ({ holds, reason: '' });
+  assert.equal(judgeAtLeast([j('yes'), j('inconclusive'), j('inconclusive')]).holds, 'inconclusive');
+  assert.equal(judgeAtLeast([j('yes'), j('yes'), j('no')]).holds, 'yes');
+  assert.equal(judgeAtLeast([j('yes')]).holds, 'yes', 'a single case needs only itself');
+  assert.equal(judgeAtLeast([j('no'), j('no')]).holds, 'no');
+  assert.equal(judgeAtLeast([j('no'), j('inconclusive')]).holds, 'inconclusive');
+  assert.equal(judgeAtLeast([j('indicative'), j('indicative')]).holds, 'indicative');
+  assert.equal(judgeAtLeast([]).holds, 'inconclusive');
 });
