@@ -90,7 +90,8 @@ export async function runWorker(
   await new Promise<void>((done) => {
     let interrupts = 0;
     const stop = (force: boolean) => {
-      w.close(force).then(done, done);
+      // Closing talks to Redis; with Redis gone it would wait for it forever: give it 5 s.
+      Promise.race([w.close(force), new Promise((r) => setTimeout(r, 5000).unref())]).then(() => done(), done);
     };
     process.on('SIGTERM', () => stop(true));
     process.on('SIGINT', () => {
@@ -99,6 +100,8 @@ export async function runWorker(
       stop(interrupts > 1);
     });
   });
+  // Whatever else is left (a reconnecting client, libtorch's threads) does not keep a stopped worker alive.
+  setTimeout(() => process.exit(0), 1000).unref();
   return 0;
 }
 

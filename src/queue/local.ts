@@ -83,9 +83,19 @@ export async function withLocalWorkers<T>(opts: LocalWorkersOptions, fn: (url: s
     children.push(child);
   }
   log(`queue: ${opts.workers} local worker(s) on ${redactRedisUrl(url)}`);
+  // Stopped by a signal: take the workers and the private Redis down too, then exit as killed.
+  const onSignal = (sig: NodeJS.Signals) => {
+    stopping = true;
+    for (const c of children) c.kill('SIGTERM');
+    void (server?.stop() ?? Promise.resolve()).finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
   try {
     return await Promise.race([fn(url, env), gone]);
   } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
     stopping = true;
     await Promise.all(
       children.map(

@@ -18,7 +18,8 @@ import { UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { sourceModel, sourceModelKey, transferJob, type JobContext, type SourceModelInfo } from '../experiment/jobs.js';
 import { prepareTarget, type PrepareContext } from '../experiment/prepare.js';
-import { codeHash, runInputs } from '../experiment/runner.js';
+import { codeHash, runInputs, type RunInputs } from '../experiment/runner.js';
+import { stableHash } from '../experiment/config/index.js';
 import { openStore, type RunStore } from '../experiment/store/index.js';
 import { getNumThreads, setNumThreads } from '../torch/index.js';
 import type { ProgressEvent } from '../train/trainer.js';
@@ -106,6 +107,23 @@ interface ProcessorEnv {
   log: (line: string) => void;
 }
 
+/**
+ * The inputs of a run, kept for the next jobs of the same run (a worker usually gets several
+ * jobs of one run in a row): the same pure function of the source config, seed and folder.
+ */
+const inputsMemo = new Map<string, RunInputs>();
+function memoRunInputs(pctx: PrepareContext, seed: number): RunInputs {
+  const key = stableHash({ source: pctx.config.source, seed, dir: pctx.configDir });
+  let v = inputsMemo.get(key);
+  if (v === undefined) {
+    v = runInputs(pctx, seed);
+    inputsMemo.set(key, v);
+    // A few runs' worth of datasets at most.
+    while (inputsMemo.size > 2) inputsMemo.delete(inputsMemo.keys().next().value!);
+  }
+  return v;
+}
+
 function contextFor(env: ProcessorEnv, job: Job<QueueJobData>): { ctx: JobContext; pctx: PrepareContext } {
   const d = job.data;
   const ctx: JobContext = {
@@ -122,7 +140,7 @@ function contextFor(env: ProcessorEnv, job: Job<QueueJobData>): { ctx: JobContex
 async function processSource(env: ProcessorEnv, job: Job<SourceJobData>): Promise<SourceJobResult> {
   const d = job.data;
   const { ctx, pctx } = contextFor(env, job);
-  const inputs = prepare(d.label, () => runInputs(pctx, d.seed));
+  const inputs = prepare(d.label, () => memoRunInputs(pctx, d.seed));
   const variant = prepare(d.label, () => {
     const v = inputs.variants.find((x) => x.kind === d.variantKind);
     if (!v) throw new Error(`the config has no '${d.variantKind}' source variant`);
@@ -153,7 +171,7 @@ async function localSource(env: ProcessorEnv, job: Job<TransferJobData>): Promis
 async function processTransfer(env: ProcessorEnv, job: Job<TransferJobData>): Promise<TransferJobReturn> {
   const d = job.data;
   const { ctx, pctx } = contextFor(env, job);
-  const inputs = prepare(d.label, () => runInputs(pctx, d.seed));
+  const inputs = prepare(d.label, () => memoRunInputs(pctx, d.seed));
   const target = prepare(d.label, () => prepareTarget(pctx, d.targetIndex, d.seed, inputs.sourceBase));
   const source = d.sourceKey === null ? null : await localSource(env, job);
   return transferJob(ctx, {

@@ -70,23 +70,27 @@ function workers(tag: string, n = 2, extra: string[] = []): WorkerProcess[] {
   return Array.from({ length: n }, (_, i) => startWorkerProcess(redis.url, join(tmp, `${tag}-w${i}`), ENV, extra));
 }
 
+/** Runs the CLI (through tsx) with the password only in its environment. */
+function cli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...ENV },
+    });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    p.on('exit', (code) => resolve({ code, out, err }));
+  });
+}
+
 test('a sweep on the queue gives the local numbers bit for bit, trains each source once, and never prints the password', async () => {
   await flush();
   const ws = workers('equal');
   try {
     const root = join(tmp, 'equal');
-    const sub = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-      const p = spawn(
-        process.execPath,
-        ['--import', 'tsx', 'src/cli/main.ts', 'sweep', CONFIG, ...SETS.flatMap((s) => ['--set', s]), '--root', root, '--queue', redis.url],
-        { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...ENV } },
-      );
-      let out = '';
-      let err = '';
-      p.stdout.on('data', (d) => (out += d));
-      p.stderr.on('data', (d) => (err += d));
-      p.on('exit', (code) => resolve({ code, out, err }));
-    });
+    const sub = await cli(['sweep', CONFIG, ...SETS.flatMap((s) => ['--set', s]), '--root', root, '--queue', redis.url]);
     assert.equal(sub.code, 0, sub.err);
     assert.deepEqual(numbersOf(root), reference);
     assert.match(sub.err, /queue: \d+ queued · \d+ running · \d+ done · 0 failed/, 'a progress line');
@@ -208,4 +212,14 @@ test('a deterministic failure (bad config value) fails once and its error reache
   } finally {
     await stopWorkers(ws);
   }
+});
+
+test('--workers 2 without --queue: a private Redis and two local worker processes give the local numbers', async () => {
+  const root = join(tmp, 'workers');
+  const r = await cli(['run', CONFIG, ...SETS.flatMap((s) => ['--set', s]), '--point', POINT, '--root', root, '--workers', '2']);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /queue: private redis-server on redis:\/\/127\.0\.0\.1:\d+/);
+  assert.match(r.err, /queue: 2 local worker\(s\)/);
+  assert.match(r.err, /\[worker 1\] done /);
+  assertSameAsReferencePoint(root);
 });
