@@ -12,6 +12,7 @@ import { codeVersion, numericCodeFiles } from '../../src/experiment/code-version
 import { loadConfig } from '../../src/experiment/config/index.js';
 import { sectionsFor } from '../../src/experiment/publish.js';
 import { codeHash, runIdFor, runExperiment } from '../../src/experiment/runner.js';
+import { runIdPrefix } from '../../src/experiment/run-ids.js';
 import { openStore } from '../../src/experiment/store/index.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'bt-reuse-'));
@@ -111,4 +112,27 @@ test('results of other code rerun; with acceptStale they are reused and the repo
   } finally {
     store.close();
   }
+});
+
+test('a run from before code versions were part of run ids counts as stale (code "unrecorded")', () => {
+  const root = join(tmp, 'legacy');
+  const loaded = loadConfig('test/experiment/fixtures/tiny-experiment.yaml', { overrides: ['seeds=[3]', 'sweep={}'] });
+  const legacy = runIdPrefix(loaded.config, 'default', 3).slice(0, -2);
+  const store = openStore(root);
+  try {
+    store.createRun({ id: legacy, name: 'tiny', config: loaded.config, seed: 3, sweepId: 'default' });
+    store.recordMetrics(legacy, [
+      { condition: 'clean', transferMode: 'fixed', sourceKind: 'biased', target: 'digits', metric: 'accuracy', value: 0.9 },
+    ]);
+    store.setStatus(legacy, 'done');
+  } finally {
+    store.close();
+  }
+  assert.equal(sectionsFor(root, loaded, { examples: false }).rows.length, 0);
+  const shown = sectionsFor(root, loaded, { examples: false, acceptStale: true });
+  assert.deepEqual(
+    shown.rows.map((r) => [r.runId, r.metric]),
+    [[legacy, 'accuracy']],
+  );
+  assert.match(shown.sections[0].paragraphs!.join(' '), /code version unrecorded/);
 });
