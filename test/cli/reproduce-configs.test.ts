@@ -1,0 +1,23 @@
+/**
+ * `reproduce` runs shipped configs by name, with `--quick` overrides per experiment: every name it
+ * can run must be a file under experiments/, and every quick override must apply to that file's
+ * config (a key that no longer exists is a config error, so a renamed key cannot silently rot).
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { test } from 'node:test';
+import { MITIGATION_EXPERIMENTS, PAPER_EXPERIMENTS, QUICK_OVERRIDES } from '../../src/cli/experiment.js';
+import { expandSweep, loadConfig } from '../../src/experiment/config/index.js';
+
+test('every experiment reproduce can run is a shipped config with quick overrides that load', () => {
+  for (const name of [...PAPER_EXPERIMENTS, ...MITIGATION_EXPERIMENTS]) {
+    const file = `experiments/${name}.yaml`;
+    assert.ok(existsSync(file), `${file} missing`);
+    assert.ok(QUICK_OVERRIDES[name], `no --quick overrides for ${name}`);
+    const quick = loadConfig(file, { overrides: QUICK_OVERRIDES[name] }).config;
+    assert.equal(quick.name, name);
+    assert.deepEqual(quick.seeds, [0], `${name}: --quick runs one seed`);
+    assert.ok(expandSweep(quick).length <= 4, `${name}: --quick has at most 4 sweep points`);
+  }
+  assert.deepEqual(Object.keys(QUICK_OVERRIDES).sort(), [...PAPER_EXPERIMENTS, ...MITIGATION_EXPERIMENTS].sort());
+});
