@@ -7,7 +7,8 @@
  * What is hashed (paths relative to the project root, contents byte for byte, sorted by path):
  * - the TypeScript of every layer that computes: src/torch, src/nn, src/data, src/bias,
  *   src/train, src/metrics and src/experiment, except the files listed in
- *   {@link REPORT_ONLY_FILES} (they only present numbers) and the store (bookkeeping);
+ *   {@link REPORT_ONLY_FILES} and src/experiment/report*.ts (they only present numbers) and the
+ *   store (bookkeeping);
  * - the native addon's source, native/src;
  * - from package-lock.json, the resolved version and integrity of the dependencies that touch
  *   data or numbers ({@link NUMERIC_DEPENDENCIES}).
@@ -30,7 +31,10 @@ export const NUMERIC_CODE_DIRS = [
   'native/src',
 ] as const;
 
-/** Files and folders inside {@link NUMERIC_CODE_DIRS} that do not change any number. */
+/**
+ * Files and folders inside {@link NUMERIC_CODE_DIRS} that do not change any number (besides
+ * these, every `src/experiment/report*.ts`: report sections only present numbers).
+ */
 export const REPORT_ONLY_FILES = [
   'src/experiment/report.ts',
   'src/experiment/report-sweeps.ts',
@@ -50,7 +54,7 @@ export function numericCodeFiles(root: string = projectRoot()): string[] {
   const files: string[] = [];
   const skip = new Set<string>(REPORT_ONLY_FILES);
   const walk = (rel: string) => {
-    if (skip.has(rel)) return;
+    if (skip.has(rel) || /^src\/experiment\/report[^/]*\.ts$/.test(rel)) return;
     const abs = path.join(root, rel);
     if (!fs.existsSync(abs)) return;
     const st = fs.statSync(abs);

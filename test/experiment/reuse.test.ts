@@ -32,6 +32,7 @@ test('the code version changes with numeric code and dependencies, not with repo
     'src/nn/layer.ts': 'export const w = 1;',
     'src/experiment/prepare.ts': 'export const p = 1;',
     'src/experiment/report.ts': 'export const r = 1;',
+    'src/experiment/report-sweeps.ts': 'export const r = 1;',
     'src/experiment/store/db.ts': 'export const d = 1;',
     'src/cli/main.ts': 'export const c = 1;',
     'native/src/addon.cc': 'int x;',
@@ -43,6 +44,7 @@ test('the code version changes with numeric code and dependencies, not with repo
     project('b', {
       ...base,
       'src/experiment/report.ts': 'export const r = 2;',
+      'src/experiment/report-sweeps.ts': 'export const r = 2;',
       'src/experiment/store/db.ts': 'export const d = 2;',
       'src/cli/main.ts': 'export const c = 2;',
       'src/serve/new.ts': 'x',
