@@ -100,6 +100,34 @@ const withTrigger = (t: RecoveredTrigger, name: string): ImageDataset => ({
   name,
 });
 
+/** Clean accuracy on the source test split (model in eval mode). */
+function sourceAccuracyOf(model: Classifier): number {
+  const preds = predict((x) => model.forward(x), sourceTest, batchSpecFor(sourceTest, norm)).preds;
+  return preds.filter((p, i) => p === sourceTest.labels[i]).length / sourceTest.n;
+}
+
+/** Targeted ASR toward class 0 through the source head: true trigger, recovered triggers, random-pixel control. */
+function headAsrs(model: Classifier, kind: string, seed: number, stats: ScanStatistics) {
+  const c0 = stats.classes.find((c) => c.cls === TARGET_CLASS)!;
+  return {
+    trueTrigger: headAsr(model, triggerTestSet(asrSet, KINDS[kind] ?? KINDS.checkerboard!, 0).dataset),
+    recoveredClass0: headAsr(model, withTrigger(c0.trigger, 'class0')),
+    randomControl: headAsr(model, withTrigger(permutedTrigger(c0.trigger, seed), 'control')),
+    recoveredHeadless: headAsr(model, withTrigger(stats.headless[0].trigger, 'headless')),
+  };
+}
+
+/** A cached record with its source-head numbers recomputed (cheap: forward passes only). */
+function rescore(rec: ModelRecord, weights: string): ModelRecord {
+  const model = loadModelFromFile(weights);
+  model.eval();
+  try {
+    return { ...rec, sourceAccuracy: sourceAccuracyOf(model), asr: headAsrs(model, rec.kind, rec.seed, rec.stats) };
+  } finally {
+    model.dispose();
+  }
+}
+
 interface ModelRecord {
   kind: string;
   seed: number;
@@ -115,9 +143,12 @@ interface ModelRecord {
 async function one(kind: string, seed: number): Promise<ModelRecord> {
   const file = join(out, 'scans', `${kind}-${seed}.json`);
   if (existsSync(file))
-    return JSON.parse(readFileSync(file, 'utf-8'), (k, v) =>
-      (k === 'mask' || k === 'pattern') && Array.isArray(v) ? Float32Array.from(v) : v,
-    ) as ModelRecord;
+    return rescore(
+      JSON.parse(readFileSync(file, 'utf-8'), (k, v) =>
+        (k === 'mask' || k === 'pattern') && Array.isArray(v) ? Float32Array.from(v) : v,
+      ) as ModelRecord,
+      join(out, 'models', `${kind}-${seed}.safetensors`),
+    );
   const spec = KINDS[kind];
   const weights = join(out, 'models', `${kind}-${seed}.safetensors`);
   let trainSeconds = 0;
@@ -160,12 +191,7 @@ async function one(kind: string, seed: number): Promise<ModelRecord> {
     const c0 = stats.classes.find((c) => c.cls === TARGET_CLASS)!;
     const h0 = stats.headless[0];
     const triggerSpec = spec ?? KINDS.checkerboard!;
-    const asr = {
-      trueTrigger: headAsr(model, triggerTestSet(asrSet, triggerSpec, 0).dataset),
-      recoveredClass0: headAsr(model, withTrigger(c0.trigger, 'class0')),
-      randomControl: headAsr(model, withTrigger(permutedTrigger(c0.trigger, seed), 'control')),
-      recoveredHeadless: headAsr(model, withTrigger(h0.trigger, 'headless')),
-    };
+    const asr = headAsrs(model, kind, seed, stats);
     const region = trueRegion(triggerSpec, sourceTest);
     const iou = { class0: maskIou(c0.trigger.mask, region), headless: maskIou(h0.trigger.mask, region) };
     log(`${kind} seed ${seed}: transfer check`);
