@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { sourceModel, sourceModelKey, transferJob, type JobContext, type SourceModelInfo } from '../experiment/jobs.js';
-import { prepareTarget, type PrepareContext } from '../experiment/prepare.js';
+import { prepareTarget, type PrepareContext, type TargetData } from '../experiment/prepare.js';
+import type { ImageDataset } from '../data/types.js';
 import { codeHash, runInputs, type RunInputs } from '../experiment/runner.js';
 import { stableHash } from '../experiment/config/index.js';
 import { openStore, type RunStore } from '../experiment/store/index.js';
@@ -124,6 +125,19 @@ function memoRunInputs(pctx: PrepareContext, seed: number): RunInputs {
   return v;
 }
 
+/** A target's data and evaluation conditions, kept for the next jobs of the same run and target (the other modes and source variants). */
+const targetMemo = new Map<string, TargetData>();
+function memoTarget(pctx: PrepareContext, targetIndex: number, seed: number, sourceBase: ImageDataset): TargetData {
+  const key = stableHash({ config: { ...pctx.config, seeds: [seed] }, targetIndex, seed, dir: pctx.configDir });
+  let v = targetMemo.get(key);
+  if (v === undefined) {
+    v = prepareTarget(pctx, targetIndex, seed, sourceBase);
+    targetMemo.set(key, v);
+    while (targetMemo.size > 2) targetMemo.delete(targetMemo.keys().next().value!);
+  }
+  return v;
+}
+
 function contextFor(env: ProcessorEnv, job: Job<QueueJobData>): { ctx: JobContext; pctx: PrepareContext } {
   const d = job.data;
   const ctx: JobContext = {
@@ -172,7 +186,7 @@ async function processTransfer(env: ProcessorEnv, job: Job<TransferJobData>): Pr
   const d = job.data;
   const { ctx, pctx } = contextFor(env, job);
   const inputs = prepare(d.label, () => memoRunInputs(pctx, d.seed));
-  const target = prepare(d.label, () => prepareTarget(pctx, d.targetIndex, d.seed, inputs.sourceBase));
+  const target = prepare(d.label, () => memoTarget(pctx, d.targetIndex, d.seed, inputs.sourceBase));
   const source = d.sourceKey === null ? null : await localSource(env, job);
   return transferJob(ctx, {
     dir: join(env.store.root, 'queue-jobs', job.id!),
