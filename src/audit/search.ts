@@ -225,13 +225,23 @@ export function meanPairwiseCosine(f: Tensor): Tensor {
     const n = f.size(0);
     const u = f.div(f.pow(2).sum(1, { keepdim: true }).add(1e-12).sqrt());
     const s = u.sum(0);
-    return s.pow(2).sum().sub(n).div(n * (n - 1));
+    return s
+      .pow(2)
+      .sum()
+      .sub(n)
+      .div(n * (n - 1));
   });
 }
 
 /** Mean squared distance of the rows of f [N, D] to their mean. */
 export function spreadOf(f: Tensor): Tensor {
-  return tidy(() => f.sub(f.mean(0, { keepdim: true })).pow(2).sum(1).mean());
+  return tidy(() =>
+    f
+      .sub(f.mean(0, { keepdim: true }))
+      .pow(2)
+      .sum(1)
+      .mean(),
+  );
 }
 
 /**
