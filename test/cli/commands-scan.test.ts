@@ -129,3 +129,29 @@ test('scan --target reports the ASR of the recovered triggers and their random-p
     }
   }
 });
+
+test('scan --train-references N trains N clean references of the same architecture, saves them and judges against them', async () => {
+  const out = path.join(dir, 'o4');
+  const r = await call(scanCommand, runScan, [
+    backbone,
+    '--data',
+    DATA,
+    ...FAST,
+    '--no-per-class',
+    '--train-references',
+    '3',
+    '--reference-data',
+    '{name: mnist, limit: 64}',
+    '--reference-epochs',
+    '1',
+    '--out',
+    out,
+    '--json',
+  ]);
+  assert.equal(r.code, 0, r.err);
+  const rep = JSON.parse(r.out) as AuditReport;
+  assert.equal(rep.references.count, 3);
+  assert.notEqual(rep.verdict, 'inconclusive');
+  for (let i = 1; i <= 3; i++) assert.ok(fs.existsSync(path.join(out, 'references', `reference-${i}.safetensors`)));
+  assert.equal(rep.references.files[0], path.join(out, 'references', 'reference-1.safetensors'));
+});
