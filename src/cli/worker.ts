@@ -33,7 +33,7 @@ export const workerCommand = defineCommand({
   name: 'worker',
   summary: 'Do jobs from a queue (sources, transfers) until stopped: one per process, as many processes as you like, on any machine.',
   description:
-    'The worker needs only Redis (and the same datasets and code version as the submitter): source weights, predictions and metrics travel through the queue. SIGTERM abandons the running job (another worker takes it over after --lock-seconds); Ctrl-C finishes it first (twice: abandon).',
+    'The worker needs only Redis (and the same datasets and code version as the submitter): source weights and job results (training histories, per-sample predictions) travel through the queue; the submitter computes the metric rows. SIGTERM abandons the running job (another worker takes it over after --lock-seconds); Ctrl-C finishes it first (twice: abandon).',
   flags: [
     {
       name: 'queue',
