@@ -85,7 +85,11 @@ export type SourceSpec = z.output<typeof SourceSchema>;
  */
 export const TargetBiasSchema = z
   .strictObject({
-    fraction: z.number().min(0).max(1).describe('Share q of the target training images that get the trigger (chosen across all classes, seeded).'),
+    fraction: z
+      .number()
+      .min(0)
+      .max(1)
+      .describe('Share q of the target training images that get the trigger (chosen across all classes, seeded).'),
     trigger: TriggerSchema.nullable().default(null).describe('Trigger pasted. null = the evaluation trigger (else the source trigger).'),
   })
   .describe('The trigger pasted on a fraction of the target training images, labels unchanged (a de-biased target).')
@@ -142,7 +146,9 @@ export type TransferSpec = z.output<typeof TransferSchema>;
 export const PatchProbeSchema = z
   .discriminatedUnion('kind', [
     z.strictObject({
-      kind: z.literal('class-patch').describe('A patch taken from images of a class of the source (or of a reference `dataset`), pasted on target test images.'),
+      kind: z
+        .literal('class-patch')
+        .describe('A patch taken from images of a class of the source (or of a reference `dataset`), pasted on target test images.'),
       sourceClass: ClassRefSchema.describe('Class the patch comes from (of `dataset`, else of the source dataset).'),
       dataset: DatasetSpecSchema.nullable()
         .default(null)
@@ -158,7 +164,12 @@ export const PatchProbeSchema = z
     z.strictObject({
       kind: z.literal('image').describe('A stencil read from a PNG (its alpha, or `maskPath`, says which pixels are pasted).'),
       path: z.string().min(1).describe('PNG file of the stencil (relative to the config file).'),
-      maskPath: z.string().min(1).nullable().default(null).describe('Optional grayscale mask PNG (white = pasted). null = the PNG\'s alpha.'),
+      maskPath: z
+        .string()
+        .min(1)
+        .nullable()
+        .default(null)
+        .describe("Optional grayscale mask PNG (white = pasted). null = the PNG's alpha."),
       size: z.number().int().positive().describe('Patch side in pixels (the PNG is resized to it).'),
       position: PositionSchema.default('random'),
       name: z.string().min(1).nullable().default(null).describe('Name of the probe in the report. null = the file name.'),
