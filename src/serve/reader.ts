@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
-import { indexPath, runPaths, type MetricRecord, type RunRecord, type RunStatus } from '../experiment/store/index.js';
+import { indexPath, runRecordOf, type MetricRecord, type RunRecord, type RunRow, type RunStatus } from '../experiment/store/index.js';
 
 /** Filter of `ResultsReader.runs`; every given field must match. */
 export interface RunQuery {
@@ -32,19 +32,6 @@ export interface CodeVersion {
   readonly version: string | null;
   readonly gitCommit: string | null;
   readonly srcHash: string | null;
-}
-
-interface RunRow {
-  id: string;
-  name: string;
-  config_hash: string;
-  status: RunStatus;
-  sweep_id: string | null;
-  seed: number | null;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  error: string | null;
 }
 
 /** The results index of one root, opened read-only on demand. Close it with `close()`. */
@@ -89,19 +76,7 @@ export class ResultsReader {
   }
 
   #record(r: RunRow): RunRecord {
-    return {
-      id: r.id,
-      name: r.name,
-      configHash: r.config_hash,
-      status: r.status,
-      sweepId: r.sweep_id,
-      seed: r.seed,
-      createdAt: r.created_at,
-      startedAt: r.started_at,
-      finishedAt: r.finished_at,
-      error: r.error,
-      paths: runPaths(this.root, r.id),
-    };
+    return runRecordOf(this.root, r);
   }
 
   /** Runs matching `q`, newest first (by creation time, then id). */

@@ -106,7 +106,8 @@ export interface MetricFilter {
   readonly status?: RunStatus;
 }
 
-interface RunRow {
+/** A row of the index's `runs` table, as SQLite returns it. */
+export interface RunRow {
   id: string;
   name: string;
   config_hash: string;
@@ -117,6 +118,23 @@ interface RunRow {
   started_at: string | null;
   finished_at: string | null;
   error: string | null;
+}
+
+/** The run record of an index row under results root `root` (also used by read-only readers of the index). */
+export function runRecordOf(root: string, r: RunRow): RunRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    configHash: r.config_hash,
+    status: r.status,
+    sweepId: r.sweep_id,
+    seed: r.seed,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    error: r.error,
+    paths: runPaths(root, r.id),
+  };
 }
 
 const CSV_COLUMNS = [
@@ -216,19 +234,7 @@ export class RunStore {
   }
 
   #toRecord(r: RunRow): RunRecord {
-    return {
-      id: r.id,
-      name: r.name,
-      configHash: r.config_hash,
-      status: r.status,
-      sweepId: r.sweep_id,
-      seed: r.seed,
-      createdAt: r.created_at,
-      startedAt: r.started_at,
-      finishedAt: r.finished_at,
-      error: r.error,
-      paths: runPaths(this.root, r.id),
-    };
+    return runRecordOf(this.root, r);
   }
 
   /**
