@@ -10,24 +10,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { startServer } from '../src/serve/index.js';
+import { CHROMIUM, CHROMIUM_ARGS } from '../test/serve/browser.js';
 
 const [root, out = 'docs/serve.png', path = '/compare'] = process.argv.slice(2);
 if (!root) throw new Error('usage: tsx scripts/serve-screenshot.ts ROOT [OUT.png] [URL path]');
 const server = await startServer({ root, port: 0 });
 const profile = mkdtempSync(join(tmpdir(), 'bt-chromium-'));
 const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.BIAS_TRANSFER_CHROMIUM ?? '/usr/bin/chromium',
+  executablePath: CHROMIUM,
   headless: true,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
+  args: CHROMIUM_ARGS,
   viewport: { width: 1100, height: 1000 },
 });
 try {
