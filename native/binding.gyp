@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "torch_addon",
-      "sources": ["src/addon.cc"],
+      "sources": ["src/addon.cc", "src/fused.cc"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "<!@(node libtorch.cjs include)"
@@ -10,8 +10,8 @@
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++14"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
-      "ldflags": ["<!@(node libtorch.cjs ldflags)"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O3", "-fopenmp", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
+      "ldflags": ["<!@(node libtorch.cjs ldflags)", "-fopenmp"],
       "libraries": ["<!@(node libtorch.cjs libs)"]
     }
   ]

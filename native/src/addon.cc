@@ -17,6 +17,7 @@
 #include <c10/core/impl/alloc_cpu.h>
 #include <napi.h>
 #include <torch/version.h>
+#include "fused.h"
 #include <malloc.h>
 
 #include <atomic>
@@ -620,6 +621,13 @@ FN(Conv2d) {  // (x, w, b?, stride[2], padding[2], dilation[2], groups)
 FN(BatchNorm) {  // (x, weight?, bias?, runningMean?, runningVar?, training, momentum, eps)
   RETT(at::batch_norm(T(info, 0), OT(info, 1), OT(info, 2), OT(info, 3), OT(info, 4), B(info, 5), D(info, 6), D(info, 7), false));
 }
+FN(BatchNormAct) {  // (x, residual?, weight?, bias?, runningMean?, runningVar?, momentum, eps, relu): training mode
+  return Guard(info, [&]() -> Napi::Value {
+    auto opt = [&](size_t i) { return Present(info, i) ? T(info, i) : at::Tensor(); };
+    return Wrap(info.Env(), bt::BatchNormActTrain(T(info, 0), opt(1), opt(2), opt(3), opt(4), opt(5), D(info, 6),
+                                                  D(info, 7), B(info, 8)));
+  });
+}
 FN(Linear) { RETT(at::linear(T(info, 0), T(info, 1), OT(info, 2))); }
 FN(MaxPool2d) {  // (x, kernel[2], stride[2], padding[2], dilation[2], ceilMode)
   RETT(at::max_pool2d(T(info, 0), IL(info, 1), IL(info, 2), IL(info, 3), IL(info, 4), B(info, 5)));
@@ -822,7 +830,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT(Ceil); EXPORT(Round); EXPORT(Relu); EXPORT(Sigmoid); EXPORT(Tanh); EXPORT(Isfinite); EXPORT(Isnan); EXPORT(Gelu);
   EXPORT(Sum); EXPORT(Mean); EXPORT(Std); EXPORT(Var); EXPORT(Amax); EXPORT(Amin); EXPORT(MaxDim); EXPORT(MinDim);
   EXPORT(Argmax); EXPORT(Argmin); EXPORT(Topk); EXPORT(All); EXPORT(Any); EXPORT(Matmul); EXPORT(Allclose);
-  EXPORT(Conv2d); EXPORT(BatchNorm); EXPORT(Linear); EXPORT(MaxPool2d); EXPORT(AvgPool2d); EXPORT(AdaptiveAvgPool2d);
+  EXPORT(Conv2d); EXPORT(BatchNorm); EXPORT(BatchNormAct); EXPORT(Linear); EXPORT(MaxPool2d); EXPORT(AvgPool2d); EXPORT(AdaptiveAvgPool2d);
   EXPORT(Dropout); EXPORT(Softmax); EXPORT(LogSoftmax); EXPORT(CrossEntropy); EXPORT(NllLoss); EXPORT(MseLoss);
   EXPORT(OneHot); EXPORT(Interpolate);
   EXPORT(AddInplace); EXPORT(MulInplace); EXPORT(DivInplace); EXPORT(AddcmulInplace); EXPORT(AddcdivInplace);

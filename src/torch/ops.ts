@@ -217,6 +217,45 @@ export function batchNorm(x: Tensor, opts: BatchNormOptions): Tensor {
   );
 }
 
+/** Options of `batchNormAct`: training-mode batch normalisation, then a shortcut, then ReLU. */
+export interface BatchNormActOptions {
+  weight?: Tensor;
+  bias?: Tensor;
+  /** Updated in place (give both or neither). */
+  runningMean?: Tensor;
+  runningVar?: Tensor;
+  /** Weight of the new batch statistic in the running estimate (default 0.1). */
+  momentum?: number;
+  eps?: number;
+  /** Added after the normalisation, before the ReLU (a ResNet block's shortcut); same shape as x. */
+  residual?: Tensor;
+  /** Apply max(., 0) last (default true). */
+  relu?: boolean;
+}
+
+/**
+ * Fused training-mode BatchNorm2d [+ residual] [+ ReLU] in one native kernel with its own
+ * backward (native/src/fused.cc): `relu(batch_norm(x, training=true) + residual)`, the running
+ * statistics updated as torch.nn.BatchNorm2d does. x: float32 CPU [N, C, H, W]; the output is
+ * channels-last. Its sums are merged in a fixed order, so the result does not depend on the
+ * number of threads.
+ */
+export function batchNormAct(x: Tensor, opts: BatchNormActOptions = {}): Tensor {
+  return new Tensor(
+    native.BatchNormAct(
+      x.handle,
+      opts.residual?.handle,
+      opts.weight?.handle,
+      opts.bias?.handle,
+      opts.runningMean?.handle,
+      opts.runningVar?.handle,
+      opts.momentum ?? 0.1,
+      opts.eps ?? 1e-5,
+      opts.relu ?? true,
+    ),
+  );
+}
+
 /** y = x W^T + b. weight: [out, in]. */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
   return new Tensor(native.Linear(x.handle, weight.handle, bias?.handle));

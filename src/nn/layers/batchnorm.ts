@@ -1,7 +1,8 @@
 /** BatchNorm2d: batch normalisation over channels of [N, C, H, W] (torch.nn.BatchNorm2d). */
-import { batchNorm, empty, noGrad, ones, zeros, type BatchNormOptions, type Tensor } from '../../torch/index.js';
+import { batchNorm, batchNormAct, empty, noGrad, ones, zeros, type BatchNormOptions, type Tensor } from '../../torch/index.js';
 import { constant_ } from '../init.js';
 import { Module } from '../module.js';
+import { ReLU } from './activation.js';
 
 /** Python's repr of a float: `1e-05`, `0.1`, `1.0`. */
 function pyFloat(v: number): string {
@@ -94,14 +95,73 @@ export class BatchNorm2d extends Module {
     if (this.bias !== undefined) constant_(this.bias, 0);
   }
 
-  forward(x: Tensor): Tensor {
+  /**
+   * Use the fused native kernel (`batchNormAct`: normalisation, shortcut and ReLU in one pass,
+   * with its own backward) for batch statistics on channels-last float32 CPU input; false runs
+   * ATen's batch_norm and a separate ReLU everywhere (for comparisons; default true).
+   */
+  static fused = true;
+
+  #check(x: Tensor): void {
     if (x.ndim !== 4) throw new RangeError(`BatchNorm2d: expected 4-d input [N, C, H, W], got [${x.shape.join(', ')}]`);
     if (x.shape[1] !== this.numFeatures) throw new RangeError(`BatchNorm2d(${this.numFeatures}): input has ${x.shape[1]} channels`);
+  }
+
+  /** Counts the batch (training mode) and returns the running-statistics factor to use. */
+  #tick(): number {
     let factor = this.momentum ?? 0;
     if (this.training && this.numBatchesTracked !== undefined) {
       noGrad(() => this.numBatchesTracked!.add_(1));
       if (this.momentum === null) factor = 1 / this.numBatchesTracked.item();
     }
+    return factor;
+  }
+
+  /** Whether `forwardAct` can take x: batch statistics on a channels-last float32 CPU tensor. */
+  canFuse(x: Tensor): boolean {
+    return (
+      BatchNorm2d.fused &&
+      (this.training || this.runningMean === undefined) &&
+      x.ndim === 4 &&
+      x.dtype === 'float32' &&
+      x.device === 'cpu' &&
+      x.isContiguous({ channelsLast: true })
+    );
+  }
+
+  /**
+   * `relu(this(x) + residual)` (each part optional) in one native kernel when `canFuse(x)`;
+   * undefined otherwise (the caller then runs the parts separately). Same numbers as the parts
+   * up to float rounding (test/nn/batchnorm-act.test.ts checks it against PyTorch).
+   */
+  forwardAct(x: Tensor, opts: { residual?: Tensor; relu: boolean }): Tensor | undefined {
+    if (!this.canFuse(x)) return undefined;
+    this.#check(x);
+    const momentum = this.#tick();
+    // With no running statistics (trackRunningStats false) none are updated.
+    return batchNormAct(x, {
+      weight: this.weight,
+      bias: this.bias,
+      runningMean: this.runningMean,
+      runningVar: this.runningVar,
+      momentum,
+      eps: this.eps,
+      residual: opts.residual,
+      relu: opts.relu,
+    });
+  }
+
+  /** BatchNorm2d followed by ReLU runs as one fused kernel when it can (see `forwardAct`). */
+  override forwardFused(x: Tensor, next: Module): Tensor | undefined {
+    if (!(next instanceof ReLU)) return undefined;
+    return this.forwardAct(x, { relu: true });
+  }
+
+  forward(x: Tensor): Tensor {
+    const fused = this.forwardAct(x, { relu: false });
+    if (fused !== undefined) return fused;
+    this.#check(x);
+    const factor = this.#tick();
     const o = this.#opts;
     // Batch statistics while training, or when there are no running statistics to use.
     o.training = this.training || this.runningMean === undefined;

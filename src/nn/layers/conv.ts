@@ -134,18 +134,38 @@ export class Conv2d extends Module {
     if (this.memoryFormat === 'contiguous') return conv2d(x, weight, opts);
     // An NHWC view of the weight makes libtorch pick oneDNN's channels-last convolution (the
     // copy is differentiable: the gradient flows back to the NCHW parameter). With one input
-    // channel the layouts coincide and libtorch keeps NCHW, so the output is converted once.
-    const w = weight.contiguous({ channelsLast: true });
-    let y: Tensor;
+    // channel both layouts describe the same memory and libtorch would keep NCHW (and oneDNN's
+    // NCHW kernel for one channel is slow): explicit channels-last strides, made by a view and
+    // a permute, select the NHWC kernel and an NHWC output (2.4x faster forward, 3.6x forward +
+    // backward for a 1 -> 16 channel 3x3 conv on 28x28 here, bench/README.md).
+    const owned: Tensor[] = [];
     try {
-      y = conv2d(x, w, opts);
+      let xin = x;
+      let w: Tensor;
+      if (x.ndim === 4 && x.shape[1] === 1 && weight.shape[1] === 1 && x.isContiguous()) {
+        const [n, , h, wd] = x.shape;
+        const [o, , kh, kw] = weight.shape;
+        const xv = x.view([n, h, wd, 1]);
+        owned.push(xv);
+        xin = xv.permute([0, 3, 1, 2]);
+        owned.push(xin);
+        const wc = weight.isContiguous() ? weight : weight.contiguous();
+        if (wc !== weight) owned.push(wc);
+        const wv = wc.view([o, kh, kw, 1]);
+        owned.push(wv);
+        w = wv.permute([0, 3, 1, 2]);
+      } else {
+        w = weight.contiguous({ channelsLast: true });
+      }
+      owned.push(w);
+      const y = conv2d(xin, w, opts);
+      if (y.isContiguous({ channelsLast: true })) return y;
+      const z = y.contiguous({ channelsLast: true });
+      y.dispose();
+      return z;
     } finally {
-      w.dispose();
+      for (const t of owned) if (t !== weight && t !== x) t.dispose();
     }
-    if (y.isContiguous({ channelsLast: true })) return y;
-    const z = y.contiguous({ channelsLast: true });
-    y.dispose();
-    return z;
   }
 
   override describe(): string {

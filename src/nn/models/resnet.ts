@@ -33,6 +33,31 @@ function residualJoin(out: Tensor, x: Tensor, downsample: Sequential | undefined
   return y;
 }
 
+/**
+ * The block's output `relu(bn(h) + shortcut(x))`. With batch statistics on channels-last input
+ * the normalisation, the add and the ReLU run as one fused kernel (`BatchNorm2d.forwardAct`);
+ * otherwise as separate ops. Disposes `h` and the shortcut's intermediate.
+ */
+function joinBlock(h: Tensor, bn: BatchNorm2d, x: Tensor, downsample: Sequential | undefined): Tensor {
+  if (!bn.canFuse(h)) {
+    const out = bn.forward(h);
+    h.dispose();
+    return residualJoin(out, x, downsample);
+  }
+  const identity = downsample !== undefined ? downsample.forward(x) : x;
+  try {
+    return bn.forwardAct(h, { residual: identity, relu: true })!;
+  } finally {
+    h.dispose();
+    if (identity !== x) identity.dispose();
+  }
+}
+
+/** Whether a block should run its last BN separately (batch statistics: the fused join applies). */
+function batchStats(bn: BatchNorm2d): boolean {
+  return bn.training || bn.runningMean === undefined;
+}
+
 /** Two 3x3 convolutions with a shortcut (ResNet-18/34). Keys: conv1, bn1, conv2, bn2, downsample.{0,1}. */
 export class BasicBlock extends Module {
   static readonly expansion = 1;
@@ -43,6 +68,8 @@ export class BasicBlock extends Module {
   readonly bn2: BatchNorm2d;
   readonly downsample: Sequential | undefined;
   readonly #branch: Module[];
+  /** The branch without its last BN (training runs that BN fused with the join). */
+  readonly #head: Module[];
 
   /** `downsample` is built by the caller before the block (torchvision's order of construction). */
   constructor(cfg: { inplanes: number; planes: number; stride?: number; downsample?: Sequential }) {
@@ -54,13 +81,16 @@ export class BasicBlock extends Module {
     this.bn2 = this.registerModule('bn2', new BatchNorm2d({ numFeatures: cfg.planes }));
     this.downsample = cfg.downsample !== undefined ? this.registerModule('downsample', cfg.downsample) : undefined;
     this.#branch = [this.conv1, this.bn1, this.relu, this.conv2, this.bn2];
+    this.#head = [this.conv1, this.bn1, this.relu, this.conv2];
   }
   /** The BN whose weight `zeroInitResidual` zeroes. */
   get lastBn(): BatchNorm2d {
     return this.bn2;
   }
   forward(x: Tensor): Tensor {
-    return residualJoin(forwardChain(x, this.#branch), x, this.downsample);
+    // Evaluation: the chain folds bn2 into conv2.
+    if (!batchStats(this.bn2)) return residualJoin(forwardChain(x, this.#branch), x, this.downsample);
+    return joinBlock(forwardChain(x, this.#head), this.bn2, x, this.downsample);
   }
 }
 
@@ -76,6 +106,8 @@ export class Bottleneck extends Module {
   readonly relu: ReLU;
   readonly downsample: Sequential | undefined;
   readonly #branch: Module[];
+  /** The branch without its last BN (training runs that BN fused with the join). */
+  readonly #head: Module[];
 
   constructor(cfg: { inplanes: number; planes: number; stride?: number; downsample?: Sequential }) {
     super();
@@ -89,12 +121,14 @@ export class Bottleneck extends Module {
     this.relu = this.registerModule('relu', new ReLU());
     this.downsample = cfg.downsample !== undefined ? this.registerModule('downsample', cfg.downsample) : undefined;
     this.#branch = [this.conv1, this.bn1, this.relu, this.conv2, this.bn2, this.relu, this.conv3, this.bn3];
+    this.#head = [this.conv1, this.bn1, this.relu, this.conv2, this.bn2, this.relu, this.conv3];
   }
   get lastBn(): BatchNorm2d {
     return this.bn3;
   }
   forward(x: Tensor): Tensor {
-    return residualJoin(forwardChain(x, this.#branch), x, this.downsample);
+    if (!batchStats(this.bn3)) return residualJoin(forwardChain(x, this.#branch), x, this.downsample);
+    return joinBlock(forwardChain(x, this.#head), this.bn3, x, this.downsample);
   }
 }
 

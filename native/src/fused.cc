@@ -1,0 +1,370 @@
+// Fused training-mode batch normalisation (+ optional residual add, + optional ReLU) for
+// channels-last float32 tensors, with its own backward.
+//
+// Why: in the product's training step (and PyTorch's), ATen's channels-last batch_norm,
+// batch_norm_backward and threshold_backward were 55-60% of the CPU time of small-cnn and the
+// ResNets (bench/README.md, "Fused BatchNorm"): each is a separate pass over the activation, and
+// ReLU's backward on channels-last tensors runs 4x slower than on NCHW ones here. One kernel
+// reads the activation once for the statistics and once to normalise, shift, add the shortcut
+// and clamp; its backward reads the gradient, output and input once for the reductions and once
+// for the input gradient.
+//
+// Numerics: batch mean and biased variance per channel (the normalisation), unbiased variance for
+// the running estimate, exactly as torch.nn.BatchNorm2d in training mode. The rows (N*H*W) are cut
+// into chunks whose size depends only on the channel count; each chunk's partial statistics are
+// computed in float inside the chunk and merged in double, in chunk order (Chan et al.'s pairwise
+// formula). So the result does not depend on the number of threads or on how they are scheduled:
+// the same inputs give the same bits with 1 or 16 threads.
+#include "fused.h"
+
+#include <ATen/Parallel.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace bt {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// Rows per chunk: about 16 K floats, so a chunk's rows stay in L1/L2 between its two passes.
+int64_t ChunkRows(int64_t C) { return std::max<int64_t>(1, 16384 / C); }
+
+#define BT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define BT_INLINE inline __attribute__((always_inline))
+
+// Each kernel is a template on the channel count (0: known only at run time) so that the common
+// widths get an inner loop the compiler vectorises without remainder; the BT_CLONES entry points
+// pick the width and are compiled for AVX-512, AVX2 and plain x86-64 (chosen at load time).
+#define BT_DISPATCH_C(C, CALL)      \
+  switch (C) {                      \
+    case 16: CALL(16); break;       \
+    case 32: CALL(32); break;       \
+    case 64: CALL(64); break;       \
+    case 128: CALL(128); break;     \
+    case 256: CALL(256); break;     \
+    default: CALL(0); break;        \
+  }
+
+// Per chunk: mean and sum of squared deviations (M2) of each channel, in float.
+template <int CC>
+BT_INLINE void ChunkStatsT(const float* __restrict x, int64_t rows, int64_t Crt, float* __restrict mean,
+                           float* __restrict m2) {
+  const int64_t C = CC > 0 ? CC : Crt;
+  for (int64_t c = 0; c < C; c++) mean[c] = 0.f, m2[c] = 0.f;
+  for (int64_t r = 0; r < rows; r++) {
+    const float* xr = x + r * C;
+    for (int64_t c = 0; c < C; c++) mean[c] += xr[c];
+  }
+  const float inv = 1.f / static_cast<float>(rows);
+  for (int64_t c = 0; c < C; c++) mean[c] *= inv;
+  for (int64_t r = 0; r < rows; r++) {
+    const float* xr = x + r * C;
+    for (int64_t c = 0; c < C; c++) {
+      const float d = xr[c] - mean[c];
+      m2[c] += d * d;
+    }
+  }
+}
+BT_CLONES void ChunkStats(const float* x, int64_t rows, int64_t C, float* mean, float* m2) {
+#define BT_CALL(K) ChunkStatsT<K>(x, rows, C, mean, m2)
+  BT_DISPATCH_C(C, BT_CALL)
+#undef BT_CALL
+}
+
+// The normalised value z = (x - mean) * scale + shift (centred first: no cancellation near zero).
+// Forward and backward compute it with this one expression, so the ReLU mask the backward
+// recomputes from x is the forward's.
+#define BT_Z(xr, c) ((xr[c] - mean[c]) * scale[c] + shift[c])
+
+// y = [relu](z [+ res]).
+template <int CC>
+BT_INLINE void ApplyRowsT(const float* __restrict x, const float* __restrict res, float* __restrict y, int64_t rows,
+                          int64_t Crt, const float* __restrict mean, const float* __restrict scale,
+                          const float* __restrict shift, bool relu) {
+  const int64_t C = CC > 0 ? CC : Crt;
+  for (int64_t r = 0; r < rows; r++) {
+    const float* xr = x + r * C;
+    float* yr = y + r * C;
+    if (res != nullptr) {
+      const float* rr = res + r * C;
+      if (relu)
+        for (int64_t c = 0; c < C; c++) yr[c] = std::max(BT_Z(xr, c) + rr[c], 0.f);
+      else
+        for (int64_t c = 0; c < C; c++) yr[c] = BT_Z(xr, c) + rr[c];
+    } else if (relu) {
+      for (int64_t c = 0; c < C; c++) yr[c] = std::max(BT_Z(xr, c), 0.f);
+    } else {
+      for (int64_t c = 0; c < C; c++) yr[c] = BT_Z(xr, c);
+    }
+  }
+}
+BT_CLONES void ApplyRows(const float* x, const float* res, float* y, int64_t rows, int64_t C, const float* mean,
+                         const float* scale, const float* shift, bool relu) {
+#define BT_CALL(K) ApplyRowsT<K>(x, res, y, rows, C, mean, scale, shift, relu)
+  BT_DISPATCH_C(C, BT_CALL)
+#undef BT_CALL
+}
+
+// The gradient reaching the normalisation: gy where the ReLU passed (y > 0; recomputed from x as
+// z > 0 when there is no shortcut, so y need not be read), gy itself without ReLU.
+#define BT_G(c) (!relu ? gr[c] : (yr != nullptr ? (yr[c] > 0.f ? gr[c] : 0.f) : (BT_Z(xr, c) > 0.f ? gr[c] : 0.f)))
+
+// Backward reductions of one chunk: sg = sum g, sgx = sum g * (x - mean); g stored to gout when
+// it is not null (the shortcut's gradient).
+template <int CC>
+BT_INLINE void ChunkGradSumsT(const float* __restrict gy, const float* __restrict y, const float* __restrict x,
+                              float* __restrict gout, int64_t rows, int64_t Crt, const float* __restrict mean,
+                              const float* __restrict scale, const float* __restrict shift, bool relu,
+                              float* __restrict sg, float* __restrict sgx) {
+  const int64_t C = CC > 0 ? CC : Crt;
+  for (int64_t c = 0; c < C; c++) sg[c] = 0.f, sgx[c] = 0.f;
+  for (int64_t r = 0; r < rows; r++) {
+    const float* gr = gy + r * C;
+    const float* yr = y != nullptr ? y + r * C : nullptr;
+    const float* xr = x + r * C;
+    if (gout != nullptr) {
+      float* orow = gout + r * C;
+      for (int64_t c = 0; c < C; c++) {
+        const float g = BT_G(c);
+        orow[c] = g;
+        sg[c] += g;
+        sgx[c] += g * (xr[c] - mean[c]);
+      }
+    } else {
+      for (int64_t c = 0; c < C; c++) {
+        const float g = BT_G(c);
+        sg[c] += g;
+        sgx[c] += g * (xr[c] - mean[c]);
+      }
+    }
+  }
+}
+BT_CLONES void ChunkGradSums(const float* gy, const float* y, const float* x, float* gout, int64_t rows, int64_t C,
+                             const float* mean, const float* scale, const float* shift, bool relu, float* sg,
+                             float* sgx) {
+#define BT_CALL(K) ChunkGradSumsT<K>(gy, y, x, gout, rows, C, mean, scale, shift, relu, sg, sgx)
+  BT_DISPATCH_C(C, BT_CALL)
+#undef BT_CALL
+}
+
+// dx = g * k1 + (x - mean) * k2 + k3.
+template <int CC>
+BT_INLINE void GradInputRowsT(const float* __restrict gy, const float* __restrict y, const float* __restrict x,
+                              float* __restrict dx, int64_t rows, int64_t Crt, const float* __restrict mean,
+                              const float* __restrict scale, const float* __restrict shift, bool relu,
+                              const float* __restrict k1, const float* __restrict k2, const float* __restrict k3) {
+  const int64_t C = CC > 0 ? CC : Crt;
+  for (int64_t r = 0; r < rows; r++) {
+    const float* gr = gy + r * C;
+    const float* yr = y != nullptr ? y + r * C : nullptr;
+    const float* xr = x + r * C;
+    float* dr = dx + r * C;
+    for (int64_t c = 0; c < C; c++) dr[c] = BT_G(c) * k1[c] + (xr[c] - mean[c]) * k2[c] + k3[c];
+  }
+}
+BT_CLONES void GradInputRows(const float* gy, const float* y, const float* x, float* dx, int64_t rows, int64_t C,
+                             const float* mean, const float* scale, const float* shift, bool relu, const float* k1,
+                             const float* k2, const float* k3) {
+#define BT_CALL(K) GradInputRowsT<K>(gy, y, x, dx, rows, C, mean, scale, shift, relu, k1, k2, k3)
+  BT_DISPATCH_C(C, BT_CALL)
+#undef BT_CALL
+}
+
+// Runs fn(chunk, row0, rows) for every chunk, chunks shared among libtorch's threads.
+template <typename F>
+void ForChunks(int64_t M, int64_t chunkRows, const F& fn) {
+  const int64_t chunks = (M + chunkRows - 1) / chunkRows;
+  at::parallel_for(0, chunks, 1, [&](int64_t b, int64_t e) {
+    for (int64_t k = b; k < e; k++) {
+      const int64_t r0 = k * chunkRows;
+      fn(k, r0, std::min(chunkRows, M - r0));
+    }
+  });
+}
+
+at::Tensor ChannelsLast(const at::Tensor& t) { return t.contiguous(at::MemoryFormat::ChannelsLast); }
+
+void CheckInput(const at::Tensor& x, const char* what) {
+  TORCH_CHECK(x.defined() && x.dim() == 4, "batch_norm_act: ", what, " must be a 4-d [N, C, H, W] tensor");
+  TORCH_CHECK(x.scalar_type() == at::kFloat && x.device().is_cpu(), "batch_norm_act: ", what,
+              " must be a float32 CPU tensor, got ", x.scalar_type(), " on ", x.device());
+}
+
+struct BatchNormAct : public torch::autograd::Function<BatchNormAct> {
+  // Optional tensors travel as c10::optional (an undefined at::Tensor is not a valid autograd input).
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& input, const c10::optional<at::Tensor>& residualOpt,
+                            const c10::optional<at::Tensor>& weightOpt, const c10::optional<at::Tensor>& biasOpt,
+                            at::Tensor runningMean, at::Tensor runningVar, double momentum, double eps, bool relu) {
+    const at::Tensor residual = residualOpt.value_or(at::Tensor());
+    const at::Tensor weight = weightOpt.value_or(at::Tensor());
+    const at::Tensor bias = biasOpt.value_or(at::Tensor());
+    const at::Tensor x = ChannelsLast(input);
+    const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+    const int64_t M = N * H * W;
+    TORCH_CHECK(M > 1, "batch_norm_act: expected more than 1 value per channel when training, got input of shape ",
+                x.sizes());
+    at::Tensor res;
+    if (residual.defined()) {
+      TORCH_CHECK(residual.sizes() == x.sizes(), "batch_norm_act: residual of shape ", residual.sizes(),
+                  " does not match input of shape ", x.sizes());
+      res = ChannelsLast(residual);
+    }
+    const int64_t rows = ChunkRows(C);
+    const int64_t chunks = (M + rows - 1) / rows;
+    std::vector<float> cmean(chunks * C), cm2(chunks * C);
+    const float* xp = x.data_ptr<float>();
+    ForChunks(M, rows, [&](int64_t k, int64_t r0, int64_t n) {
+      ChunkStats(xp + r0 * C, n, C, cmean.data() + k * C, cm2.data() + k * C);
+    });
+    // Merge the chunks in order (Chan et al.), in double.
+    std::vector<double> mean(C, 0.0), m2(C, 0.0);
+    double count = 0;
+    for (int64_t k = 0; k < chunks; k++) {
+      const double nk = static_cast<double>(std::min(rows, M - k * rows));
+      const double tot = count + nk;
+      for (int64_t c = 0; c < C; c++) {
+        const double d = cmean[k * C + c] - mean[c];
+        mean[c] += d * nk / tot;
+        m2[c] += cm2[k * C + c] + d * d * count * nk / tot;
+      }
+      count = tot;
+    }
+    at::Tensor saveMean = at::empty({C}, x.options());
+    at::Tensor saveInvstd = at::empty({C}, x.options());
+    std::vector<float> scale(C), shift(C);
+    const float* w = weight.defined() ? weight.data_ptr<float>() : nullptr;
+    const float* b = bias.defined() ? bias.data_ptr<float>() : nullptr;
+    for (int64_t c = 0; c < C; c++) {
+      const double var = m2[c] / static_cast<double>(M);
+      const double invstd = 1.0 / std::sqrt(var + eps);
+      saveMean.data_ptr<float>()[c] = static_cast<float>(mean[c]);
+      saveInvstd.data_ptr<float>()[c] = static_cast<float>(invstd);
+      const double g = w != nullptr ? w[c] : 1.0;
+      scale[c] = static_cast<float>(g * invstd);
+      shift[c] = static_cast<float>(b != nullptr ? b[c] : 0.0);
+    }
+    if (runningMean.defined() && runningVar.defined()) {
+      at::NoGradGuard ng;
+      auto rm = runningMean.accessor<float, 1>();
+      auto rv = runningVar.accessor<float, 1>();
+      for (int64_t c = 0; c < C; c++) {
+        const double unbiased = m2[c] / static_cast<double>(M - 1);
+        rm[c] = static_cast<float>((1.0 - momentum) * rm[c] + momentum * mean[c]);
+        rv[c] = static_cast<float>((1.0 - momentum) * rv[c] + momentum * unbiased);
+      }
+    }
+    const float* meanF = saveMean.data_ptr<float>();
+    at::Tensor y = at::empty_like(x, at::MemoryFormat::ChannelsLast);
+    float* yp = y.data_ptr<float>();
+    const float* rp = res.defined() ? res.data_ptr<float>() : nullptr;
+    ForChunks(M, rows, [&](int64_t, int64_t r0, int64_t n) {
+      ApplyRows(xp + r0 * C, rp != nullptr ? rp + r0 * C : nullptr, yp + r0 * C, n, C, meanF, scale.data(), shift.data(),
+                relu);
+    });
+    // y is needed for the ReLU mask only after a shortcut (otherwise the mask is recomputed from x).
+    ctx->save_for_backward({x, residual.defined() && relu ? y : at::Tensor(), saveMean, saveInvstd, weight});
+    ctx->saved_data["relu"] = relu;
+    ctx->saved_data["scale"] = std::vector<double>(scale.begin(), scale.end());
+    ctx->saved_data["shift"] = std::vector<double>(shift.begin(), shift.end());
+    ctx->saved_data["residual"] = residual.defined();
+    ctx->saved_data["affine_w"] = weight.defined();
+    ctx->saved_data["affine_b"] = bias.defined();
+    return y;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor& x = saved[0];
+    const at::Tensor& y = saved[1];
+    const at::Tensor& mean = saved[2];
+    const at::Tensor& invstd = saved[3];
+    const at::Tensor& weight = saved[4];
+    const bool relu = ctx->saved_data["relu"].toBool();
+    const bool hasRes = ctx->saved_data["residual"].toBool();
+    const bool hasW = ctx->saved_data["affine_w"].toBool();
+    const bool hasB = ctx->saved_data["affine_b"].toBool();
+    const at::Tensor gy = ChannelsLast(grads[0]);
+    const int64_t C = x.size(1);
+    const int64_t M = x.numel() / C;
+    const int64_t rows = ChunkRows(C);
+    const int64_t chunks = (M + rows - 1) / rows;
+    std::vector<float> csg(chunks * C), csgx(chunks * C);
+    const float* gp = gy.data_ptr<float>();
+    const float* xp = x.data_ptr<float>();
+    const float* mp = mean.data_ptr<float>();
+    const float* ip = invstd.data_ptr<float>();
+    const float* w = hasW ? weight.data_ptr<float>() : nullptr;
+    // The forward's scale and shift, to recompute the ReLU mask from x (without a shortcut).
+    std::vector<float> sc(C), sh(C);
+    {
+      const auto s1 = ctx->saved_data["scale"].toDoubleVector();
+      const auto s2 = ctx->saved_data["shift"].toDoubleVector();
+      for (int64_t c = 0; c < C; c++) sc[c] = static_cast<float>(s1[c]), sh[c] = static_cast<float>(s2[c]);
+    }
+    // y is read for the mask only when the shortcut was added before the ReLU.
+    const float* yp = hasRes && relu ? y.data_ptr<float>() : nullptr;
+    // With a shortcut and ReLU, the masked gradient is the shortcut's gradient: store it.
+    at::Tensor gres;
+    if (hasRes) gres = relu ? at::empty_like(gy, at::MemoryFormat::ChannelsLast) : gy;
+    float* gout = hasRes && relu ? gres.data_ptr<float>() : nullptr;
+    ForChunks(M, rows, [&](int64_t k, int64_t r0, int64_t n) {
+      ChunkGradSums(gp + r0 * C, yp != nullptr ? yp + r0 * C : nullptr, xp + r0 * C,
+                    gout != nullptr ? gout + r0 * C : nullptr, n, C, mp, sc.data(), sh.data(), relu, csg.data() + k * C,
+                    csgx.data() + k * C);
+    });
+    std::vector<double> sg(C, 0.0), sgx(C, 0.0);
+    for (int64_t k = 0; k < chunks; k++)
+      for (int64_t c = 0; c < C; c++) sg[c] += csg[k * C + c], sgx[c] += csgx[k * C + c];
+    std::vector<float> k1(C), k2(C), k3(C);
+    for (int64_t c = 0; c < C; c++) {
+      const double is = ip[c];
+      const double a = (w != nullptr ? w[c] : 1.0) * is;  // gamma * invstd
+      const double kk2 = -a * is * is * sgx[c] / static_cast<double>(M);
+      k1[c] = static_cast<float>(a);
+      k2[c] = static_cast<float>(kk2);
+      k3[c] = static_cast<float>(-a * sg[c] / static_cast<double>(M));
+    }
+    at::Tensor dx = at::empty_like(x, at::MemoryFormat::ChannelsLast);
+    float* dp = dx.data_ptr<float>();
+    ForChunks(M, rows, [&](int64_t, int64_t r0, int64_t n) {
+      GradInputRows(gp + r0 * C, yp != nullptr ? yp + r0 * C : nullptr, xp + r0 * C, dp + r0 * C, n, C, mp, sc.data(),
+                    sh.data(), relu, k1.data(), k2.data(), k3.data());
+    });
+    at::Tensor dw, db;
+    if (hasW) {
+      dw = at::empty({C}, x.options());
+      for (int64_t c = 0; c < C; c++) dw.data_ptr<float>()[c] = static_cast<float>(sgx[c] * ip[c]);
+    }
+    if (hasB) {
+      db = at::empty({C}, x.options());
+      for (int64_t c = 0; c < C; c++) db.data_ptr<float>()[c] = static_cast<float>(sg[c]);
+    }
+    // One gradient per forward argument: input, residual, weight, bias, running stats, scalars.
+    return {dx, gres, dw, db, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+}  // namespace
+
+at::Tensor BatchNormActTrain(const at::Tensor& input, const at::Tensor& residual, const at::Tensor& weight,
+                             const at::Tensor& bias, const at::Tensor& runningMean, const at::Tensor& runningVar,
+                             double momentum, double eps, bool relu) {
+  CheckInput(input, "input");
+  if (residual.defined()) CheckInput(residual, "residual");
+  const int64_t C = input.size(1);
+  for (const auto* p : {&weight, &bias, &runningMean, &runningVar})
+    if (p->defined())
+      TORCH_CHECK(p->dim() == 1 && p->size(0) == C && p->scalar_type() == at::kFloat && p->is_contiguous(),
+                  "batch_norm_act: weight, bias and running statistics must be contiguous float32 vectors of ", C,
+                  " values (the input's channels)");
+  TORCH_CHECK(runningMean.defined() == runningVar.defined(),
+              "batch_norm_act: give both running statistics or neither");
+  auto opt = [](const at::Tensor& t) { return t.defined() ? c10::optional<at::Tensor>(t) : c10::nullopt; };
+  return BatchNormAct::apply(input, opt(residual), opt(weight), opt(bias), runningMean, runningVar, momentum, eps, relu);
+}
+
+}  // namespace bt

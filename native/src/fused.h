@@ -1,0 +1,15 @@
+// Fused kernels of the addon (fused.cc). See fused.cc for what they compute and why.
+#pragma once
+#include <ATen/ATen.h>
+
+namespace bt {
+
+// Training-mode BatchNorm2d over a float32 [N, C, H, W] CPU tensor, then `+ residual` when it is
+// defined, then ReLU when `relu`; differentiable in input, residual, weight and bias. Updates
+// runningMean/runningVar in place (momentum as torch.nn.BatchNorm2d) when they are defined.
+// The output is channels-last.
+at::Tensor BatchNormActTrain(const at::Tensor& input, const at::Tensor& residual, const at::Tensor& weight,
+                             const at::Tensor& bias, const at::Tensor& runningMean, const at::Tensor& runningVar,
+                             double momentum, double eps, bool relu);
+
+}  // namespace bt

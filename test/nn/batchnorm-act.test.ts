@@ -1,0 +1,189 @@
+/**
+ * The fused training-mode BatchNorm2d (+ shortcut) (+ ReLU) kernel (native/src/fused.cc, used by
+ * BatchNorm2d.forwardAct, by `forwardChain` for a BN followed by a ReLU, and by the ResNet
+ * blocks' join). It must give PyTorch's output, running statistics and gradients, be the same
+ * bits whatever the number of threads, fall back where it does not apply, and leak nothing.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { disposeAll, getNumThreads, loadSafetensors, manualSeed, noGrad, setNumThreads, tidy, type Tensor } from '../../src/torch/index.js';
+import { BatchNorm2d, ReLU, Sequential, createModel } from '../../src/nn/index.js';
+import { runPython } from '../helpers/pytorch.js';
+import { ST_PY } from '../helpers/st_py.js';
+import { assertClose, assertNoLeaks } from '../helpers/tensors.js';
+
+setNumThreads(2);
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nn-bnact-'));
+// Cases: name, affine, residual, relu, momentum. 16x8x20x20 = 6,400 rows of 8 channels: several
+// chunks of the kernel (2,048 rows each). Inputs have mean 3 and std 2 (cancellation-prone).
+const CASES = [
+  ['r', true, false, true, 0.1],
+  ['n', false, false, false, 0.3],
+  ['s', true, true, true, 0.1],
+  ['t', true, true, false, 0.1],
+] as const;
+const PY = `${ST_PY}
+import sys, torch
+import torch.nn as nn
+torch.manual_seed(5)
+out = {}
+for name, affine, residual, relu, momentum in ${JSON.stringify(CASES).replace(/true/g, 'True').replace(/false/g, 'False')}:
+    bn = nn.BatchNorm2d(8, affine=affine, momentum=momentum)
+    with torch.no_grad():
+        if affine:
+            bn.weight.uniform_(0.5, 1.5); bn.bias.normal_(0, 0.3)
+        bn.running_mean.normal_(0, 0.5); bn.running_var.uniform_(0.5, 2.0)
+    for k, v in bn.state_dict().items(): out[name + '.bn.' + k] = v.clone()
+    x = (torch.randn(16, 8, 20, 20) * 2 + 3).contiguous(memory_format=torch.channels_last).requires_grad_()
+    r = torch.randn(16, 8, 20, 20).contiguous(memory_format=torch.channels_last).requires_grad_()
+    g = torch.randn(16, 8, 20, 20)
+    bn.train()
+    y = bn(x)
+    if residual: y = y + r
+    if relu: y = torch.relu(y)
+    y.backward(g)
+    out[name + '.x'] = x.detach().contiguous(); out[name + '.r'] = r.detach().contiguous(); out[name + '.g'] = g
+    out[name + '.y'] = y.detach().contiguous(); out[name + '.dx'] = x.grad.contiguous()
+    if residual: out[name + '.dr'] = r.grad.contiguous()
+    if affine: out[name + '.dw'] = bn.weight.grad; out[name + '.db'] = bn.bias.grad
+    out[name + '.rm'] = bn.running_mean; out[name + '.rv'] = bn.running_var
+st_save(sys.argv[1], out)
+`;
+runPython(PY, [path.join(dir, 'ref.safetensors')]);
+const ref = loadSafetensors(path.join(dir, 'ref.safetensors')).tensors;
+after(() => disposeAll(ref));
+const r = (k: string): Tensor => {
+  const t = ref.get(k);
+  assert.ok(t !== undefined, `reference lacks ${k}`);
+  return t;
+};
+
+function bnOf(name: string, affine: boolean, momentum: number): BatchNorm2d {
+  const bn = new BatchNorm2d({ numFeatures: 8, affine, momentum });
+  const sd = new Map<string, Tensor>();
+  for (const [k, v] of ref) if (k.startsWith(`${name}.bn.`)) sd.set(k.slice(name.length + 4), v);
+  bn.loadStateDict(sd, { strict: true });
+  return bn;
+}
+
+/** Runs one case through forwardAct with gradient g; returns every output as arrays. */
+function runCase(name: string, affine: boolean, residual: boolean, relu: boolean, momentum: number): Map<string, Float32Array> {
+  const bn = bnOf(name, affine, momentum);
+  const res = new Map<string, Float32Array>();
+  tidy(() => {
+    const x = r(`${name}.x`).contiguous({ channelsLast: true }).requiresGrad_();
+    const rr = r(`${name}.r`).contiguous({ channelsLast: true }).requiresGrad_();
+    const y = bn.forwardAct(x, { residual: residual ? rr : undefined, relu });
+    assert.ok(y !== undefined, 'a training-mode BN on channels-last float32 input must take the fused kernel');
+    assert.ok(y.isContiguous({ channelsLast: true }), 'the fused output is channels-last');
+    y.backward({ grad: r(`${name}.g`) });
+    res.set('y', y.toFloat32Array());
+    res.set('dx', x.grad!.toFloat32Array());
+    if (residual) res.set('dr', rr.grad!.toFloat32Array());
+    if (affine) {
+      res.set('dw', bn.weight!.grad!.toFloat32Array());
+      res.set('db', bn.bias!.grad!.toFloat32Array());
+    }
+    res.set('rm', bn.runningMean!.toFloat32Array());
+    res.set('rv', bn.runningVar!.toFloat32Array());
+    res.set('nbt', Float32Array.of(bn.numBatchesTracked!.item()));
+  });
+  bn.dispose();
+  return res;
+}
+
+test('fused BN [+ shortcut] [+ ReLU] equals PyTorch: output, running statistics, gradients', () => {
+  for (const [name, affine, residual, relu, momentum] of CASES) {
+    const got = runCase(name, affine, residual, relu, momentum);
+    const want = (k: string): Float32Array => {
+      // NCHW reference vs our channels-last output: compare in NCHW order.
+      return r(`${name}.${k}`).toFloat32Array();
+    };
+    // toFloat32Array reads logical (NCHW) order whatever the strides. Outputs are O(1): the
+    // relative error is floored at 0.1 (float rounding near zero differs by a few ulps of ~5).
+    assertClose(got.get('y')!, want('y'), 1e-4, `${name} y`, 0.1);
+    assertClose(got.get('dx')!, want('dx'), 1e-4, `${name} dx`, 0.1);
+    if (residual) assertClose(got.get('dr')!, want('dr'), 1e-5, `${name} dr`);
+    if (affine) {
+      assertClose(got.get('dw')!, want('dw'), 1e-3, `${name} dw`);
+      assertClose(got.get('db')!, want('db'), 1e-3, `${name} db`);
+    }
+    assertClose(got.get('rm')!, want('rm'), 1e-5, `${name} running_mean`, 0.1);
+    assertClose(got.get('rv')!, want('rv'), 1e-5, `${name} running_var`, 0.1);
+    assert.equal(got.get('nbt')![0], 1, `${name}: num_batches_tracked counts the batch`);
+  }
+});
+
+test('the fused kernel gives the same bits with 1 and 2 threads', () => {
+  const before = getNumThreads();
+  try {
+    setNumThreads(1);
+    const one = runCase('s', true, true, true, 0.1);
+    setNumThreads(2);
+    const two = runCase('s', true, true, true, 0.1);
+    for (const [k, v] of one) assert.deepEqual(two.get(k), v, `${k} differs between 1 and 2 threads`);
+  } finally {
+    setNumThreads(before);
+  }
+});
+
+test('a chain BN → ReLU takes the fused kernel in training and the plain ops otherwise; both agree', () => {
+  const seq = new Sequential([bnOf('r', true, 0.1), new ReLU()]);
+  const x = r('r.x').contiguous({ channelsLast: true });
+  const fused = noGrad(() => tidy(() => seq.forward(x).toFloat32Array()));
+  BatchNorm2d.fused = false;
+  try {
+    const bn2 = new Sequential([bnOf('r', true, 0.1), new ReLU()]);
+    const plain = noGrad(() => tidy(() => bn2.forward(x).toFloat32Array()));
+    assertClose(fused, plain, 1e-4, 'fused vs plain', 0.1);
+    bn2.dispose();
+  } finally {
+    BatchNorm2d.fused = true;
+  }
+  const bn = seq.at(0) as BatchNorm2d;
+  assert.equal(bn.canFuse(x), true);
+  assert.equal(bn.canFuse(r('r.x')), false, 'NCHW input runs the plain ops');
+  seq.eval();
+  assert.equal(bn.canFuse(x), false, 'eval mode uses the running statistics: no fused batch statistics');
+  seq.dispose();
+});
+
+test('a ResNet training step is the same with and without the fused kernels, and leaks nothing', () => {
+  const spec = { arch: 'resnet18' as const, numClasses: 10, inChannels: 1, smallInput: true, widthMultiplier: 0.125, layers: [1, 1, 1, 1] };
+  const x = r('r.x').slice(1, 0, 1).contiguous();
+  const run = (fused: boolean): Float32Array[] => {
+    BatchNorm2d.fused = fused;
+    try {
+      manualSeed(3);
+      const m = createModel(spec);
+      const out = assertNoLeaks(() =>
+        tidy(() => {
+          const y = m.forward(x);
+          y.mul(y).sum().backward();
+          return [y.toFloat32Array(), m.parameters()[0].grad!.toFloat32Array()];
+        }),
+      );
+      m.dispose();
+      return out;
+    } finally {
+      BatchNorm2d.fused = true;
+    }
+  };
+  const [yf, gf] = run(true);
+  const [yp, gp] = run(false);
+  assertClose(yf, yp, 1e-3, 'logits');
+  assertClose(gf, gp, 1e-2, 'first conv weight gradient');
+});
+
+test('bad input to the fused kernel names what is wrong', () => {
+  const bn = bnOf('r', true, 0.1);
+  const x = r('r.x').contiguous({ channelsLast: true });
+  assert.throws(
+    () => tidy(() => bn.forwardAct(x, { residual: x.slice(0, 0, 2), relu: true })),
+    /residual of shape \[2, 8, 20, 20\] does not match input of shape \[16, 8, 20, 20\]/,
+  );
+  bn.dispose();
+});
