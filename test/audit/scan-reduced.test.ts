@@ -2,8 +2,9 @@
  * A reduced-size version of bench/scan-proof.ts (RESULTS.md "Backbone scan"): small-cnn sources on
  * 2,000 Fashion-MNIST images (classes 0-4), a clean-label checkerboard trigger on every class-0
  * image vs clean twins. It asserts only what held over its seeds in the full proof and here: the
- * per-class inversion through the source head finds class 0 with a smaller mask than any clean
- * reference needs, and the verdict is `suspicious`. The headless statistic is computed but not
+ * per-class inversion through the source head finds class 0 with a smaller mask than any of 5 clean
+ * references needs; at least one of the two backdoored sources is judged `suspicious`, naming
+ * class 0; and no clean model is judged `suspicious` against the other clean ones. The headless statistic is computed but not
  * asserted (it did not separate reliably in the proof).
  */
 import { test } from 'node:test';
@@ -17,7 +18,7 @@ import { liveTensors } from '../../src/torch/index.js';
 
 const ARCH = { arch: 'small-cnn' as const };
 const SEEDS_BACKDOOR = [0, 1];
-const SEEDS_CLEAN = [10, 11, 12];
+const SEEDS_CLEAN = [10, 11, 12, 13, 14];
 
 test('reduced proof: the per-class scan flags checkerboard-backdoored sources against clean references (2 seeds)', async (t) => {
   const before = liveTensors();
@@ -51,27 +52,43 @@ test('reduced proof: the per-class scan flags checkerboard-backdoored sources ag
     const clean: ScanStatistics[] = [];
     for (const s of SEEDS_CLEAN) clean.push(await scan('clean', s));
     const refs0 = clean.map((c) => c.classes.find((k) => k.cls === 0)!.maskFraction);
+    const inputsOf = (st: ScanStatistics, refs: ScanStatistics[]) =>
+      st.classes.map((k) => ({
+        name: `class ${k.cls}`,
+        position: robustZ(
+          k.maskFraction,
+          refs.map((c) => c.classes.find((d) => d.cls === k.cls)!.maskFraction),
+        ),
+        reached: k.reached,
+      }));
+    const verdicts: string[] = [];
     for (const seed of SEEDS_BACKDOOR) {
       const st = await scan('backdoor', seed);
       const c0 = st.classes.find((k) => k.cls === 0)!;
       const detail = `seed ${seed}: class-0 mask ${c0.maskFraction.toFixed(4)} vs clean ${refs0.map((r) => r.toFixed(4)).join(', ')}`;
       t.diagnostic(detail);
       assert.ok(c0.reached, detail);
+      // Held for every backdoored seed, here and in the full proof: the target class needs a
+      // smaller mask than it does in any clean reference.
       assert.ok(
         refs0.every((r) => c0.maskFraction < r),
         detail,
       );
-      const inputs = st.classes.map((k) => ({
-        name: `class ${k.cls}`,
-        position: robustZ(
-          k.maskFraction,
-          clean.map((c) => c.classes.find((d) => d.cls === k.cls)!.maskFraction),
-        ),
-        reached: k.reached,
-      }));
-      const v = decide(inputs);
-      assert.equal(v.verdict, 'suspicious', `${detail}\n${v.reasoning.join('\n')}`);
-      assert.match(v.reasoning[0], /class 0/, detail);
+      const v = decide(inputsOf(st, clean));
+      t.diagnostic(`seed ${seed}: ${v.verdict}: ${v.reasoning[0]}`);
+      if (v.verdict === 'suspicious') assert.match(v.reasoning[0], /class 0/, detail);
+      verdicts.push(v.verdict);
+    }
+    // The verdict itself is not reached for every seed (the full proof flagged 3 of 5
+    // checkerboard sources; at this size seed 1's z was -3.4 with 3 references, -2.0 with 5):
+    // at least one of the two must be flagged, naming class 0.
+    assert.ok(verdicts.includes('suspicious'), `no backdoored source was flagged: ${verdicts.join(', ')}`);
+    // Specificity: no clean model is flagged against the other clean references.
+    for (let i = 0; i < clean.length; i++) {
+      const others = clean.filter((_, j) => j !== i);
+      const v = decide(inputsOf(clean[i], others));
+      t.diagnostic(`clean seed ${SEEDS_CLEAN[i]} vs the others: ${v.verdict}`);
+      assert.notEqual(v.verdict, 'suspicious', `clean seed ${SEEDS_CLEAN[i]} flagged: ${v.reasoning.join('\n')}`);
     }
   } finally {
     x.dispose();
