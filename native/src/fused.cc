@@ -348,7 +348,42 @@ struct BatchNormAct : public torch::autograd::Function<BatchNormAct> {
   }
 };
 
+// ReLU then max over non-overlapping kh x kw windows, one output row (n, oh) of a channels-last
+// tensor: out[ow][c] = max(0, max over the window of x[oh*kh + i][ow*kw + j][c]). NaN propagates.
+BT_CLONES void ReluMaxPoolRow(const float* x, float* out, int64_t W, int64_t OW, int64_t C, int64_t kh, int64_t kw) {
+  for (int64_t ow = 0; ow < OW; ow++) {
+    float* o = out + ow * C;
+    for (int64_t c = 0; c < C; c++) o[c] = 0.f;
+    for (int64_t i = 0; i < kh; i++)
+      for (int64_t j = 0; j < kw; j++) {
+        const float* v = x + (i * W + ow * kw + j) * C;
+        for (int64_t c = 0; c < C; c++) o[c] = (v[c] > o[c] || v[c] != v[c]) ? v[c] : o[c];
+      }
+  }
+}
+
 }  // namespace
+
+at::Tensor ReluMaxPool(const at::Tensor& input, int64_t kh, int64_t kw) {
+  CheckInput(input, "input");
+  TORCH_CHECK(kh > 0 && kw > 0 && input.size(2) >= kh && input.size(3) >= kw, "relu_max_pool: window ", kh, "x", kw,
+              " does not fit input of shape ", input.sizes());
+  TORCH_CHECK(!(at::GradMode::is_enabled() && input.requires_grad()),
+              "relu_max_pool has no backward: call it only where no gradient is recorded");
+  const at::Tensor x = ChannelsLast(input);
+  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  const int64_t OH = H / kh, OW = W / kw;
+  at::Tensor out = at::empty({N, C, OH, OW}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
+  const float* xp = x.data_ptr<float>();
+  float* op = out.data_ptr<float>();
+  at::parallel_for(0, N * OH, 1, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; r++) {
+      const int64_t n = r / OH, oh = r % OH;
+      ReluMaxPoolRow(xp + ((n * H + oh * kh) * W) * C, op + r * OW * C, W, OW, C, kh, kw);
+    }
+  });
+  return out;
+}
 
 at::Tensor BatchNormActTrain(const at::Tensor& input, const at::Tensor& residual, const at::Tensor& weight,
                              const at::Tensor& bias, const at::Tensor& runningMean, const at::Tensor& runningVar,

@@ -12,4 +12,9 @@ at::Tensor BatchNormActTrain(const at::Tensor& input, const at::Tensor& residual
                              const at::Tensor& bias, const at::Tensor& runningMean, const at::Tensor& runningVar,
                              double momentum, double eps, bool relu);
 
+// max_pool2d(relu(x)) over non-overlapping kh x kw windows (stride = kernel, no padding, floor
+// mode) of a float32 [N, C, H, W] CPU tensor, in one pass; channels-last output. No backward:
+// refuses input that records a gradient.
+at::Tensor ReluMaxPool(const at::Tensor& input, int64_t kh, int64_t kw);
+
 }  // namespace bt

@@ -256,6 +256,15 @@ export function batchNormAct(x: Tensor, opts: BatchNormActOptions = {}): Tensor 
   );
 }
 
+/**
+ * `maxPool2d(relu(x))` over non-overlapping kh x kw windows (stride = kernel, no padding, floor
+ * mode) in one native pass (native/src/fused.cc); channels-last output. Inference only: it
+ * throws for input that records a gradient. x: float32 CPU [N, C, H, W].
+ */
+export function reluMaxPool2d(x: Tensor, kernel: [number, number]): Tensor {
+  return new Tensor(native.ReluMaxPool(x.handle, kernel[0], kernel[1]));
+}
+
 /** y = x W^T + b. weight: [out, in]. */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
   return new Tensor(native.Linear(x.handle, weight.handle, bias?.handle));

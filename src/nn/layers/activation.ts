@@ -1,11 +1,26 @@
 /** Parameter-free element-wise and shape layers: ReLU, Dropout, Flatten, Identity. */
-import { dropout, type Tensor } from '../../torch/index.js';
+import { dropout, isGradEnabled, reluMaxPool2d, type Tensor } from '../../torch/index.js';
 import { Module } from '../module.js';
+import { MaxPool2d } from './pooling.js';
 
 /** max(x, 0) element-wise (torch.nn.ReLU; always out of place here). */
 export class ReLU extends Module {
   forward(x: Tensor): Tensor {
     return x.relu();
+  }
+  /**
+   * ReLU then a MaxPool2d with non-overlapping windows, where no gradient is recorded
+   * (evaluation, `predict`): one native pass that reads the activation once and writes only the
+   * pooled output (`reluMaxPool2d`), instead of a ReLU pass and a pooling pass that also writes
+   * int64 indices. Same values exactly (max and ReLU commute). Undefined otherwise.
+   */
+  override forwardFused(x: Tensor, next: Module): Tensor | undefined {
+    if (!(next instanceof MaxPool2d)) return undefined;
+    const win = next.tiledWindow;
+    if (win === undefined || x.ndim !== 4 || x.dtype !== 'float32' || x.device !== 'cpu') return undefined;
+    if (isGradEnabled() && x.requiresGrad) return undefined;
+    if (x.shape[2] < win[0] || x.shape[3] < win[1]) return undefined;
+    return reluMaxPool2d(x, win);
   }
 }
 

@@ -25,6 +25,13 @@ export class MaxPool2d extends Module {
   forward(x: Tensor): Tensor {
     return maxPool2d(x, this.#opts);
   }
+  /** The window when windows do not overlap (stride = kernel, no padding or dilation, floor mode); else undefined. */
+  get tiledWindow(): [number, number] | undefined {
+    const o = this.#opts;
+    const [kh, kw] = this.kernelSize;
+    const plain = o.stride[0] === kh && o.stride[1] === kw && o.padding[0] === 0 && o.padding[1] === 0;
+    return plain && o.dilation[0] === 1 && o.dilation[1] === 1 && !o.ceilMode ? [kh, kw] : undefined;
+  }
   override describe(): string {
     const o = this.#opts;
     return `kernel_size=${pyInt(this.kernelSize)}, stride=${pyInt(o.stride)}, padding=${pyInt(o.padding)}, dilation=${pyInt(o.dilation)}, ceil_mode=${o.ceilMode ? 'True' : 'False'}`;
