@@ -628,6 +628,13 @@ FN(BatchNormAct) {  // (x, residual?, weight?, bias?, runningMean?, runningVar?,
                                                   D(info, 7), B(info, 8)));
   });
 }
+FN(BatchNormReluPool) {  // (x, weight?, bias?, runningMean?, runningVar?, momentum, eps, kh, kw): training mode
+  return Guard(info, [&]() -> Napi::Value {
+    auto opt = [&](size_t i) { return Present(info, i) ? T(info, i) : at::Tensor(); };
+    return Wrap(info.Env(), bt::BatchNormReluPoolTrain(T(info, 0), opt(1), opt(2), opt(3), opt(4), D(info, 5), D(info, 6),
+                                                       I(info, 7), I(info, 8)));
+  });
+}
 FN(ReluMaxPool) { RETT(bt::ReluMaxPool(T(info, 0), I(info, 1), I(info, 2))); }  // (x, kh, kw): no grad
 FN(Linear) { RETT(at::linear(T(info, 0), T(info, 1), OT(info, 2))); }
 FN(MaxPool2d) {  // (x, kernel[2], stride[2], padding[2], dilation[2], ceilMode)
@@ -831,7 +838,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT(Ceil); EXPORT(Round); EXPORT(Relu); EXPORT(Sigmoid); EXPORT(Tanh); EXPORT(Isfinite); EXPORT(Isnan); EXPORT(Gelu);
   EXPORT(Sum); EXPORT(Mean); EXPORT(Std); EXPORT(Var); EXPORT(Amax); EXPORT(Amin); EXPORT(MaxDim); EXPORT(MinDim);
   EXPORT(Argmax); EXPORT(Argmin); EXPORT(Topk); EXPORT(All); EXPORT(Any); EXPORT(Matmul); EXPORT(Allclose);
-  EXPORT(Conv2d); EXPORT(BatchNorm); EXPORT(BatchNormAct); EXPORT(ReluMaxPool); EXPORT(Linear); EXPORT(MaxPool2d); EXPORT(AvgPool2d); EXPORT(AdaptiveAvgPool2d);
+  EXPORT(Conv2d); EXPORT(BatchNorm); EXPORT(BatchNormAct); EXPORT(ReluMaxPool); EXPORT(BatchNormReluPool); EXPORT(Linear); EXPORT(MaxPool2d); EXPORT(AvgPool2d); EXPORT(AdaptiveAvgPool2d);
   EXPORT(Dropout); EXPORT(Softmax); EXPORT(LogSoftmax); EXPORT(CrossEntropy); EXPORT(NllLoss); EXPORT(MseLoss);
   EXPORT(OneHot); EXPORT(Interpolate);
   EXPORT(AddInplace); EXPORT(MulInplace); EXPORT(DivInplace); EXPORT(AddcmulInplace); EXPORT(AddcdivInplace);

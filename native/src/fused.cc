@@ -174,6 +174,132 @@ BT_CLONES void GradInputRows(const float* gy, const float* y, const float* x, fl
 #undef BT_CALL
 }
 
+
+// ---- BatchNorm (batch statistics) + ReLU + max-pool over non-overlapping kh x kw windows -------
+// One output row (n, oh) at a time: `x` points at input row (n, oh * kh, 0), `g`/`out` at the
+// output row. Within a window the first maximum of z (row-major window order) wins, as in
+// max_pool2d; the ReLU after the max is the ReLU before it (they commute), and the gradient
+// reaches the winner only when its z > 0.
+
+// out[ow][c] = max(0, max over the window of z).
+template <int CC>
+BT_INLINE void PoolFwdRowT(const float* __restrict x, float* __restrict out, int64_t W, int64_t OW, int64_t Crt,
+                           int64_t kh, int64_t kw, const float* __restrict mean, const float* __restrict scale,
+                           const float* __restrict shift) {
+  const int64_t C = CC > 0 ? CC : Crt;
+  for (int64_t ow = 0; ow < OW; ow++) {
+    float* o = out + ow * C;
+    for (int64_t c = 0; c < C; c++) o[c] = 0.f;
+    for (int64_t i = 0; i < kh; i++)
+      for (int64_t j = 0; j < kw; j++) {
+        const float* xr = x + (i * W + ow * kw + j) * C;
+        for (int64_t c = 0; c < C; c++) o[c] = std::max(o[c], BT_Z(xr, c));
+      }
+  }
+}
+BT_CLONES void PoolFwdRow(const float* x, float* out, int64_t W, int64_t OW, int64_t C, int64_t kh, int64_t kw,
+                          const float* mean, const float* scale, const float* shift) {
+#define BT_CALL(K) PoolFwdRowT<K>(x, out, W, OW, C, kh, kw, mean, scale, shift)
+  BT_DISPATCH_C(C, BT_CALL)
+#undef BT_CALL
+}
+
+// Per window and channel: the winner's position in the window (first maximum of z) and whether
+// the gradient passes (its z > 0). best/pos are scratch of C values each.
+template <int CC>
+BT_INLINE void WindowArgmax(const float* __restrict x, int64_t W, int64_t ow, int64_t C, int64_t kh, int64_t kw,
+                            const float* __restrict mean, const float* __restrict scale, const float* __restrict shift,
+                            float* __restrict best, int32_t* __restrict pos) {
+  for (int64_t c = 0; c < C; c++) best[c] = -INFINITY, pos[c] = 0;
+  for (int64_t i = 0; i < kh; i++)
+    for (int64_t j = 0; j < kw; j++) {
+      const float* xr = x + (i * W + ow * kw + j) * C;
+      const int32_t p = static_cast<int32_t>(i * kw + j);
+      for (int64_t c = 0; c < C; c++) {
+        const float z = BT_Z(xr, c);
+        const bool better = z > best[c];
+        best[c] = better ? z : best[c];
+        pos[c] = better ? p : pos[c];
+      }
+    }
+}
+
+// sg += g, sgx += g * (x - mean) over the winners of one output row.
+template <int CC>
+BT_INLINE void PoolGradSumsRowT(const float* __restrict x, const float* __restrict g, int64_t W, int64_t OW,
+                                int64_t Crt, int64_t kh, int64_t kw, const float* __restrict mean,
+                                const float* __restrict scale, const float* __restrict shift, float* __restrict sg,
+                                float* __restrict sgx, float* __restrict best, int32_t* __restrict pos) {
+  const int64_t C = CC > 0 ? CC : Crt;
+  for (int64_t c = 0; c < C; c++) sg[c] = 0.f, sgx[c] = 0.f;
+  for (int64_t ow = 0; ow < OW; ow++) {
+    WindowArgmax<CC>(x, W, ow, C, kh, kw, mean, scale, shift, best, pos);
+    const float* gr = g + ow * C;
+    for (int64_t i = 0; i < kh; i++)
+      for (int64_t j = 0; j < kw; j++) {
+        const float* xr = x + (i * W + ow * kw + j) * C;
+        const int32_t p = static_cast<int32_t>(i * kw + j);
+        for (int64_t c = 0; c < C; c++) {
+          const float gv = (pos[c] == p && best[c] > 0.f) ? gr[c] : 0.f;
+          sg[c] += gv;
+          sgx[c] += gv * (xr[c] - mean[c]);
+        }
+      }
+  }
+}
+BT_CLONES void PoolGradSumsRow(const float* x, const float* g, int64_t W, int64_t OW, int64_t C, int64_t kh, int64_t kw,
+                               const float* mean, const float* scale, const float* shift, float* sg, float* sgx,
+                               float* best, int32_t* pos) {
+#define BT_CALL(K) PoolGradSumsRowT<K>(x, g, W, OW, C, kh, kw, mean, scale, shift, sg, sgx, best, pos)
+  BT_DISPATCH_C(C, BT_CALL)
+#undef BT_CALL
+}
+
+// dx over the kh input rows of one output row (columns past OW * kw get no pooled gradient).
+template <int CC>
+BT_INLINE void PoolGradInputRowT(const float* __restrict x, const float* __restrict g, float* __restrict dx, int64_t W,
+                                 int64_t OW, int64_t Crt, int64_t kh, int64_t kw, const float* __restrict mean,
+                                 const float* __restrict scale, const float* __restrict shift,
+                                 const float* __restrict k1, const float* __restrict k2, const float* __restrict k3,
+                                 float* __restrict best, int32_t* __restrict pos) {
+  const int64_t C = CC > 0 ? CC : Crt;
+  for (int64_t ow = 0; ow < OW; ow++) {
+    WindowArgmax<CC>(x, W, ow, C, kh, kw, mean, scale, shift, best, pos);
+    const float* gr = g + ow * C;
+    for (int64_t i = 0; i < kh; i++)
+      for (int64_t j = 0; j < kw; j++) {
+        const int64_t off = (i * W + ow * kw + j) * C;
+        const float* xr = x + off;
+        float* dr = dx + off;
+        const int32_t p = static_cast<int32_t>(i * kw + j);
+        for (int64_t c = 0; c < C; c++) {
+          const float gv = (pos[c] == p && best[c] > 0.f) ? gr[c] : 0.f;
+          dr[c] = gv * k1[c] + (xr[c] - mean[c]) * k2[c] + k3[c];
+        }
+      }
+  }
+  for (int64_t i = 0; i < kh; i++)
+    for (int64_t w = OW * kw; w < W; w++) {
+      const float* xr = x + (i * W + w) * C;
+      float* dr = dx + (i * W + w) * C;
+      for (int64_t c = 0; c < C; c++) dr[c] = (xr[c] - mean[c]) * k2[c] + k3[c];
+    }
+}
+BT_CLONES void PoolGradInputRow(const float* x, const float* g, float* dx, int64_t W, int64_t OW, int64_t C, int64_t kh,
+                                int64_t kw, const float* mean, const float* scale, const float* shift, const float* k1,
+                                const float* k2, const float* k3, float* best, int32_t* pos) {
+#define BT_CALL(K) PoolGradInputRowT<K>(x, g, dx, W, OW, C, kh, kw, mean, scale, shift, k1, k2, k3, best, pos)
+  BT_DISPATCH_C(C, BT_CALL)
+#undef BT_CALL
+}
+
+// dx of input elements outside every window (g = 0): rows past OH * kh.
+BT_CLONES void NoGradRows(const float* x, float* dx, int64_t rows, int64_t C, const float* mean, const float* k2,
+                          const float* k3) {
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < C; c++) dx[r * C + c] = (x[r * C + c] - mean[c]) * k2[c] + k3[c];
+}
+
 // Runs fn(chunk, row0, rows) for every chunk, chunks shared among libtorch's threads.
 template <typename F>
 void ForChunks(int64_t M, int64_t chunkRows, const F& fn) {
@@ -194,19 +320,77 @@ void CheckInput(const at::Tensor& x, const char* what) {
               " must be a float32 CPU tensor, got ", x.scalar_type(), " on ", x.device());
 }
 
+// Batch statistics of a channels-last x (see the file comment), the per-channel scale
+// (gamma * invstd) and shift (beta) of the normalisation, and the running statistics updated.
+struct Stats {
+  at::Tensor mean, invstd;
+  std::vector<float> scale, shift;
+};
+Stats BatchStats(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, at::Tensor runningMean,
+                 at::Tensor runningVar, double momentum, double eps) {
+  const int64_t C = x.size(1);
+  const int64_t M = x.numel() / C;
+  TORCH_CHECK(M > 1, "batch_norm_act: expected more than 1 value per channel when training, got input of shape ",
+              x.sizes());
+  const int64_t rows = ChunkRows(C);
+  const int64_t chunks = (M + rows - 1) / rows;
+  std::vector<float> cmean(chunks * C), cm2(chunks * C);
+  const float* xp = x.data_ptr<float>();
+  ForChunks(M, rows, [&](int64_t k, int64_t r0, int64_t n) {
+    ChunkStats(xp + r0 * C, n, C, cmean.data() + k * C, cm2.data() + k * C);
+  });
+  // Merge the chunks in order (Chan et al.), in double.
+  std::vector<double> mean(C, 0.0), m2(C, 0.0);
+  double count = 0;
+  for (int64_t k = 0; k < chunks; k++) {
+    const double nk = static_cast<double>(std::min(rows, M - k * rows));
+    const double tot = count + nk;
+    for (int64_t c = 0; c < C; c++) {
+      const double d = cmean[k * C + c] - mean[c];
+      mean[c] += d * nk / tot;
+      m2[c] += cm2[k * C + c] + d * d * count * nk / tot;
+    }
+    count = tot;
+  }
+  Stats st{at::empty({C}, x.options()), at::empty({C}, x.options()), std::vector<float>(C), std::vector<float>(C)};
+  const float* w = weight.defined() ? weight.data_ptr<float>() : nullptr;
+  const float* b = bias.defined() ? bias.data_ptr<float>() : nullptr;
+  for (int64_t c = 0; c < C; c++) {
+    const double var = m2[c] / static_cast<double>(M);
+    const double invstd = 1.0 / std::sqrt(var + eps);
+    st.mean.data_ptr<float>()[c] = static_cast<float>(mean[c]);
+    st.invstd.data_ptr<float>()[c] = static_cast<float>(invstd);
+    const double g = w != nullptr ? w[c] : 1.0;
+    st.scale[c] = static_cast<float>(g * invstd);
+    st.shift[c] = static_cast<float>(b != nullptr ? b[c] : 0.0);
+  }
+  if (runningMean.defined() && runningVar.defined()) {
+    at::NoGradGuard ng;
+    auto rm = runningMean.accessor<float, 1>();
+    auto rv = runningVar.accessor<float, 1>();
+    for (int64_t c = 0; c < C; c++) {
+      const double unbiased = m2[c] / static_cast<double>(M - 1);
+      rm[c] = static_cast<float>((1.0 - momentum) * rm[c] + momentum * mean[c]);
+      rv[c] = static_cast<float>((1.0 - momentum) * rv[c] + momentum * unbiased);
+    }
+  }
+  return st;
+}
+
 struct BatchNormAct : public torch::autograd::Function<BatchNormAct> {
   // Optional tensors travel as c10::optional (an undefined at::Tensor is not a valid autograd input).
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& input, const c10::optional<at::Tensor>& residualOpt,
                             const c10::optional<at::Tensor>& weightOpt, const c10::optional<at::Tensor>& biasOpt,
-                            at::Tensor runningMean, at::Tensor runningVar, double momentum, double eps, bool relu) {
+                            const c10::optional<at::Tensor>& runningMeanOpt,
+                            const c10::optional<at::Tensor>& runningVarOpt, double momentum, double eps, bool relu) {
+    const at::Tensor runningMean = runningMeanOpt.value_or(at::Tensor());
+    const at::Tensor runningVar = runningVarOpt.value_or(at::Tensor());
     const at::Tensor residual = residualOpt.value_or(at::Tensor());
     const at::Tensor weight = weightOpt.value_or(at::Tensor());
     const at::Tensor bias = biasOpt.value_or(at::Tensor());
     const at::Tensor x = ChannelsLast(input);
     const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
     const int64_t M = N * H * W;
-    TORCH_CHECK(M > 1, "batch_norm_act: expected more than 1 value per channel when training, got input of shape ",
-                x.sizes());
     at::Tensor res;
     if (residual.defined()) {
       TORCH_CHECK(residual.sizes() == x.sizes(), "batch_norm_act: residual of shape ", residual.sizes(),
@@ -214,49 +398,12 @@ struct BatchNormAct : public torch::autograd::Function<BatchNormAct> {
       res = ChannelsLast(residual);
     }
     const int64_t rows = ChunkRows(C);
-    const int64_t chunks = (M + rows - 1) / rows;
-    std::vector<float> cmean(chunks * C), cm2(chunks * C);
     const float* xp = x.data_ptr<float>();
-    ForChunks(M, rows, [&](int64_t k, int64_t r0, int64_t n) {
-      ChunkStats(xp + r0 * C, n, C, cmean.data() + k * C, cm2.data() + k * C);
-    });
-    // Merge the chunks in order (Chan et al.), in double.
-    std::vector<double> mean(C, 0.0), m2(C, 0.0);
-    double count = 0;
-    for (int64_t k = 0; k < chunks; k++) {
-      const double nk = static_cast<double>(std::min(rows, M - k * rows));
-      const double tot = count + nk;
-      for (int64_t c = 0; c < C; c++) {
-        const double d = cmean[k * C + c] - mean[c];
-        mean[c] += d * nk / tot;
-        m2[c] += cm2[k * C + c] + d * d * count * nk / tot;
-      }
-      count = tot;
-    }
-    at::Tensor saveMean = at::empty({C}, x.options());
-    at::Tensor saveInvstd = at::empty({C}, x.options());
-    std::vector<float> scale(C), shift(C);
-    const float* w = weight.defined() ? weight.data_ptr<float>() : nullptr;
-    const float* b = bias.defined() ? bias.data_ptr<float>() : nullptr;
-    for (int64_t c = 0; c < C; c++) {
-      const double var = m2[c] / static_cast<double>(M);
-      const double invstd = 1.0 / std::sqrt(var + eps);
-      saveMean.data_ptr<float>()[c] = static_cast<float>(mean[c]);
-      saveInvstd.data_ptr<float>()[c] = static_cast<float>(invstd);
-      const double g = w != nullptr ? w[c] : 1.0;
-      scale[c] = static_cast<float>(g * invstd);
-      shift[c] = static_cast<float>(b != nullptr ? b[c] : 0.0);
-    }
-    if (runningMean.defined() && runningVar.defined()) {
-      at::NoGradGuard ng;
-      auto rm = runningMean.accessor<float, 1>();
-      auto rv = runningVar.accessor<float, 1>();
-      for (int64_t c = 0; c < C; c++) {
-        const double unbiased = m2[c] / static_cast<double>(M - 1);
-        rm[c] = static_cast<float>((1.0 - momentum) * rm[c] + momentum * mean[c]);
-        rv[c] = static_cast<float>((1.0 - momentum) * rv[c] + momentum * unbiased);
-      }
-    }
+    Stats st = BatchStats(x, weight, bias, runningMean, runningVar, momentum, eps);
+    const at::Tensor& saveMean = st.mean;
+    const at::Tensor& saveInvstd = st.invstd;
+    const std::vector<float>& scale = st.scale;
+    const std::vector<float>& shift = st.shift;
     const float* meanF = saveMean.data_ptr<float>();
     at::Tensor y = at::empty_like(x, at::MemoryFormat::ChannelsLast);
     float* yp = y.data_ptr<float>();
@@ -362,6 +509,119 @@ BT_CLONES void ReluMaxPoolRow(const float* x, float* out, int64_t W, int64_t OW,
   }
 }
 
+
+struct BatchNormReluPool : public torch::autograd::Function<BatchNormReluPool> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& input, const c10::optional<at::Tensor>& weightOpt,
+                            const c10::optional<at::Tensor>& biasOpt, const c10::optional<at::Tensor>& runningMeanOpt,
+                            const c10::optional<at::Tensor>& runningVarOpt, double momentum, double eps, int64_t kh,
+                            int64_t kw) {
+    const at::Tensor runningMean = runningMeanOpt.value_or(at::Tensor());
+    const at::Tensor runningVar = runningVarOpt.value_or(at::Tensor());
+    const at::Tensor weight = weightOpt.value_or(at::Tensor());
+    const at::Tensor bias = biasOpt.value_or(at::Tensor());
+    const at::Tensor x = ChannelsLast(input);
+    const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+    const int64_t OH = H / kh, OW = W / kw;
+    Stats st = BatchStats(x, weight, bias, runningMean, runningVar, momentum, eps);
+    at::Tensor out = at::empty({N, C, OH, OW}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
+    const float* xp = x.data_ptr<float>();
+    float* op = out.data_ptr<float>();
+    const float* mp = st.mean.data_ptr<float>();
+    at::parallel_for(0, N * OH, 1, [&](int64_t b, int64_t e) {
+      for (int64_t r = b; r < e; r++) {
+        const int64_t n = r / OH, oh = r % OH;
+        PoolFwdRow(xp + ((n * H + oh * kh) * W) * C, op + r * OW * C, W, OW, C, kh, kw, mp, st.scale.data(),
+                   st.shift.data());
+      }
+    });
+    ctx->save_for_backward({x, st.mean, st.invstd, weight});
+    ctx->saved_data["scale"] = std::vector<double>(st.scale.begin(), st.scale.end());
+    ctx->saved_data["shift"] = std::vector<double>(st.shift.begin(), st.shift.end());
+    ctx->saved_data["kh"] = kh;
+    ctx->saved_data["kw"] = kw;
+    ctx->saved_data["affine_w"] = weight.defined();
+    ctx->saved_data["affine_b"] = bias.defined();
+    return out;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor& x = saved[0];
+    const at::Tensor& mean = saved[1];
+    const at::Tensor& invstd = saved[2];
+    const at::Tensor& weight = saved[3];
+    const int64_t kh = ctx->saved_data["kh"].toInt(), kw = ctx->saved_data["kw"].toInt();
+    const bool hasW = ctx->saved_data["affine_w"].toBool();
+    const bool hasB = ctx->saved_data["affine_b"].toBool();
+    const at::Tensor g = ChannelsLast(grads[0]);
+    const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+    const int64_t OH = H / kh, OW = W / kw;
+    const int64_t M = N * H * W;
+    std::vector<float> sc(C), sh(C);
+    {
+      const auto s1 = ctx->saved_data["scale"].toDoubleVector();
+      const auto s2 = ctx->saved_data["shift"].toDoubleVector();
+      for (int64_t c = 0; c < C; c++) sc[c] = static_cast<float>(s1[c]), sh[c] = static_cast<float>(s2[c]);
+    }
+    const float* xp = x.data_ptr<float>();
+    const float* gp = g.data_ptr<float>();
+    const float* mp = mean.data_ptr<float>();
+    const float* ip = invstd.data_ptr<float>();
+    // Partial sums per output row, merged in row order in double: thread-count independent.
+    const int64_t R = N * OH;
+    std::vector<float> psg(R * C), psgx(R * C);
+    at::parallel_for(0, R, 1, [&](int64_t b, int64_t e) {
+      std::vector<float> best(C);
+      std::vector<int32_t> pos(C);
+      for (int64_t r = b; r < e; r++) {
+        const int64_t n = r / OH, oh = r % OH;
+        PoolGradSumsRow(xp + ((n * H + oh * kh) * W) * C, gp + r * OW * C, W, OW, C, kh, kw, mp, sc.data(), sh.data(),
+                        psg.data() + r * C, psgx.data() + r * C, best.data(), pos.data());
+      }
+    });
+    std::vector<double> sg(C, 0.0), sgx(C, 0.0);
+    for (int64_t r = 0; r < R; r++)
+      for (int64_t c = 0; c < C; c++) sg[c] += psg[r * C + c], sgx[c] += psgx[r * C + c];
+    const float* w = hasW ? weight.data_ptr<float>() : nullptr;
+    std::vector<float> k1(C), k2(C), k3(C);
+    for (int64_t c = 0; c < C; c++) {
+      const double is = ip[c];
+      const double a = (w != nullptr ? w[c] : 1.0) * is;
+      const double kk2 = -a * is * is * sgx[c] / static_cast<double>(M);
+      k1[c] = static_cast<float>(a);
+      k2[c] = static_cast<float>(kk2);
+      k3[c] = static_cast<float>(-a * sg[c] / static_cast<double>(M));
+    }
+    at::Tensor dx = at::empty_like(x, at::MemoryFormat::ChannelsLast);
+    float* dp = dx.data_ptr<float>();
+    at::parallel_for(0, R, 1, [&](int64_t b, int64_t e) {
+      std::vector<float> best(C);
+      std::vector<int32_t> pos(C);
+      for (int64_t r = b; r < e; r++) {
+        const int64_t n = r / OH, oh = r % OH;
+        const int64_t off = ((n * H + oh * kh) * W) * C;
+        PoolGradInputRow(xp + off, gp + r * OW * C, dp + off, W, OW, C, kh, kw, mp, sc.data(), sh.data(), k1.data(),
+                         k2.data(), k3.data(), best.data(), pos.data());
+      }
+    });
+    // Input rows below the last window row of each image.
+    if (OH * kh < H)
+      for (int64_t n = 0; n < N; n++) {
+        const int64_t off = ((n * H + OH * kh) * W) * C;
+        NoGradRows(xp + off, dp + off, (H - OH * kh) * W, C, mp, k2.data(), k3.data());
+      }
+    at::Tensor dw, db;
+    if (hasW) {
+      dw = at::empty({C}, x.options());
+      for (int64_t c = 0; c < C; c++) dw.data_ptr<float>()[c] = static_cast<float>(sgx[c] * ip[c]);
+    }
+    if (hasB) {
+      db = at::empty({C}, x.options());
+      for (int64_t c = 0; c < C; c++) db.data_ptr<float>()[c] = static_cast<float>(sg[c]);
+    }
+    return {dx, dw, db, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
 }  // namespace
 
 at::Tensor ReluMaxPool(const at::Tensor& input, int64_t kh, int64_t kw) {
@@ -399,7 +659,27 @@ at::Tensor BatchNormActTrain(const at::Tensor& input, const at::Tensor& residual
   TORCH_CHECK(runningMean.defined() == runningVar.defined(),
               "batch_norm_act: give both running statistics or neither");
   auto opt = [](const at::Tensor& t) { return t.defined() ? c10::optional<at::Tensor>(t) : c10::nullopt; };
-  return BatchNormAct::apply(input, opt(residual), opt(weight), opt(bias), runningMean, runningVar, momentum, eps, relu);
+  return BatchNormAct::apply(input, opt(residual), opt(weight), opt(bias), opt(runningMean), opt(runningVar), momentum,
+                             eps, relu);
+}
+
+at::Tensor BatchNormReluPoolTrain(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias,
+                                  const at::Tensor& runningMean, const at::Tensor& runningVar, double momentum,
+                                  double eps, int64_t kh, int64_t kw) {
+  CheckInput(input, "input");
+  const int64_t C = input.size(1);
+  for (const auto* p : {&weight, &bias, &runningMean, &runningVar})
+    if (p->defined())
+      TORCH_CHECK(p->dim() == 1 && p->size(0) == C && p->scalar_type() == at::kFloat && p->is_contiguous(),
+                  "batch_norm_relu_pool: weight, bias and running statistics must be contiguous float32 vectors of ",
+                  C, " values (the input's channels)");
+  TORCH_CHECK(runningMean.defined() == runningVar.defined(),
+              "batch_norm_relu_pool: give both running statistics or neither");
+  TORCH_CHECK(kh > 0 && kw > 0 && input.size(2) >= kh && input.size(3) >= kw, "batch_norm_relu_pool: window ", kh, "x",
+              kw, " does not fit input of shape ", input.sizes());
+  auto opt = [](const at::Tensor& t) { return t.defined() ? c10::optional<at::Tensor>(t) : c10::nullopt; };
+  return BatchNormReluPool::apply(input, opt(weight), opt(bias), opt(runningMean), opt(runningVar), momentum, eps, kh,
+                                  kw);
 }
 
 }  // namespace bt

@@ -17,4 +17,11 @@ at::Tensor BatchNormActTrain(const at::Tensor& input, const at::Tensor& residual
 // refuses input that records a gradient.
 at::Tensor ReluMaxPool(const at::Tensor& input, int64_t kh, int64_t kw);
 
+// Training-mode BatchNorm2d, then ReLU, then max-pool over non-overlapping kh x kw windows (floor
+// mode), in one kernel with its own backward: the full-size normalised activation is never
+// stored. Differentiable in input, weight and bias; running statistics as BatchNormActTrain.
+at::Tensor BatchNormReluPoolTrain(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias,
+                                  const at::Tensor& runningMean, const at::Tensor& runningVar, double momentum,
+                                  double eps, int64_t kh, int64_t kw);
+
 }  // namespace bt

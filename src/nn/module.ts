@@ -147,6 +147,12 @@ export abstract class Module {
    */
   forwardFused?(x: Tensor, next: Module): Tensor | undefined;
 
+  /**
+   * Like `forwardFused` for this module and the next two (`after.forward(next.forward(this.forward(x)))`):
+   * a training-mode BatchNorm2d → ReLU → MaxPool2d runs as one kernel. Tried before `forwardFused`.
+   */
+  forwardFused2?(x: Tensor, next: Module, after: Module): Tensor | undefined;
+
   /** Same as `forward` (PyTorch's `module(x)`). */
   call(x: Tensor): Tensor {
     return this.forward(x);
@@ -345,7 +351,11 @@ export function forwardChain(x: Tensor, modules: Iterable<Module>): Tensor {
   for (let i = 0; i < list.length; i++) {
     const m = list[i];
     let next: Tensor | undefined;
-    if (m.forwardFused !== undefined && i + 1 < list.length) {
+    if (m.forwardFused2 !== undefined && i + 2 < list.length) {
+      next = m.forwardFused2(y, list[i + 1], list[i + 2]);
+      if (next !== undefined) i += 2;
+    }
+    if (next === undefined && m.forwardFused !== undefined && i + 1 < list.length) {
       next = m.forwardFused(y, list[i + 1]);
       if (next !== undefined) i++;
     }

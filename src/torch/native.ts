@@ -126,6 +126,7 @@ export interface NativeAddon {
   Conv2d(x: H, w: H, b: OH, stride: number[], padding: number[], dilation: number[], groups: number): H;
   BatchNorm(x: H, w: OH, b: OH, rm: OH, rv: OH, training: boolean, momentum: number, eps: number): H;
   ReluMaxPool(x: H, kh: number, kw: number): H;
+  BatchNormReluPool(x: H, w: OH, b: OH, rm: OH, rv: OH, momentum: number, eps: number, kh: number, kw: number): H;
   BatchNormAct(x: H, residual: OH, w: OH, b: OH, rm: OH, rv: OH, momentum: number, eps: number, relu: boolean): H;
   Linear(x: H, w: H, b: OH): H;
   MaxPool2d(x: H, k: number[], s: number[], p: number[], d: number[], ceil: boolean): H;

@@ -257,6 +257,34 @@ export function batchNormAct(x: Tensor, opts: BatchNormActOptions = {}): Tensor 
 }
 
 /**
+ * Training-mode BatchNorm2d, ReLU and a max-pool over non-overlapping `kernel` windows (floor
+ * mode) in one native kernel with its own backward (native/src/fused.cc): the full-size
+ * normalised activation is never stored; the backward recomputes each window's winner from x.
+ * Options as `batchNormAct` (residual and relu do not apply). x: float32 CPU [N, C, H, W]; the
+ * output is channels-last. The first maximum of a window wins, as in max_pool2d; NaN in a window
+ * is ignored (max_pool2d would propagate it).
+ */
+export function batchNormReluPool(
+  x: Tensor,
+  kernel: [number, number],
+  opts: Omit<BatchNormActOptions, 'residual' | 'relu'> = {},
+): Tensor {
+  return new Tensor(
+    native.BatchNormReluPool(
+      x.handle,
+      opts.weight?.handle,
+      opts.bias?.handle,
+      opts.runningMean?.handle,
+      opts.runningVar?.handle,
+      opts.momentum ?? 0.1,
+      opts.eps ?? 1e-5,
+      kernel[0],
+      kernel[1],
+    ),
+  );
+}
+
+/**
  * `maxPool2d(relu(x))` over non-overlapping kh x kw windows (stride = kernel, no padding, floor
  * mode) in one native pass (native/src/fused.cc); channels-last output. Inference only: it
  * throws for input that records a gradient. x: float32 CPU [N, C, H, W].

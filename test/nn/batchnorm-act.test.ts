@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { disposeAll, getNumThreads, loadSafetensors, manualSeed, noGrad, setNumThreads, tidy, type Tensor } from '../../src/torch/index.js';
-import { BatchNorm2d, ReLU, Sequential, createModel } from '../../src/nn/index.js';
+import { batchNormReluPool, disposeAll, getNumThreads, loadSafetensors, manualSeed, noGrad, setNumThreads, tidy, type Tensor } from '../../src/torch/index.js';
+import { BatchNorm2d, MaxPool2d, ReLU, Sequential, createModel } from '../../src/nn/index.js';
 import { runPython } from '../helpers/pytorch.js';
 import { ST_PY } from '../helpers/st_py.js';
 import { assertClose, assertNoLeaks } from '../helpers/tensors.js';
@@ -125,6 +125,19 @@ test('the fused kernel gives the same bits with 1 and 2 threads', () => {
     setNumThreads(2);
     const two = runCase('s', true, true, true, 0.1);
     for (const [k, v] of one) assert.deepEqual(two.get(k), v, `${k} differs between 1 and 2 threads`);
+    // BN → ReLU → max-pool: output and gradients.
+    const pooled = (threads: number): Float32Array[] => {
+      setNumThreads(threads);
+      return tidy(() => {
+        const x = r('r.x').contiguous({ channelsLast: true }).requiresGrad_();
+        const w = r('r.bn.weight').clone().requiresGrad_();
+        const y = batchNormReluPool(x, [2, 2], { weight: w, bias: r('r.bn.bias') });
+        y.mul(y).sum().backward();
+        return [y.toFloat32Array(), x.grad!.toFloat32Array(), w.grad!.toFloat32Array()];
+      });
+    };
+    const [p1, p2] = [pooled(1), pooled(2)];
+    p1.forEach((v, i) => assert.deepEqual(p2[i], v, `pooled output ${i} differs between 1 and 2 threads`));
   } finally {
     setNumThreads(before);
   }
@@ -186,4 +199,91 @@ test('bad input to the fused kernel names what is wrong', () => {
     /residual of shape \[2, 8, 20, 20\] does not match input of shape \[16, 8, 20, 20\]/,
   );
   bn.dispose();
+});
+
+// BN → ReLU → max-pool in one kernel (batchNormReluPool): shapes with leftover rows and columns
+// (floor mode), a run-time channel count (5) and a vectorised one (16), 2x2 and 3x3 windows.
+const POOL_CASES = [
+  ['p1', 16, 12, 12, 2],
+  ['p2', 5, 7, 9, 2],
+  ['p3', 16, 10, 8, 3],
+] as const;
+const PY_POOL = `${ST_PY}
+import sys, torch
+import torch.nn as nn
+import torch.nn.functional as F
+torch.manual_seed(6)
+out = {}
+for name, c, h, w, k in ${JSON.stringify(POOL_CASES)}:
+    bn = nn.BatchNorm2d(c)
+    with torch.no_grad():
+        bn.weight.uniform_(-1.5, 1.5); bn.bias.normal_(0, 0.3)
+    for key, v in bn.state_dict().items(): out[name + '.bn.' + key] = v.clone()
+    x = (torch.randn(6, c, h, w) * 2 + 1).contiguous(memory_format=torch.channels_last).requires_grad_()
+    y = F.max_pool2d(torch.relu(bn(x)), k)
+    g = torch.randn_like(y)
+    y.backward(g)
+    out[name + '.x'] = x.detach().contiguous(); out[name + '.g'] = g.contiguous(); out[name + '.y'] = y.detach().contiguous()
+    out[name + '.dx'] = x.grad.contiguous(); out[name + '.dw'] = bn.weight.grad; out[name + '.db'] = bn.bias.grad
+    out[name + '.rm'] = bn.running_mean; out[name + '.rv'] = bn.running_var
+st_save(sys.argv[1], out)
+`;
+
+test('fused BN → ReLU → max-pool equals PyTorch: output, running statistics, gradients (negative gammas, leftovers)', () => {
+  runPython(PY_POOL, [path.join(dir, 'pool.safetensors')]);
+  const pr = loadSafetensors(path.join(dir, 'pool.safetensors')).tensors;
+  const p = (k: string): Tensor => pr.get(k)!;
+  try {
+    for (const [name, c, h, w, k] of POOL_CASES) {
+      const bn = new BatchNorm2d({ numFeatures: c });
+      const sd = new Map<string, Tensor>();
+      for (const [key, v] of pr) if (key.startsWith(`${name}.bn.`)) sd.set(key.slice(name.length + 4), v);
+      bn.loadStateDict(sd, { strict: true });
+      const seq = new Sequential([bn, new ReLU(), new MaxPool2d({ kernelSize: k })]);
+      tidy(() => {
+        const x = p(`${name}.x`).contiguous({ channelsLast: true }).requiresGrad_();
+        assert.ok(bn.forwardFused2(x, seq.at(1), seq.at(2)) !== undefined, 'the fused path applies');
+        // (that call counted a batch and moved the running statistics: reload them)
+        bn.loadStateDict(sd, { strict: true });
+        const y = seq.forward(x);
+        assert.deepEqual(y.shape, [6, c, Math.floor(h / k), Math.floor(w / k)]);
+        y.backward({ grad: p(`${name}.g`) });
+        assertClose(y.toFloat32Array(), p(`${name}.y`).toFloat32Array(), 1e-4, `${name} y`, 0.1);
+        assertClose(x.grad!.toFloat32Array(), p(`${name}.dx`).toFloat32Array(), 1e-4, `${name} dx`, 0.1);
+        assertClose(bn.weight!.grad!.toFloat32Array(), p(`${name}.dw`).toFloat32Array(), 1e-3, `${name} dw`, 0.1);
+        assertClose(bn.bias!.grad!.toFloat32Array(), p(`${name}.db`).toFloat32Array(), 1e-3, `${name} db`, 0.1);
+        assertClose(bn.runningMean!.toFloat32Array(), p(`${name}.rm`).toFloat32Array(), 1e-5, `${name} running_mean`, 0.1);
+        assertClose(bn.runningVar!.toFloat32Array(), p(`${name}.rv`).toFloat32Array(), 1e-5, `${name} running_var`, 0.1);
+      });
+      seq.dispose();
+    }
+  } finally {
+    disposeAll(pr);
+  }
+});
+
+test('a small-cnn training step is the same with and without the fused kernels (BN-ReLU-pool path), and leaks nothing', () => {
+  const x = r('r.x').slice(1, 0, 1).contiguous();
+  const run = (fused: boolean): Float32Array[] => {
+    BatchNorm2d.fused = fused;
+    try {
+      manualSeed(4);
+      const m = createModel({ arch: 'small-cnn', numClasses: 10, inChannels: 1 });
+      const out = assertNoLeaks(() =>
+        tidy(() => {
+          const y = m.forward(x);
+          y.mul(y).sum().backward();
+          return [y.toFloat32Array(), m.parameters()[0].grad!.toFloat32Array()];
+        }),
+      );
+      m.dispose();
+      return out;
+    } finally {
+      BatchNorm2d.fused = true;
+    }
+  };
+  const [yf, gf] = run(true);
+  const [yp, gp] = run(false);
+  assertClose(yf, yp, 1e-3, 'logits', 0.1);
+  assertClose(gf, gp, 1e-3, 'first conv weight gradient', 0.1);
 });

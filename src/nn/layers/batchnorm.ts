@@ -1,8 +1,9 @@
 /** BatchNorm2d: batch normalisation over channels of [N, C, H, W] (torch.nn.BatchNorm2d). */
-import { batchNorm, batchNormAct, empty, noGrad, ones, zeros, type BatchNormOptions, type Tensor } from '../../torch/index.js';
+import { batchNorm, batchNormAct, batchNormReluPool, empty, noGrad, ones, zeros, type BatchNormOptions, type Tensor } from '../../torch/index.js';
 import { constant_ } from '../init.js';
 import { Module } from '../module.js';
 import { ReLU } from './activation.js';
+import { MaxPool2d } from './pooling.js';
 
 /** Python's repr of a float: `1e-05`, `0.1`, `1.0`. */
 function pyFloat(v: number): string {
@@ -155,6 +156,26 @@ export class BatchNorm2d extends Module {
   override forwardFused(x: Tensor, next: Module): Tensor | undefined {
     if (!(next instanceof ReLU)) return undefined;
     return this.forwardAct(x, { relu: true });
+  }
+
+  /**
+   * BatchNorm2d → ReLU → MaxPool2d (non-overlapping windows) as one kernel (`batchNormReluPool`)
+   * when `canFuse(x)`; undefined otherwise.
+   */
+  override forwardFused2(x: Tensor, next: Module, after: Module): Tensor | undefined {
+    if (!(next instanceof ReLU) || !(after instanceof MaxPool2d) || !this.canFuse(x)) return undefined;
+    const win = after.tiledWindow;
+    if (win === undefined || x.shape[2] < win[0] || x.shape[3] < win[1]) return undefined;
+    this.#check(x);
+    const momentum = this.#tick();
+    return batchNormReluPool(x, win, {
+      weight: this.weight,
+      bias: this.bias,
+      runningMean: this.runningMean,
+      runningVar: this.runningVar,
+      momentum,
+      eps: this.eps,
+    });
   }
 
   forward(x: Tensor): Tensor {
