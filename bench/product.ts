@@ -7,6 +7,7 @@
  *
  *   npm run bench:product                                  # all three architectures (several minutes)
  *   npm run bench:product -- --arch small-cnn --repeats 1  # one architecture, one round
+ *   npm run bench:product -- --no-fused                    # the product without its fused kernels
  *
  * Architectures: small-cnn (widths 16/32/64), resnet-tiny (small-input ResNet, [1,1,1,1], base 16)
  * and resnet18 (small input, width 0.5: base 32), 1x28x28 inputs, 10 classes. Training: batch 128,
@@ -27,7 +28,8 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { channelStats, limit, loadDataset, type BatchSpec, type ImageDataset } from '../src/data/index.js';
-import { createModel, type ModelSpec } from '../src/nn/index.js';
+import { createModel, fastPaths, type ModelSpec } from '../src/nn/index.js';
+
 import { liveTensors, manualSeed, setNumThreads, getNumThreads } from '../src/torch/index.js';
 import { datasetSource, predict } from '../src/train/data.js';
 import { train, type BatchSource } from '../src/train/trainer.js';
@@ -210,10 +212,14 @@ async function main(argv: string[]): Promise<void> {
   const inferSteps = arg(argv, '--infer-steps');
   const threads = Number(arg(argv, '--threads') ?? 2);
   const defaultMalloc = argv.includes('--torch-default-malloc');
+  // --no-fused: the product without its fast paths (src/nn/fusion.ts), for before/after.
+  if (argv.includes('--no-fused')) fastPaths.enabled = false;
   const base = { batch: 128, evalBatch: 256, threads, warmup: 3, cropPadding: 2, hflip: true };
-  // Fewer steps for the big model: each step is ~1 s here.
-  const stepsOf = (a: string): number => Number(steps ?? (a === 'resnet18' ? 5 : 10));
-  const inferOf = (a: string): number => Number(inferSteps ?? (a === 'resnet18' ? 5 : 10));
+  // Rounds of ~1 s per side were too short to resolve 20% changes even on an idle machine (an
+  // evaluation ratio moved 0.66-1.30 between runs): 30 training and 40 evaluation batches for the
+  // small models; fewer for the big model (a step is ~0.35 s here).
+  const stepsOf = (a: string): number => Number(steps ?? (a === 'resnet18' ? 6 : 30));
+  const inferOf = (a: string): number => Number(inferSteps ?? (a === 'resnet18' ? 8 : 40));
 
   const t0 = performance.now();
   const train = loadDataset({ name: 'fashion-mnist', split: 'train' });

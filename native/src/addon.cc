@@ -692,6 +692,7 @@ INPLACE(FillInplace, { t.fill_(SC(info, 1)); })
 INPLACE(UniformInplace, { t.uniform_(D(info, 1), D(info, 2)); })
 INPLACE(NormalInplace, { t.normal_(D(info, 1), D(info, 2)); })
 INPLACE(SqrtInplace, { t.sqrt_(); })
+INPLACE(ReluInplace, { t.relu_(); })
 INPLACE(ClampInplace, {
   c10::optional<at::Scalar> lo, hi;
   if (Present(info, 1)) lo = SC(info, 1);
@@ -843,7 +844,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT(OneHot); EXPORT(Interpolate);
   EXPORT(AddInplace); EXPORT(MulInplace); EXPORT(DivInplace); EXPORT(AddcmulInplace); EXPORT(AddcdivInplace);
   EXPORT(LerpInplace); EXPORT(CopyInplace); EXPORT(ZeroInplace); EXPORT(FillInplace); EXPORT(UniformInplace);
-  EXPORT(NormalInplace); EXPORT(SqrtInplace); EXPORT(ClampInplace);
+  EXPORT(NormalInplace); EXPORT(SqrtInplace); EXPORT(ReluInplace); EXPORT(ClampInplace);
   EXPORT(Backward); EXPORT(Grad); EXPORT(SetGrad); EXPORT(SetGradEnabled); EXPORT(IsGradEnabled);
   EXPORT(InferenceEnter); EXPORT(InferenceExit); EXPORT(IsInferenceMode);
   EXPORT(ManualSeed); EXPORT(SetNumThreads); EXPORT(GetNumThreads); EXPORT(SetDeterministic); EXPORT(GetDeterministic);

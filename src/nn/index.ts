@@ -12,3 +12,4 @@ export * from './layers/index.js';
 export * from './models/index.js';
 export * from './weights.js';
 export * from './summary.js';
+export * from './fusion.js';

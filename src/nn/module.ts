@@ -153,6 +153,13 @@ export abstract class Module {
    */
   forwardFused2?(x: Tensor, next: Module, after: Module): Tensor | undefined;
 
+  /**
+   * Optional: `forward` for an input the caller owns and will not use again, so it may be
+   * overwritten (ReLU works in place where no gradient is recorded). `forwardChain` calls it for
+   * its intermediates that do not share storage with the chain's input.
+   */
+  forwardOwned?(x: Tensor): Tensor;
+
   /** Same as `forward` (PyTorch's `module(x)`). */
   call(x: Tensor): Tensor {
     return this.forward(x);
@@ -359,7 +366,9 @@ export function forwardChain(x: Tensor, modules: Iterable<Module>): Tensor {
       next = m.forwardFused(y, list[i + 1]);
       if (next !== undefined) i++;
     }
-    next ??= m.forward(y);
+    // An intermediate is the chain's own unless it views the caller's input (e.g. after Flatten).
+    const owned = y !== x && m.forwardOwned !== undefined && !y.sharesStorageWith(x);
+    next ??= owned ? m.forwardOwned!(y) : m.forward(y);
     if (y !== x && next !== y) y.dispose();
     y = next;
   }

@@ -153,6 +153,7 @@ export interface NativeAddon {
   NormalInplace(t: H, mean: number, std: number): void;
   SqrtInplace(t: H): void;
   ClampInplace(t: H, min?: number, max?: number): void;
+  ReluInplace(t: H): void;
   Backward(t: H, grad: OH, retainGraph?: boolean): void;
   Grad(t: H): H | undefined;
   SetGrad(t: H, g: OH): void;

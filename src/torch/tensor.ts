@@ -540,6 +540,11 @@ export class Tensor {
     native.ClampInplace(this.handle, bounds.min, bounds.max);
     return this;
   }
+  /** max(x, 0) in place (torch's relu_; its backward uses the result, so autograd allows it after ops that do not need their output). */
+  relu_(): this {
+    native.ReluInplace(this.handle);
+    return this;
+  }
 
   // ---- autograd --------------------------------------------------------------------------------
   /** Back-propagates from this tensor (a scalar unless `grad` is given). */

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inferenceMode, manualSeed, maxPool2d, noGrad, randn, reluMaxPool2d, tidy } from '../../src/torch/index.js';
-import { MaxPool2d, ReLU, Sequential } from '../../src/nn/index.js';
+import { Flatten, MaxPool2d, ReLU, Sequential } from '../../src/nn/index.js';
 import { assertNoLeaks } from '../helpers/tensors.js';
 
 test('reluMaxPool2d equals maxPool2d(relu(x)) bit for bit (layouts, odd sizes, channel counts, NaN)', () => {
@@ -62,6 +62,28 @@ test('a ReLU -> MaxPool2d chain fuses only where no gradient is recorded', () =>
       'overlapping windows run the two ops',
     );
     overlapping.dispose();
+  });
+  seq.dispose();
+});
+
+test('ReLU runs in place on a chain intermediate only where no gradient is recorded, never on the caller\'s input', () => {
+  manualSeed(3);
+  const seq = new Sequential([new ReLU()]);
+  tidy(() => {
+    const x = randn([2, 3, 4, 4]);
+    const before = x.toFloat32Array();
+    // A chain [Flatten-like view, ReLU] must not overwrite the caller's tensor.
+    const flat = new Sequential([new Flatten(), new ReLU()]);
+    const y = noGrad(() => flat.forward(x));
+    assert.deepEqual(x.toFloat32Array(), before, 'the input was modified');
+    assert.deepEqual(y.toFloat32Array(), x.relu().flatten(1).toFloat32Array());
+    flat.dispose();
+    // With gradients, the chain's ReLU is out of place and backward works.
+    const xg = randn([2, 3, 4, 4]).requiresGrad_();
+    const chain = new Sequential([new MaxPool2d({ kernelSize: 1 }), new ReLU()]);
+    chain.forward(xg).sum().backward();
+    assert.ok(xg.grad !== undefined);
+    chain.dispose();
   });
   seq.dispose();
 });

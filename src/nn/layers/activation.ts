@@ -2,11 +2,20 @@
 import { dropout, isGradEnabled, reluMaxPool2d, type Tensor } from '../../torch/index.js';
 import { Module } from '../module.js';
 import { MaxPool2d } from './pooling.js';
+import { fastPaths } from '../fusion.js';
 
 /** max(x, 0) element-wise (torch.nn.ReLU; always out of place here). */
 export class ReLU extends Module {
   forward(x: Tensor): Tensor {
     return x.relu();
+  }
+  /**
+   * In place on an intermediate the chain owns, where no gradient is recorded (evaluation: no
+   * new buffer). With gradients it runs out of place: the previous op's backward may need x.
+   */
+  override forwardOwned(x: Tensor): Tensor {
+    if (!fastPaths.enabled || isGradEnabled()) return this.forward(x);
+    return x.relu_();
   }
   /**
    * ReLU then a MaxPool2d with non-overlapping windows, where no gradient is recorded
@@ -15,7 +24,7 @@ export class ReLU extends Module {
    * int64 indices. Same values exactly (max and ReLU commute). Undefined otherwise.
    */
   override forwardFused(x: Tensor, next: Module): Tensor | undefined {
-    if (!(next instanceof MaxPool2d)) return undefined;
+    if (!fastPaths.enabled || !(next instanceof MaxPool2d)) return undefined;
     const win = next.tiledWindow;
     if (win === undefined || x.ndim !== 4 || x.dtype !== 'float32' || x.device !== 'cpu') return undefined;
     if (isGradEnabled() && x.requiresGrad) return undefined;

@@ -2,6 +2,7 @@
 import { batchNorm, batchNormAct, batchNormReluPool, empty, noGrad, ones, zeros, type BatchNormOptions, type Tensor } from '../../torch/index.js';
 import { constant_ } from '../init.js';
 import { Module } from '../module.js';
+import { fastPaths } from '../fusion.js';
 import { ReLU } from './activation.js';
 import { MaxPool2d } from './pooling.js';
 
@@ -99,9 +100,15 @@ export class BatchNorm2d extends Module {
   /**
    * Use the fused native kernel (`batchNormAct`: normalisation, shortcut and ReLU in one pass,
    * with its own backward) for batch statistics on channels-last float32 CPU input; false runs
-   * ATen's batch_norm and a separate ReLU everywhere (for comparisons; default true).
+   * ATen's batch_norm and a separate ReLU everywhere (for comparisons; default true). The same
+   * switch as `fastPaths.enabled` (src/nn/fusion.ts), which also governs the other fast paths.
    */
-  static fused = true;
+  static get fused(): boolean {
+    return fastPaths.enabled;
+  }
+  static set fused(on: boolean) {
+    fastPaths.enabled = on;
+  }
 
   #check(x: Tensor): void {
     if (x.ndim !== 4) throw new RangeError(`BatchNorm2d: expected 4-d input [N, C, H, W], got [${x.shape.join(', ')}]`);

@@ -2,6 +2,7 @@
 import { conv2d, empty, tidy, type Conv2dOptions, type Tensor } from '../../torch/index.js';
 import { fans, kaimingUniform_, uniform_ } from '../init.js';
 import { Module } from '../module.js';
+import { fastPaths } from '../fusion.js';
 import { BatchNorm2d } from './batchnorm.js';
 
 /** An integer or an (h, w) pair. */
@@ -142,7 +143,7 @@ export class Conv2d extends Module {
     try {
       let xin = x;
       let w: Tensor;
-      if (x.ndim === 4 && x.shape[1] === 1 && weight.shape[1] === 1 && x.isContiguous()) {
+      if (fastPaths.enabled && x.ndim === 4 && x.shape[1] === 1 && weight.shape[1] === 1 && x.isContiguous()) {
         const [n, , h, wd] = x.shape;
         const [o, , kh, kw] = weight.shape;
         const xv = x.view([n, h, wd, 1]);

@@ -28,9 +28,8 @@ function residualJoin(out: Tensor, x: Tensor, downsample: Sequential | undefined
   const identity = downsample !== undefined ? downsample.forward(x) : x;
   out.add_(identity);
   if (identity !== x) identity.dispose();
-  const y = out.relu();
-  out.dispose();
-  return y;
+  // In place, as torchvision's ReLU(inplace=True): add_'s backward does not need its output.
+  return out.relu_();
 }
 
 /**
