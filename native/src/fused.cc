@@ -69,7 +69,36 @@ BT_INLINE void ChunkStatsT(const float* __restrict x, int64_t rows, int64_t Crt,
     }
   }
 }
+// Fewer than 16 channels that divide 16 (1, 2, 4, 8: ResNets at width 0.25): the chunk is read
+// as rows of 16 floats, each lane j holding channel j % C, with the per-channel constants
+// repeated to 16 lanes, so the 16-wide kernels apply; lane results are folded back per channel.
+bool Periodic(int64_t rows, int64_t C) { return C < 16 && 16 % C == 0 && (rows * C) % 16 == 0; }
+void Repeat16(const float* v, int64_t C, float* out) {
+  for (int j = 0; j < 16; j++) out[j] = v[j % C];
+}
+void Fold16(const float* lanes, int64_t C, float* out) {
+  for (int64_t c = 0; c < C; c++) out[c] = 0.f;
+  for (int j = 0; j < 16; j++) out[j % C] += lanes[j];
+}
+
 BT_CLONES void ChunkStats(const float* x, int64_t rows, int64_t C, float* mean, float* m2) {
+  if (Periodic(rows, C)) {
+    const int64_t v = rows * C / 16;
+    float s16[16], m16[16], q16[16];
+    for (int j = 0; j < 16; j++) s16[j] = 0.f, q16[j] = 0.f;
+    for (int64_t r = 0; r < v; r++)
+      for (int j = 0; j < 16; j++) s16[j] += x[r * 16 + j];
+    Fold16(s16, C, mean);
+    for (int64_t c = 0; c < C; c++) mean[c] /= static_cast<float>(rows);
+    Repeat16(mean, C, m16);
+    for (int64_t r = 0; r < v; r++)
+      for (int j = 0; j < 16; j++) {
+        const float d = x[r * 16 + j] - m16[j];
+        q16[j] += d * d;
+      }
+    Fold16(q16, C, m2);
+    return;
+  }
 #define BT_CALL(K) ChunkStatsT<K>(x, rows, C, mean, m2)
   BT_DISPATCH_C(C, BT_CALL)
 #undef BT_CALL
@@ -104,6 +133,12 @@ BT_INLINE void ApplyRowsT(const float* __restrict x, const float* __restrict res
 }
 BT_CLONES void ApplyRows(const float* x, const float* res, float* y, int64_t rows, int64_t C, const float* mean,
                          const float* scale, const float* shift, bool relu) {
+  if (Periodic(rows, C)) {
+    float m16[16], s16[16], h16[16];
+    Repeat16(mean, C, m16), Repeat16(scale, C, s16), Repeat16(shift, C, h16);
+    ApplyRowsT<16>(x, res, y, rows * C / 16, 16, m16, s16, h16, relu);
+    return;
+  }
 #define BT_CALL(K) ApplyRowsT<K>(x, res, y, rows, C, mean, scale, shift, relu)
   BT_DISPATCH_C(C, BT_CALL)
 #undef BT_CALL
@@ -146,6 +181,13 @@ BT_INLINE void ChunkGradSumsT(const float* __restrict gy, const float* __restric
 BT_CLONES void ChunkGradSums(const float* gy, const float* y, const float* x, float* gout, int64_t rows, int64_t C,
                              const float* mean, const float* scale, const float* shift, bool relu, float* sg,
                              float* sgx) {
+  if (Periodic(rows, C)) {
+    float m16[16], s16[16], h16[16], g16[16], gx16[16];
+    Repeat16(mean, C, m16), Repeat16(scale, C, s16), Repeat16(shift, C, h16);
+    ChunkGradSumsT<16>(gy, y, x, gout, rows * C / 16, 16, m16, s16, h16, relu, g16, gx16);
+    Fold16(g16, C, sg), Fold16(gx16, C, sgx);
+    return;
+  }
 #define BT_CALL(K) ChunkGradSumsT<K>(gy, y, x, gout, rows, C, mean, scale, shift, relu, sg, sgx)
   BT_DISPATCH_C(C, BT_CALL)
 #undef BT_CALL
@@ -169,6 +211,13 @@ BT_INLINE void GradInputRowsT(const float* __restrict gy, const float* __restric
 BT_CLONES void GradInputRows(const float* gy, const float* y, const float* x, float* dx, int64_t rows, int64_t C,
                              const float* mean, const float* scale, const float* shift, bool relu, const float* k1,
                              const float* k2, const float* k3) {
+  if (Periodic(rows, C)) {
+    float m16[16], s16[16], h16[16], a16[16], b16[16], c16[16];
+    Repeat16(mean, C, m16), Repeat16(scale, C, s16), Repeat16(shift, C, h16);
+    Repeat16(k1, C, a16), Repeat16(k2, C, b16), Repeat16(k3, C, c16);
+    GradInputRowsT<16>(gy, y, x, dx, rows * C / 16, 16, m16, s16, h16, relu, a16, b16, c16);
+    return;
+  }
 #define BT_CALL(K) GradInputRowsT<K>(gy, y, x, dx, rows, C, mean, scale, shift, relu, k1, k2, k3)
   BT_DISPATCH_C(C, BT_CALL)
 #undef BT_CALL

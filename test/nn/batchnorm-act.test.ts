@@ -17,29 +17,32 @@ import { assertClose, assertNoLeaks } from '../helpers/tensors.js';
 
 setNumThreads(2);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nn-bnact-'));
-// Cases: name, affine, residual, relu, momentum. 16x8x20x20 = 6,400 rows of 8 channels: several
-// chunks of the kernel (2,048 rows each). Inputs have mean 3 and std 2 (cancellation-prone).
+// Cases: name, affine, residual, relu, momentum, channels. 16xCx20x20 = 6,400 rows: several chunks
+// of the kernel. 8 channels take the 16-lane periodic path, 6 the generic one, 32 a vectorised
+// width. Inputs have mean 3 and std 2 (cancellation-prone).
 const CASES = [
-  ['r', true, false, true, 0.1],
-  ['n', false, false, false, 0.3],
-  ['s', true, true, true, 0.1],
-  ['t', true, true, false, 0.1],
+  ['r', true, false, true, 0.1, 8],
+  ['n', false, false, false, 0.3, 8],
+  ['s', true, true, true, 0.1, 8],
+  ['t', true, true, false, 0.1, 8],
+  ['u', true, true, true, 0.1, 6],
+  ['v', true, false, true, 0.1, 32],
 ] as const;
 const PY = `${ST_PY}
 import sys, torch
 import torch.nn as nn
 torch.manual_seed(5)
 out = {}
-for name, affine, residual, relu, momentum in ${JSON.stringify(CASES).replace(/true/g, 'True').replace(/false/g, 'False')}:
-    bn = nn.BatchNorm2d(8, affine=affine, momentum=momentum)
+for name, affine, residual, relu, momentum, c in ${JSON.stringify(CASES).replace(/true/g, 'True').replace(/false/g, 'False')}:
+    bn = nn.BatchNorm2d(c, affine=affine, momentum=momentum)
     with torch.no_grad():
         if affine:
             bn.weight.uniform_(0.5, 1.5); bn.bias.normal_(0, 0.3)
         bn.running_mean.normal_(0, 0.5); bn.running_var.uniform_(0.5, 2.0)
     for k, v in bn.state_dict().items(): out[name + '.bn.' + k] = v.clone()
-    x = (torch.randn(16, 8, 20, 20) * 2 + 3).contiguous(memory_format=torch.channels_last).requires_grad_()
-    r = torch.randn(16, 8, 20, 20).contiguous(memory_format=torch.channels_last).requires_grad_()
-    g = torch.randn(16, 8, 20, 20)
+    x = (torch.randn(16, c, 20, 20) * 2 + 3).contiguous(memory_format=torch.channels_last).requires_grad_()
+    r = torch.randn(16, c, 20, 20).contiguous(memory_format=torch.channels_last).requires_grad_()
+    g = torch.randn(16, c, 20, 20)
     bn.train()
     y = bn(x)
     if residual: y = y + r
@@ -61,8 +64,8 @@ const r = (k: string): Tensor => {
   return t;
 };
 
-function bnOf(name: string, affine: boolean, momentum: number): BatchNorm2d {
-  const bn = new BatchNorm2d({ numFeatures: 8, affine, momentum });
+function bnOf(name: string, affine: boolean, momentum: number, channels = 8): BatchNorm2d {
+  const bn = new BatchNorm2d({ numFeatures: channels, affine, momentum });
   const sd = new Map<string, Tensor>();
   for (const [k, v] of ref) if (k.startsWith(`${name}.bn.`)) sd.set(k.slice(name.length + 4), v);
   bn.loadStateDict(sd, { strict: true });
@@ -70,8 +73,8 @@ function bnOf(name: string, affine: boolean, momentum: number): BatchNorm2d {
 }
 
 /** Runs one case through forwardAct with gradient g; returns every output as arrays. */
-function runCase(name: string, affine: boolean, residual: boolean, relu: boolean, momentum: number): Map<string, Float32Array> {
-  const bn = bnOf(name, affine, momentum);
+function runCase(name: string, affine: boolean, residual: boolean, relu: boolean, momentum: number, channels = 8): Map<string, Float32Array> {
+  const bn = bnOf(name, affine, momentum, channels);
   const res = new Map<string, Float32Array>();
   tidy(() => {
     const x = r(`${name}.x`).contiguous({ channelsLast: true }).requiresGrad_();
@@ -96,8 +99,8 @@ function runCase(name: string, affine: boolean, residual: boolean, relu: boolean
 }
 
 test('fused BN [+ shortcut] [+ ReLU] equals PyTorch: output, running statistics, gradients', () => {
-  for (const [name, affine, residual, relu, momentum] of CASES) {
-    const got = runCase(name, affine, residual, relu, momentum);
+  for (const [name, affine, residual, relu, momentum, channels] of CASES) {
+    const got = runCase(name, affine, residual, relu, momentum, channels);
     const want = (k: string): Float32Array => {
       // NCHW reference vs our channels-last output: compare in NCHW order.
       return r(`${name}.${k}`).toFloat32Array();
