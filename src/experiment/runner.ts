@@ -10,7 +10,7 @@ import { writePredictionsCsv } from '../metrics/index.js';
 import { buildInfo, setNumThreads } from '../torch/index.js';
 import { expandSweep, type ExperimentConfig, type LoadedConfig } from './config/index.js';
 import { codeHash, runIdFor, staleRun } from './run-ids.js';
-import { openStore, type MetricRow, type RunStore } from './store/index.js';
+import { openStore, type MetricRow, type RunRecord, type RunStore } from './store/index.js';
 import { LOCAL_JOBS, type JobContext, type JobExecutor, type SourceModelInfo, type TransferJobResult } from './jobs.js';
 import type { ImageDataset } from '../data/types.js';
 import {
@@ -122,6 +122,40 @@ export function runInputs(pctx: PrepareContext, seed: number): RunInputs {
   return { sourceBase, variants, norm, geometry, sourceTest };
 }
 
+/**
+ * The run record of one sweep point and seed under code version `code`, created if it does not
+ * exist (by this process or, in a race, another). Used by the runner and by the queue submitter,
+ * which opens runs while their jobs train on workers so their progress can be followed live.
+ */
+export function openRun(
+  store: RunStore,
+  loaded: LoadedConfig,
+  config: ExperimentConfig,
+  sweepId: string,
+  seed: number,
+  code: string = codeHash(),
+): RunRecord {
+  const runId = runIdFor(config, sweepId, seed, code);
+  const existing = store.getRun(runId);
+  if (existing) return existing;
+  try {
+    return store.createRun({
+      id: runId,
+      name: config.name,
+      config,
+      seed,
+      sweepId,
+      libtorch: buildInfo().torchVersion,
+      extra: { configFile: loaded.file, threads: config.threads, codeVersion: code },
+    });
+  } catch (e) {
+    // Another process created it first.
+    const run = store.getRun(runId);
+    if (!run) throw e;
+    return run;
+  }
+}
+
 async function runOne(
   store: RunStore,
   base: Omit<JobContext, 'config' | 'store'>,
@@ -131,25 +165,8 @@ async function runOne(
   seed: number,
 ): Promise<RunOutcome> {
   const name = config.name;
-  const runId = runIdFor(config, sweepId, seed, base.codeHash);
-  let run = store.getRun(runId);
-  if (!run) {
-    try {
-      run = store.createRun({
-        id: runId,
-        name,
-        config,
-        seed,
-        sweepId,
-        libtorch: buildInfo().torchVersion,
-        extra: { configFile: loaded.file, threads: config.threads, codeVersion: base.codeHash },
-      });
-    } catch (e) {
-      // Another process created it first.
-      run = store.getRun(runId);
-      if (!run) throw e;
-    }
-  }
+  const run = openRun(store, loaded, config, sweepId, seed, base.codeHash);
+  const runId = run.id;
   store.setStatus(runId, 'running');
   const log = (line: string) => {
     base.log(`[${runId}] ${line}`);

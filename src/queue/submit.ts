@@ -9,7 +9,8 @@
  *    BullMQ flow gives a child one parent and a source model feeds many transfers). Job ids are
  *    hashes of the job data, so a job asked for twice is one job, and a resubmission (after an
  *    interrupt) picks up what is done and waiting. A job that failed for good stops the
- *    submission with its error.
+ *    submission with its error. Meanwhile every job's progress events (reported by its worker)
+ *    are appended to its runs' logs/progress.jsonl (./relay.ts), so `serve` follows the runs live.
  * 3. Assemble: `runExperiment` runs with an executor that, instead of training, takes each job's
  *    result from the queue (source weights from the artefact store into the root's model cache;
  *    transfer results into each run's jobs/ folder), so metric rows, predictions, the index and
@@ -39,6 +40,7 @@ import {
 } from './jobs.js';
 import { openQueue, redactRedisUrl, redisOptions } from './names.js';
 import { createQueueStatusPrinter, type QueueCounts } from './progress.js';
+import { ProgressRelay, type RunRef } from './relay.js';
 import type { JobProgress } from './worker.js';
 
 /** A job of a submission and the jobs it waits for. */
@@ -47,6 +49,8 @@ export interface PlannedJob {
   data: QueueJobData;
   /** Ids of the jobs that must complete first. */
   needs: string[];
+  /** The runs it works for (its progress goes to their logs; a source may serve several). */
+  runs?: RunRef[];
 }
 
 function runLabel(config: ExperimentConfig, sweepId: string, seed: number): string {
@@ -73,6 +77,7 @@ export function planJobs(opts: Pick<RunExperimentOptions, 'loaded' | 'root' | 'p
         const pctx = { config, configDir: opts.loaded.dir };
         const inputs = runInputs(pctx, seed);
         const label = runLabel(config, p.id, seed);
+        const run: RunRef = { root: opts.root, loaded: opts.loaded, config, sweepId: p.id, seed };
         const keyOf = new Map<SourceVariant['kind'], string>();
         for (const v of inputs.variants) {
           const key = sourceModelKey({ config, codeHash: code }, v, seed);
@@ -88,7 +93,9 @@ export function planJobs(opts: Pick<RunExperimentOptions, 'loaded' | 'root' | 'p
             key,
           };
           const id = jobIdOf(data);
-          if (!sources.has(id)) sources.set(id, { id, data, needs: [] });
+          const known = sources.get(id);
+          if (known) known.runs!.push(run);
+          else sources.set(id, { id, data, needs: [], runs: [run] });
         }
         const modes = config.transfer.modes as TransferMode[];
         config.targets.forEach((t, targetIndex) => {
@@ -107,7 +114,7 @@ export function planJobs(opts: Pick<RunExperimentOptions, 'loaded' | 'root' | 'p
               sourceKey,
             };
             const id = jobIdOf(data);
-            if (!transfers.has(id)) transfers.set(id, { id, data, needs: sourceKey === null ? [] : [sourceJobId(sourceKey)] });
+            if (!transfers.has(id)) transfers.set(id, { id, data, needs: sourceKey === null ? [] : [sourceJobId(sourceKey)], runs: [run] });
           };
           if (modes.includes('scratch')) add('scratch', null);
           for (const v of inputs.variants) for (const m of modes) if (m !== 'scratch') add(m, v.kind);
@@ -136,6 +143,8 @@ export interface DriveOptions {
   onStatus?: (counts: QueueCounts, running: JobProgress[]) => void;
   /** Milliseconds between two looks at the queue (default 500). */
   pollMs?: number;
+  /** Called with each running job and its latest progress (e.g. `ProgressRelay.relay`). */
+  onJobProgress?: (job: PlannedJob, progress: JobProgress) => void;
 }
 
 /** Thrown when a job of a submission failed for good; names the job and carries its error. */
@@ -182,6 +191,11 @@ export async function driveJobs(queue: Queue, plan: readonly PlannedJob[], opts:
       if (state === 'completed') {
         done.add(j.id);
         counts.done++;
+        // Its last events (a short job may finish between two looks).
+        if (opts.onJobProgress !== undefined) {
+          const p = (await queue.getJob(j.id))?.progress as JobProgress | number | undefined;
+          if (typeof p === 'object' && p !== null) opts.onJobProgress(j, p);
+        }
       } else if (state === 'failed') {
         const job = await queue.getJob(j.id);
         failed.add(j.id);
@@ -193,6 +207,7 @@ export async function driveJobs(queue: Queue, plan: readonly PlannedJob[], opts:
         const job = await queue.getJob(j.id);
         const p = job?.progress as JobProgress | number | undefined;
         running.push(typeof p === 'object' && p !== null ? p : { label: j.data.label, kind: 'preparing' });
+        if (typeof p === 'object' && p !== null) opts.onJobProgress?.(j, p);
       } else if (state === 'unknown') {
         // Gone (removed by hand, or Redis lost it): add it again.
         added.delete(j.id);
@@ -311,18 +326,25 @@ export async function runExperimentOnQueue(opts: QueueRunOptions): Promise<Exper
       printer ??= createQueueStatusPrinter();
       printer.update(c, r, (Date.now() - t0) / 1000);
     });
+  const relay = new ProgressRelay({ onError: (e) => log(`progress log not written: ${e.message}`) });
   try {
     const plan = planJobs(opts);
     log(`${opts.loaded.config.name}: ${plan.length} job(s) to do on ${redactRedisUrl(opts.url)}`);
-    if (plan.length > 0) await driveJobs(queue, plan, { onStatus, pollMs: opts.pollMs });
+    if (plan.length > 0) await driveJobs(queue, plan, { onStatus, pollMs: opts.pollMs, onJobProgress: relayTo(relay) });
     (printer as ReturnType<typeof createQueueStatusPrinter> | null)?.end();
     const r = await runExperiment({ ...opts, executor: queueJobs(queue, redis, opts.loaded.dir) });
     return { ...r, seconds: (Date.now() - t0) / 1000 };
   } finally {
+    relay.close();
     (printer as ReturnType<typeof createQueueStatusPrinter> | null)?.end();
     await queue.close().catch(() => {});
     redis.disconnect();
   }
+}
+
+/** `driveJobs`'s `onJobProgress` that hands each job's progress to `relay` for its runs. */
+function relayTo(relay: ProgressRelay): (job: PlannedJob, p: JobProgress) => void {
+  return (job, p) => relay.relay(job.id, job.runs ?? [], p);
 }
 
 /**
@@ -339,12 +361,20 @@ export async function driveExperiments(
   const queue = openQueue(url, opts.env);
   queue.on('error', () => {});
   let printer: ReturnType<typeof createQueueStatusPrinter> | null = null;
+  const relay = new ProgressRelay({ onError: (e) => opts.log?.(`progress log not written: ${e.message}`) });
   try {
     const plan = new Map<string, PlannedJob>();
-    for (const it of items) for (const j of planJobs(it)) plan.set(j.id, j);
+    for (const it of items)
+      for (const j of planJobs(it)) {
+        // The same source job planned by two experiments reports to the runs of both.
+        const known = plan.get(j.id);
+        if (known) known.runs = [...(known.runs ?? []), ...(j.runs ?? [])];
+        else plan.set(j.id, j);
+      }
     opts.log?.(`${plan.size} job(s) to do on ${redactRedisUrl(url)}`);
     await driveJobs(queue, [...plan.values()], {
       pollMs: opts.pollMs,
+      onJobProgress: relayTo(relay),
       onStatus:
         opts.onStatus ??
         ((c, r) => {
@@ -353,6 +383,7 @@ export async function driveExperiments(
         }),
     });
   } finally {
+    relay.close();
     (printer as ReturnType<typeof createQueueStatusPrinter> | null)?.end();
     await queue.close().catch(() => {});
   }

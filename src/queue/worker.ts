@@ -45,6 +45,14 @@ export interface JobProgress {
   step?: number;
   stepsPerEpoch?: number;
   loss?: number;
+  /** Number of progress events the job has reported so far (the last is `recent`'s last). */
+  seq?: number;
+  /**
+   * The job's last progress events (up to 32, oldest first) with their trainer labels, so a
+   * submitter polling every half second misses none and can append them to the run's
+   * logs/progress.jsonl (followed live by `serve`).
+   */
+  recent?: { seq: number; label: string; event: ProgressEvent }[];
 }
 
 /** Options of `startWorker`. */
@@ -88,13 +96,22 @@ function prepare<T>(label: string, fn: () => T): T {
   }
 }
 
+/** Most events a job's progress carries (`JobProgress.recent`). */
+const RECENT_EVENTS = 32;
+
 function progressReporter(job: Job, label: string): (l: string, e: ProgressEvent) => void {
   let last = 0;
-  return (_l, e) => {
+  let seq = 0;
+  const recent: NonNullable<JobProgress['recent']> = [];
+  return (l, e) => {
     const now = Date.now();
+    // Steps at most once a second; epochs, evaluations and the end always.
     if (e.kind === 'step' && now - last < 1000) return;
     last = now;
-    const p: JobProgress = { label, kind: e.kind, epoch: e.epoch, epochs: e.epochs, step: e.step, stepsPerEpoch: e.stepsPerEpoch };
+    seq++;
+    recent.push({ seq, label: l, event: e });
+    if (recent.length > RECENT_EVENTS) recent.shift();
+    const p: JobProgress = { label, kind: e.kind, epoch: e.epoch, epochs: e.epochs, step: e.step, stepsPerEpoch: e.stepsPerEpoch, seq, recent };
     if ('loss' in e && typeof e.loss === 'number') p.loss = e.loss;
     job.updateProgress(p as unknown as object).catch(() => {});
   };

@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -93,6 +93,23 @@ test('a sweep on the queue gives the local numbers bit for bit, trains each sour
     const sub = await cli(['sweep', CONFIG, ...SETS.flatMap((s) => ['--set', s]), '--root', root, '--queue', redis.url]);
     assert.equal(sub.code, 0, sub.err);
     assert.deepEqual(numbersOf(root), reference);
+    // The workers' training events reached each run's logs/progress.jsonl (what `serve` follows).
+    const runIds = readdirSync(join(root, 'runs'));
+    assert.equal(runIds.length, 2, 'two sweep points, one seed');
+    for (const id of runIds) {
+      const events = readFileSync(join(root, 'runs', id, 'logs', 'progress.jsonl'), 'utf-8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { kind: string; label: string });
+      assert.ok(
+        events.some((e) => e.kind === 'done' && /source/.test(e.label)),
+        `${id}: the source model's training events:\n${JSON.stringify(events)}`,
+      );
+      assert.ok(
+        events.some((e) => e.kind === 'done' && !/source/.test(e.label)),
+        `${id}: the target jobs' training events:\n${JSON.stringify(events)}`,
+      );
+    }
     assert.match(sub.err, /queue: \d+ queued · \d+ running · \d+ done · 0 failed/, 'a progress line');
     assert.match(sub.err, /running · \d+ done · 0 failed \(\d+s\) \| tiny .*(epoch|preparing)/, "the running jobs' own progress");
     await stopWorkers(ws);
