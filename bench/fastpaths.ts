@@ -15,12 +15,7 @@
 import './env_snapshot.js';
 import { channelStats, loadDataset } from '../src/data/index.js';
 import { fastPaths } from '../src/nn/index.js';
-import { benchProduct, median, PRODUCT_ARCHS, type ProductCase, type ProductSpeed } from './product.js';
-
-function arg(argv: string[], name: string): string | undefined {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
-}
+import { arg, benchProduct, median, PRODUCT_ARCHS, type ProductCase, type ProductSpeed } from './product.js';
 
 async function main(argv: string[]): Promise<void> {
   const repeats = Number(arg(argv, '--repeats') ?? 5);

@@ -198,7 +198,8 @@ export function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-function arg(argv: string[], name: string): string | undefined {
+/** The value after flag `name` in argv, or undefined. */
+export function arg(argv: string[], name: string): string | undefined {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : undefined;
 }

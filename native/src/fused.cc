@@ -426,6 +426,58 @@ Stats BatchStats(const at::Tensor& x, const at::Tensor& weight, const at::Tensor
   return st;
 }
 
+// What a backward needs of its forward besides tensors: scale and shift (to recompute the ReLU
+// mask and window winners from x) and which affine parameters exist.
+void SaveAffine(AutogradContext* ctx, const Stats& st, const at::Tensor& weight, const at::Tensor& bias) {
+  ctx->saved_data["scale"] = std::vector<double>(st.scale.begin(), st.scale.end());
+  ctx->saved_data["shift"] = std::vector<double>(st.shift.begin(), st.shift.end());
+  ctx->saved_data["affine_w"] = weight.defined();
+  ctx->saved_data["affine_b"] = bias.defined();
+}
+void LoadScaleShift(AutogradContext* ctx, int64_t C, std::vector<float>& scale, std::vector<float>& shift) {
+  const auto s1 = ctx->saved_data["scale"].toDoubleVector();
+  const auto s2 = ctx->saved_data["shift"].toDoubleVector();
+  scale.resize(C), shift.resize(C);
+  for (int64_t c = 0; c < C; c++) scale[c] = static_cast<float>(s1[c]), shift[c] = static_cast<float>(s2[c]);
+}
+
+// The input gradient of batch normalisation is dx = g * k1 + (x - mean) * k2 + k3 per channel,
+// from the sums sg = sum g and sgx = sum g * (x - mean) over the M values of each channel.
+struct InputGradCoefs {
+  std::vector<float> k1, k2, k3;
+};
+InputGradCoefs InputGrad(const std::vector<double>& sg, const std::vector<double>& sgx, const float* invstd,
+                         const float* weight, int64_t M) {
+  const size_t C = sg.size();
+  InputGradCoefs k{std::vector<float>(C), std::vector<float>(C), std::vector<float>(C)};
+  for (size_t c = 0; c < C; c++) {
+    const double is = invstd[c];
+    const double a = (weight != nullptr ? weight[c] : 1.0) * is;  // gamma * invstd
+    const double kk2 = -a * is * is * sgx[c] / static_cast<double>(M);
+    k.k1[c] = static_cast<float>(a);
+    k.k2[c] = static_cast<float>(kk2);
+    k.k3[c] = static_cast<float>(-a * sg[c] / static_cast<double>(M));
+  }
+  return k;
+}
+
+// The gradients of weight (sum g * x_hat) and bias (sum g), undefined where the parameter is absent.
+std::pair<at::Tensor, at::Tensor> ParamGrads(AutogradContext* ctx, const std::vector<double>& sg,
+                                             const std::vector<double>& sgx, const float* invstd,
+                                             const at::TensorOptions& options) {
+  const int64_t C = static_cast<int64_t>(sg.size());
+  at::Tensor dw, db;
+  if (ctx->saved_data["affine_w"].toBool()) {
+    dw = at::empty({C}, options);
+    for (int64_t c = 0; c < C; c++) dw.data_ptr<float>()[c] = static_cast<float>(sgx[c] * invstd[c]);
+  }
+  if (ctx->saved_data["affine_b"].toBool()) {
+    db = at::empty({C}, options);
+    for (int64_t c = 0; c < C; c++) db.data_ptr<float>()[c] = static_cast<float>(sg[c]);
+  }
+  return {dw, db};
+}
+
 struct BatchNormAct : public torch::autograd::Function<BatchNormAct> {
   // Optional tensors travel as c10::optional (an undefined at::Tensor is not a valid autograd input).
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& input, const c10::optional<at::Tensor>& residualOpt,
@@ -464,11 +516,8 @@ struct BatchNormAct : public torch::autograd::Function<BatchNormAct> {
     // y is needed for the ReLU mask only after a shortcut (otherwise the mask is recomputed from x).
     ctx->save_for_backward({x, residual.defined() && relu ? y : at::Tensor(), saveMean, saveInvstd, weight});
     ctx->saved_data["relu"] = relu;
-    ctx->saved_data["scale"] = std::vector<double>(scale.begin(), scale.end());
-    ctx->saved_data["shift"] = std::vector<double>(shift.begin(), shift.end());
     ctx->saved_data["residual"] = residual.defined();
-    ctx->saved_data["affine_w"] = weight.defined();
-    ctx->saved_data["affine_b"] = bias.defined();
+    SaveAffine(ctx, st, weight, bias);
     return y;
   }
 
@@ -482,7 +531,6 @@ struct BatchNormAct : public torch::autograd::Function<BatchNormAct> {
     const bool relu = ctx->saved_data["relu"].toBool();
     const bool hasRes = ctx->saved_data["residual"].toBool();
     const bool hasW = ctx->saved_data["affine_w"].toBool();
-    const bool hasB = ctx->saved_data["affine_b"].toBool();
     const at::Tensor gy = ChannelsLast(grads[0]);
     const int64_t C = x.size(1);
     const int64_t M = x.numel() / C;
@@ -495,12 +543,8 @@ struct BatchNormAct : public torch::autograd::Function<BatchNormAct> {
     const float* ip = invstd.data_ptr<float>();
     const float* w = hasW ? weight.data_ptr<float>() : nullptr;
     // The forward's scale and shift, to recompute the ReLU mask from x (without a shortcut).
-    std::vector<float> sc(C), sh(C);
-    {
-      const auto s1 = ctx->saved_data["scale"].toDoubleVector();
-      const auto s2 = ctx->saved_data["shift"].toDoubleVector();
-      for (int64_t c = 0; c < C; c++) sc[c] = static_cast<float>(s1[c]), sh[c] = static_cast<float>(s2[c]);
-    }
+    std::vector<float> sc, sh;
+    LoadScaleShift(ctx, C, sc, sh);
     // y is read for the mask only when the shortcut was added before the ReLU.
     const float* yp = hasRes && relu ? y.data_ptr<float>() : nullptr;
     // With a shortcut and ReLU, the masked gradient is the shortcut's gradient: store it.
@@ -515,30 +559,14 @@ struct BatchNormAct : public torch::autograd::Function<BatchNormAct> {
     std::vector<double> sg(C, 0.0), sgx(C, 0.0);
     for (int64_t k = 0; k < chunks; k++)
       for (int64_t c = 0; c < C; c++) sg[c] += csg[k * C + c], sgx[c] += csgx[k * C + c];
-    std::vector<float> k1(C), k2(C), k3(C);
-    for (int64_t c = 0; c < C; c++) {
-      const double is = ip[c];
-      const double a = (w != nullptr ? w[c] : 1.0) * is;  // gamma * invstd
-      const double kk2 = -a * is * is * sgx[c] / static_cast<double>(M);
-      k1[c] = static_cast<float>(a);
-      k2[c] = static_cast<float>(kk2);
-      k3[c] = static_cast<float>(-a * sg[c] / static_cast<double>(M));
-    }
+    const InputGradCoefs k = InputGrad(sg, sgx, ip, w, M);
     at::Tensor dx = at::empty_like(x, at::MemoryFormat::ChannelsLast);
     float* dp = dx.data_ptr<float>();
     ForChunks(M, rows, [&](int64_t, int64_t r0, int64_t n) {
       GradInputRows(gp + r0 * C, yp != nullptr ? yp + r0 * C : nullptr, xp + r0 * C, dp + r0 * C, n, C, mp, sc.data(),
-                    sh.data(), relu, k1.data(), k2.data(), k3.data());
+                    sh.data(), relu, k.k1.data(), k.k2.data(), k.k3.data());
     });
-    at::Tensor dw, db;
-    if (hasW) {
-      dw = at::empty({C}, x.options());
-      for (int64_t c = 0; c < C; c++) dw.data_ptr<float>()[c] = static_cast<float>(sgx[c] * ip[c]);
-    }
-    if (hasB) {
-      db = at::empty({C}, x.options());
-      for (int64_t c = 0; c < C; c++) db.data_ptr<float>()[c] = static_cast<float>(sg[c]);
-    }
+    const auto [dw, db] = ParamGrads(ctx, sg, sgx, ip, x.options());
     // One gradient per forward argument: input, residual, weight, bias, running stats, scalars.
     return {dx, gres, dw, db, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
   }
@@ -584,12 +612,9 @@ struct BatchNormReluPool : public torch::autograd::Function<BatchNormReluPool> {
       }
     });
     ctx->save_for_backward({x, st.mean, st.invstd, weight});
-    ctx->saved_data["scale"] = std::vector<double>(st.scale.begin(), st.scale.end());
-    ctx->saved_data["shift"] = std::vector<double>(st.shift.begin(), st.shift.end());
     ctx->saved_data["kh"] = kh;
     ctx->saved_data["kw"] = kw;
-    ctx->saved_data["affine_w"] = weight.defined();
-    ctx->saved_data["affine_b"] = bias.defined();
+    SaveAffine(ctx, st, weight, bias);
     return out;
   }
 
@@ -601,17 +626,12 @@ struct BatchNormReluPool : public torch::autograd::Function<BatchNormReluPool> {
     const at::Tensor& weight = saved[3];
     const int64_t kh = ctx->saved_data["kh"].toInt(), kw = ctx->saved_data["kw"].toInt();
     const bool hasW = ctx->saved_data["affine_w"].toBool();
-    const bool hasB = ctx->saved_data["affine_b"].toBool();
     const at::Tensor g = ChannelsLast(grads[0]);
     const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
     const int64_t OH = H / kh, OW = W / kw;
     const int64_t M = N * H * W;
-    std::vector<float> sc(C), sh(C);
-    {
-      const auto s1 = ctx->saved_data["scale"].toDoubleVector();
-      const auto s2 = ctx->saved_data["shift"].toDoubleVector();
-      for (int64_t c = 0; c < C; c++) sc[c] = static_cast<float>(s1[c]), sh[c] = static_cast<float>(s2[c]);
-    }
+    std::vector<float> sc, sh;
+    LoadScaleShift(ctx, C, sc, sh);
     const float* xp = x.data_ptr<float>();
     const float* gp = g.data_ptr<float>();
     const float* mp = mean.data_ptr<float>();
@@ -632,15 +652,7 @@ struct BatchNormReluPool : public torch::autograd::Function<BatchNormReluPool> {
     for (int64_t r = 0; r < R; r++)
       for (int64_t c = 0; c < C; c++) sg[c] += psg[r * C + c], sgx[c] += psgx[r * C + c];
     const float* w = hasW ? weight.data_ptr<float>() : nullptr;
-    std::vector<float> k1(C), k2(C), k3(C);
-    for (int64_t c = 0; c < C; c++) {
-      const double is = ip[c];
-      const double a = (w != nullptr ? w[c] : 1.0) * is;
-      const double kk2 = -a * is * is * sgx[c] / static_cast<double>(M);
-      k1[c] = static_cast<float>(a);
-      k2[c] = static_cast<float>(kk2);
-      k3[c] = static_cast<float>(-a * sg[c] / static_cast<double>(M));
-    }
+    const InputGradCoefs k = InputGrad(sg, sgx, ip, w, M);
     at::Tensor dx = at::empty_like(x, at::MemoryFormat::ChannelsLast);
     float* dp = dx.data_ptr<float>();
     at::parallel_for(0, R, 1, [&](int64_t b, int64_t e) {
@@ -649,25 +661,17 @@ struct BatchNormReluPool : public torch::autograd::Function<BatchNormReluPool> {
       for (int64_t r = b; r < e; r++) {
         const int64_t n = r / OH, oh = r % OH;
         const int64_t off = ((n * H + oh * kh) * W) * C;
-        PoolGradInputRow(xp + off, gp + r * OW * C, dp + off, W, OW, C, kh, kw, mp, sc.data(), sh.data(), k1.data(),
-                         k2.data(), k3.data(), best.data(), pos.data());
+        PoolGradInputRow(xp + off, gp + r * OW * C, dp + off, W, OW, C, kh, kw, mp, sc.data(), sh.data(), k.k1.data(),
+                         k.k2.data(), k.k3.data(), best.data(), pos.data());
       }
     });
     // Input rows below the last window row of each image.
     if (OH * kh < H)
       for (int64_t n = 0; n < N; n++) {
         const int64_t off = ((n * H + OH * kh) * W) * C;
-        NoGradRows(xp + off, dp + off, (H - OH * kh) * W, C, mp, k2.data(), k3.data());
+        NoGradRows(xp + off, dp + off, (H - OH * kh) * W, C, mp, k.k2.data(), k.k3.data());
       }
-    at::Tensor dw, db;
-    if (hasW) {
-      dw = at::empty({C}, x.options());
-      for (int64_t c = 0; c < C; c++) dw.data_ptr<float>()[c] = static_cast<float>(sgx[c] * ip[c]);
-    }
-    if (hasB) {
-      db = at::empty({C}, x.options());
-      for (int64_t c = 0; c < C; c++) db.data_ptr<float>()[c] = static_cast<float>(sg[c]);
-    }
+    const auto [dw, db] = ParamGrads(ctx, sg, sgx, ip, x.options());
     return {dx, dw, db, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };

@@ -164,7 +164,6 @@ async function runOne(
   sweepId: string,
   seed: number,
 ): Promise<RunOutcome> {
-  const name = config.name;
   const run = openRun(store, loaded, config, sweepId, seed, base.codeHash);
   const runId = run.id;
   store.setStatus(runId, 'running');

@@ -111,7 +111,16 @@ function progressReporter(job: Job, label: string): (l: string, e: ProgressEvent
     seq++;
     recent.push({ seq, label: l, event: e });
     if (recent.length > RECENT_EVENTS) recent.shift();
-    const p: JobProgress = { label, kind: e.kind, epoch: e.epoch, epochs: e.epochs, step: e.step, stepsPerEpoch: e.stepsPerEpoch, seq, recent };
+    const p: JobProgress = {
+      label,
+      kind: e.kind,
+      epoch: e.epoch,
+      epochs: e.epochs,
+      step: e.step,
+      stepsPerEpoch: e.stepsPerEpoch,
+      seq,
+      recent,
+    };
     if ('loss' in e && typeof e.loss === 'number') p.loss = e.loss;
     job.updateProgress(p as unknown as object).catch(() => {});
   };

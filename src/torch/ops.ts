@@ -2,7 +2,7 @@
  * Tensor creation and the functional operations models are built from (the `torch.*` and
  * `torch.nn.functional.*` of this project). Shapes follow PyTorch: images are NCHW.
  */
-import { native } from './native.js';
+import { native, type NativeTensor } from './native.js';
 import { Tensor, type AnyTypedArray, type DType, type Device } from './tensor.js';
 
 /** dtype and device of a new tensor (defaults: float32 on cpu). */
@@ -241,19 +241,15 @@ export interface BatchNormActOptions {
  * number of threads.
  */
 export function batchNormAct(x: Tensor, opts: BatchNormActOptions = {}): Tensor {
-  return new Tensor(
-    native.BatchNormAct(
-      x.handle,
-      opts.residual?.handle,
-      opts.weight?.handle,
-      opts.bias?.handle,
-      opts.runningMean?.handle,
-      opts.runningVar?.handle,
-      opts.momentum ?? 0.1,
-      opts.eps ?? 1e-5,
-      opts.relu ?? true,
-    ),
-  );
+  return new Tensor(native.BatchNormAct(x.handle, opts.residual?.handle, ...bnArgs(opts), opts.relu ?? true));
+}
+
+type Handle = NativeTensor | undefined;
+
+/** The fused kernels' shared arguments: weight, bias, running mean and variance, momentum, eps. */
+function bnArgs(opts: BatchNormActOptions): [Handle, Handle, Handle, Handle, number, number] {
+  const { weight, bias, runningMean, runningVar } = opts;
+  return [weight?.handle, bias?.handle, runningMean?.handle, runningVar?.handle, opts.momentum ?? 0.1, opts.eps ?? 1e-5];
 }
 
 /**
@@ -264,24 +260,8 @@ export function batchNormAct(x: Tensor, opts: BatchNormActOptions = {}): Tensor 
  * output is channels-last. The first maximum of a window wins, as in max_pool2d; NaN in a window
  * is ignored (max_pool2d would propagate it).
  */
-export function batchNormReluPool(
-  x: Tensor,
-  kernel: [number, number],
-  opts: Omit<BatchNormActOptions, 'residual' | 'relu'> = {},
-): Tensor {
-  return new Tensor(
-    native.BatchNormReluPool(
-      x.handle,
-      opts.weight?.handle,
-      opts.bias?.handle,
-      opts.runningMean?.handle,
-      opts.runningVar?.handle,
-      opts.momentum ?? 0.1,
-      opts.eps ?? 1e-5,
-      kernel[0],
-      kernel[1],
-    ),
-  );
+export function batchNormReluPool(x: Tensor, kernel: [number, number], opts: Omit<BatchNormActOptions, 'residual' | 'relu'> = {}): Tensor {
+  return new Tensor(native.BatchNormReluPool(x.handle, ...bnArgs(opts), kernel[0], kernel[1]));
 }
 
 /**

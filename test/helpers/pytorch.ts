@@ -3,7 +3,10 @@
  * /usr/bin/python3 (the PATH's python3 may be another interpreter without torch).
  * Override with BIAS_TRANSFER_PYTHON.
  */
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { after } from 'node:test';
+import { disposeAll, loadSafetensors, type Tensor } from '../../src/torch/index.js';
 
 /** The interpreter that has Debian's torch. */
 export const PYTHON = process.env.BIAS_TRANSFER_PYTHON ?? '/usr/bin/python3';
@@ -32,4 +35,23 @@ export function runPython(
 export function runPythonJson<T = unknown>(code: string, args: readonly string[] = []): T {
   const out = runPython(code, args).trim().split('\n');
   return JSON.parse(out[out.length - 1]) as T;
+}
+
+/**
+ * Runs a Python script that saves tensors to the safetensors file given as its argument
+ * (`st_save(sys.argv[1], ...)`), loads them, and disposes them when the test file ends.
+ * `get(key)` fails the test with the key when the reference lacks it.
+ */
+export function pytorchReference(code: string, file: string): { tensors: Map<string, Tensor>; get: (key: string) => Tensor } {
+  runPython(code, [file]);
+  const tensors = loadSafetensors(file).tensors;
+  after(() => disposeAll(tensors));
+  return {
+    tensors,
+    get: (key) => {
+      const t = tensors.get(key);
+      assert.ok(t !== undefined, `reference lacks ${key}`);
+      return t;
+    },
+  };
 }

@@ -4,14 +4,24 @@
  * blocks' join). It must give PyTorch's output, running statistics and gradients, be the same
  * bits whatever the number of threads, fall back where it does not apply, and leak nothing.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { batchNormReluPool, disposeAll, getNumThreads, loadSafetensors, manualSeed, noGrad, setNumThreads, tidy, type Tensor } from '../../src/torch/index.js';
-import { BatchNorm2d, MaxPool2d, ReLU, Sequential, createModel } from '../../src/nn/index.js';
-import { runPython } from '../helpers/pytorch.js';
+import {
+  batchNormReluPool,
+  disposeAll,
+  getNumThreads,
+  loadSafetensors,
+  manualSeed,
+  noGrad,
+  setNumThreads,
+  tidy,
+  type Tensor,
+} from '../../src/torch/index.js';
+import { BatchNorm2d, MaxPool2d, ReLU, Sequential, createModel, type ModelSpec } from '../../src/nn/index.js';
+import { pytorchReference, runPython } from '../helpers/pytorch.js';
 import { ST_PY } from '../helpers/st_py.js';
 import { assertClose, assertNoLeaks } from '../helpers/tensors.js';
 
@@ -55,14 +65,7 @@ for name, affine, residual, relu, momentum, c in ${JSON.stringify(CASES).replace
     out[name + '.rm'] = bn.running_mean; out[name + '.rv'] = bn.running_var
 st_save(sys.argv[1], out)
 `;
-runPython(PY, [path.join(dir, 'ref.safetensors')]);
-const ref = loadSafetensors(path.join(dir, 'ref.safetensors')).tensors;
-after(() => disposeAll(ref));
-const r = (k: string): Tensor => {
-  const t = ref.get(k);
-  assert.ok(t !== undefined, `reference lacks ${k}`);
-  return t;
-};
+const { tensors: ref, get: r } = pytorchReference(PY, path.join(dir, 'ref.safetensors'));
 
 function bnOf(name: string, affine: boolean, momentum: number, channels = 8): BatchNorm2d {
   const bn = new BatchNorm2d({ numFeatures: channels, affine, momentum });
@@ -73,7 +76,14 @@ function bnOf(name: string, affine: boolean, momentum: number, channels = 8): Ba
 }
 
 /** Runs one case through forwardAct with gradient g; returns every output as arrays. */
-function runCase(name: string, affine: boolean, residual: boolean, relu: boolean, momentum: number, channels = 8): Map<string, Float32Array> {
+function runCase(
+  name: string,
+  affine: boolean,
+  residual: boolean,
+  relu: boolean,
+  momentum: number,
+  channels = 8,
+): Map<string, Float32Array> {
   const bn = bnOf(name, affine, momentum, channels);
   const res = new Map<string, Float32Array>();
   tidy(() => {
@@ -167,29 +177,38 @@ test('a chain BN → ReLU takes the fused kernel in training and the plain ops o
   seq.dispose();
 });
 
+/** Logits and first-conv gradient of one training step of a fresh model (seed 3), fast paths on or off; asserts no leak. */
+function stepOf(spec: ModelSpec, x: Tensor, fused: boolean): Float32Array[] {
+  BatchNorm2d.fused = fused;
+  try {
+    manualSeed(3);
+    const m = createModel(spec);
+    const out = assertNoLeaks(() =>
+      tidy(() => {
+        const y = m.forward(x);
+        y.mul(y).sum().backward();
+        return [y.toFloat32Array(), m.parameters()[0].grad!.toFloat32Array()];
+      }),
+    );
+    m.dispose();
+    return out;
+  } finally {
+    BatchNorm2d.fused = true;
+  }
+}
+
 test('a ResNet training step is the same with and without the fused kernels, and leaks nothing', () => {
-  const spec = { arch: 'resnet18' as const, numClasses: 10, inChannels: 1, smallInput: true, widthMultiplier: 0.125, layers: [1, 1, 1, 1] };
-  const x = r('r.x').slice(1, 0, 1).contiguous();
-  const run = (fused: boolean): Float32Array[] => {
-    BatchNorm2d.fused = fused;
-    try {
-      manualSeed(3);
-      const m = createModel(spec);
-      const out = assertNoLeaks(() =>
-        tidy(() => {
-          const y = m.forward(x);
-          y.mul(y).sum().backward();
-          return [y.toFloat32Array(), m.parameters()[0].grad!.toFloat32Array()];
-        }),
-      );
-      m.dispose();
-      return out;
-    } finally {
-      BatchNorm2d.fused = true;
-    }
+  const spec: ModelSpec = {
+    arch: 'resnet18',
+    numClasses: 10,
+    inChannels: 1,
+    smallInput: true,
+    widthMultiplier: 0.125,
+    layers: [1, 1, 1, 1],
   };
-  const [yf, gf] = run(true);
-  const [yp, gp] = run(false);
+  const x = r('r.x').slice(1, 0, 1).contiguous();
+  const [yf, gf] = stepOf(spec, x, true);
+  const [yp, gp] = stepOf(spec, x, false);
   assertClose(yf, yp, 1e-3, 'logits');
   assertClose(gf, gp, 1e-2, 'first conv weight gradient');
 });
@@ -266,27 +285,10 @@ test('fused BN → ReLU → max-pool equals PyTorch: output, running statistics,
 });
 
 test('a small-cnn training step is the same with and without the fused kernels (BN-ReLU-pool path), and leaks nothing', () => {
+  const spec: ModelSpec = { arch: 'small-cnn', numClasses: 10, inChannels: 1 };
   const x = r('r.x').slice(1, 0, 1).contiguous();
-  const run = (fused: boolean): Float32Array[] => {
-    BatchNorm2d.fused = fused;
-    try {
-      manualSeed(4);
-      const m = createModel({ arch: 'small-cnn', numClasses: 10, inChannels: 1 });
-      const out = assertNoLeaks(() =>
-        tidy(() => {
-          const y = m.forward(x);
-          y.mul(y).sum().backward();
-          return [y.toFloat32Array(), m.parameters()[0].grad!.toFloat32Array()];
-        }),
-      );
-      m.dispose();
-      return out;
-    } finally {
-      BatchNorm2d.fused = true;
-    }
-  };
-  const [yf, gf] = run(true);
-  const [yp, gp] = run(false);
+  const [yf, gf] = stepOf(spec, x, true);
+  const [yp, gp] = stepOf(spec, x, false);
   assertClose(yf, yp, 1e-3, 'logits', 0.1);
   assertClose(gf, gp, 1e-3, 'first conv weight gradient', 0.1);
 });

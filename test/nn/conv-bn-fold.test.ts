@@ -4,14 +4,14 @@
  * must give PyTorch's conv → bn (eval) output, match our unfused path, keep gradients flowing,
  * leave training mode untouched and leak nothing.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { disposeAll, inferenceMode, loadSafetensors, noGrad, setNumThreads, tidy, type Tensor } from '../../src/torch/index.js';
+import { inferenceMode, noGrad, setNumThreads, tidy, type Tensor } from '../../src/torch/index.js';
 import { BatchNorm2d, Conv2d, ReLU, Sequential } from '../../src/nn/index.js';
-import { runPython } from '../helpers/pytorch.js';
+import { pytorchReference } from '../helpers/pytorch.js';
 import { ST_PY } from '../helpers/st_py.js';
 import { assertClose, assertNoLeaks } from '../helpers/tensors.js';
 
@@ -39,14 +39,7 @@ for name, cb, affine, eps in [('a', True, True, 1e-3), ('b', False, False, 1e-5)
     out[name + '.x'] = x
 st_save(sys.argv[1], out)
 `;
-runPython(PY, [path.join(dir, 'ref.safetensors')]);
-const ref = loadSafetensors(path.join(dir, 'ref.safetensors')).tensors;
-after(() => disposeAll(ref));
-const r = (k: string): Tensor => {
-  const t = ref.get(k);
-  assert.ok(t !== undefined, `reference lacks ${k}`);
-  return t;
-};
+const { tensors: ref, get: r } = pytorchReference(PY, path.join(dir, 'ref.safetensors'));
 
 function build(name: 'a' | 'b', memoryFormat: 'channels-last' | 'contiguous' = 'channels-last'): Sequential {
   const affine = name === 'a';

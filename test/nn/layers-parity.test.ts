@@ -3,14 +3,14 @@
  * running statistics and num_batches_tracked after two train-mode forwards (momentum 0.1 and
  * None, no tracking, no affine), and pooling outputs.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { disposeAll, loadSafetensors, manualSeed, noGrad, setNumThreads, tidy, type Tensor } from '../../src/torch/index.js';
+import { manualSeed, noGrad, setNumThreads, tidy } from '../../src/torch/index.js';
 import { AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Linear, MaxPool2d } from '../../src/nn/index.js';
-import { runPython } from '../helpers/pytorch.js';
+import { pytorchReference } from '../helpers/pytorch.js';
 import { ST_PY } from '../helpers/st_py.js';
 import { assertClose } from '../helpers/tensors.js';
 
@@ -45,14 +45,7 @@ out['avgpool'] = nn.AvgPool2d(3, 2, 1)(x1)
 out['adaptive'] = nn.AdaptiveAvgPool2d((2, 3))(x1)
 st_save(sys.argv[1], out)
 `;
-runPython(PY, [path.join(dir, 'ref.safetensors')]);
-const ref = loadSafetensors(path.join(dir, 'ref.safetensors')).tensors;
-after(() => disposeAll(ref));
-const r = (k: string): Tensor => {
-  const t = ref.get(k);
-  assert.ok(t !== undefined, `reference lacks ${k}`);
-  return t;
-};
+const { tensors: ref, get: r } = pytorchReference(PY, path.join(dir, 'ref.safetensors'));
 
 test('Conv2d and Linear default init equals torch.nn from the same seed (kaiming_uniform_(a=sqrt(5)), bias 1/sqrt(fan_in))', () => {
   manualSeed(3);

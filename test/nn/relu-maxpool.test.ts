@@ -66,7 +66,7 @@ test('a ReLU -> MaxPool2d chain fuses only where no gradient is recorded', () =>
   seq.dispose();
 });
 
-test('ReLU runs in place on a chain intermediate only where no gradient is recorded, never on the caller\'s input', () => {
+test("ReLU runs in place on a chain intermediate only where no gradient is recorded, never on the caller's input", () => {
   manualSeed(3);
   const seq = new Sequential([new ReLU()]);
   tidy(() => {

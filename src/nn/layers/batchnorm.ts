@@ -1,5 +1,16 @@
 /** BatchNorm2d: batch normalisation over channels of [N, C, H, W] (torch.nn.BatchNorm2d). */
-import { batchNorm, batchNormAct, batchNormReluPool, empty, noGrad, ones, zeros, type BatchNormOptions, type Tensor } from '../../torch/index.js';
+import {
+  batchNorm,
+  batchNormAct,
+  batchNormReluPool,
+  empty,
+  noGrad,
+  ones,
+  zeros,
+  type BatchNormActOptions,
+  type BatchNormOptions,
+  type Tensor,
+} from '../../torch/index.js';
 import { constant_ } from '../init.js';
 import { Module } from '../module.js';
 import { fastPaths } from '../fusion.js';
@@ -125,6 +136,18 @@ export class BatchNorm2d extends Module {
     return factor;
   }
 
+  /** The fused kernels' options for this batch (counts the batch: call once per forward). */
+  #fusedOptions(): BatchNormActOptions {
+    return {
+      weight: this.weight,
+      bias: this.bias,
+      runningMean: this.runningMean,
+      runningVar: this.runningVar,
+      momentum: this.#tick(),
+      eps: this.eps,
+    };
+  }
+
   /** Whether `forwardAct` can take x: batch statistics on a channels-last float32 CPU tensor. */
   canFuse(x: Tensor): boolean {
     return (
@@ -145,18 +168,8 @@ export class BatchNorm2d extends Module {
   forwardAct(x: Tensor, opts: { residual?: Tensor; relu: boolean }): Tensor | undefined {
     if (!this.canFuse(x)) return undefined;
     this.#check(x);
-    const momentum = this.#tick();
     // With no running statistics (trackRunningStats false) none are updated.
-    return batchNormAct(x, {
-      weight: this.weight,
-      bias: this.bias,
-      runningMean: this.runningMean,
-      runningVar: this.runningVar,
-      momentum,
-      eps: this.eps,
-      residual: opts.residual,
-      relu: opts.relu,
-    });
+    return batchNormAct(x, { ...this.#fusedOptions(), residual: opts.residual, relu: opts.relu });
   }
 
   /** BatchNorm2d followed by ReLU runs as one fused kernel when it can (see `forwardAct`). */
@@ -174,15 +187,7 @@ export class BatchNorm2d extends Module {
     const win = after.tiledWindow;
     if (win === undefined || x.shape[2] < win[0] || x.shape[3] < win[1]) return undefined;
     this.#check(x);
-    const momentum = this.#tick();
-    return batchNormReluPool(x, win, {
-      weight: this.weight,
-      bias: this.bias,
-      runningMean: this.runningMean,
-      runningVar: this.runningVar,
-      momentum,
-      eps: this.eps,
-    });
+    return batchNormReluPool(x, win, this.#fusedOptions());
   }
 
   forward(x: Tensor): Tensor {
