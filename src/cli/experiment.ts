@@ -97,7 +97,7 @@ export const reproduceCommand = defineCommand({
   name: 'reproduce',
   summary: "Run the paper's three experiments at CPU scale and write one report.",
   description:
-    'Backdoor (ASR by transfer mode and against the number of poisoned images), spurious correlation (the shift of predictions toward the correlated class when the attribute appears, and accuracy per class with/without it) and natural bias (directional skew under crops of source-class images, beyond a neutral patch and against scratch), each with its control. Full size (5 seeds, targets trained to a plateau): about 10 minutes on 2 otherwise idle cores; --quick: a few minutes. --mitigations adds the fine-tuning budget sweep and the four mitigations.',
+    'Backdoor (ASR by transfer mode and against the number of poisoned images), spurious correlation (the shift of predictions toward the correlated class when the attribute appears, and accuracy per class with/without it) and natural bias (directional skew under crops of source-class images, beyond a neutral patch and against scratch), each with its control. Full size (5 seeds, targets trained to a plateau): about 8 minutes on 2 otherwise idle cores; --quick: a few minutes. --mitigations adds the fine-tuning budget sweep and the four mitigations.',
   flags: [
     { ...ROOT_FLAG, default: 'runs/reproduce' },
     { name: 'quick', type: 'boolean', description: 'Reduced size (1 seed, smaller data, fewer epochs) for a first try.' },
