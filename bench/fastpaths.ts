@@ -15,7 +15,7 @@
 import './env_snapshot.js';
 import { channelStats, loadDataset } from '../src/data/index.js';
 import { fastPaths } from '../src/nn/index.js';
-import { arg, benchProduct, median, PRODUCT_ARCHS, type ProductCase, type ProductSpeed } from './product.js';
+import { arg, benchProduct, defaultCase, median, PRODUCT_ARCHS, type ProductCase, type ProductSpeed } from './product.js';
 
 async function main(argv: string[]): Promise<void> {
   const repeats = Number(arg(argv, '--repeats') ?? 5);
@@ -27,18 +27,7 @@ async function main(argv: string[]): Promise<void> {
   const data = { train, test, norm: channelStats(train) };
   const rows: Record<string, unknown>[] = [];
   for (const a of archs) {
-    const big = a === 'resnet18';
-    const c: ProductCase = {
-      arch: a as ProductCase['arch'],
-      batch: 128,
-      evalBatch: 256,
-      threads: Number(arg(argv, '--threads') ?? 2),
-      warmup: 3,
-      steps: big ? 6 : 30,
-      inferSteps: big ? 8 : 40,
-      cropPadding: 2,
-      hflip: true,
-    };
+    const c = defaultCase(a as ProductCase['arch'], Number(arg(argv, '--threads') ?? 2));
     const on: ProductSpeed[] = [];
     const off: ProductSpeed[] = [];
     for (let r = 0; r < repeats; r++) {

@@ -198,6 +198,28 @@ export function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/**
+ * The benchmark's setting for `arch` at `threads` threads: batch 128 (256 evaluating), 2 px crop
+ * + flip, 3 warm-up steps. Timed batches per round: rounds of ~1 s per side were too short to
+ * resolve 20% changes even on an idle machine (an evaluation ratio moved 0.66-1.30 between runs),
+ * so 30 training and 40 evaluation batches for the small models, 6 and 8 for resnet18 (a step is
+ * ~0.35 s here).
+ */
+export function defaultCase(arch: ProductCase['arch'], threads: number): ProductCase {
+  const big = arch === 'resnet18';
+  return {
+    arch,
+    batch: 128,
+    evalBatch: 256,
+    threads,
+    warmup: 3,
+    cropPadding: 2,
+    hflip: true,
+    steps: big ? 6 : 30,
+    inferSteps: big ? 8 : 40,
+  };
+}
+
 /** The value after flag `name` in argv, or undefined. */
 export function arg(argv: string[], name: string): string | undefined {
   const i = argv.indexOf(name);
@@ -215,12 +237,6 @@ async function main(argv: string[]): Promise<void> {
   const defaultMalloc = argv.includes('--torch-default-malloc');
   // --no-fused: the product without its fast paths (src/nn/fusion.ts), for before/after.
   if (argv.includes('--no-fused')) fastPaths.enabled = false;
-  const base = { batch: 128, evalBatch: 256, threads, warmup: 3, cropPadding: 2, hflip: true };
-  // Rounds of ~1 s per side were too short to resolve 20% changes even on an idle machine (an
-  // evaluation ratio moved 0.66-1.30 between runs): 30 training and 40 evaluation batches for the
-  // small models; fewer for the big model (a step is ~0.35 s here).
-  const stepsOf = (a: string): number => Number(steps ?? (a === 'resnet18' ? 6 : 30));
-  const inferOf = (a: string): number => Number(inferSteps ?? (a === 'resnet18' ? 8 : 40));
 
   const t0 = performance.now();
   const train = loadDataset({ name: 'fashion-mnist', split: 'train' });
@@ -229,7 +245,9 @@ async function main(argv: string[]): Promise<void> {
   const live0 = liveTensors();
   const rows: Record<string, unknown>[] = [];
   for (const a of archs) {
-    const c: ProductCase = { ...base, arch: a as ProductCase['arch'], steps: stepsOf(a), inferSteps: inferOf(a) };
+    const c = defaultCase(a as ProductCase['arch'], threads);
+    if (steps !== undefined) c.steps = Number(steps);
+    if (inferSteps !== undefined) c.inferSteps = Number(inferSteps);
     const ours: ProductSpeed[] = [];
     const py: PyTorchSpeeds[] = [];
     for (let r = 0; r < repeats; r++) {
@@ -290,8 +308,8 @@ async function main(argv: string[]): Promise<void> {
       threads: getNumThreads(),
       omp_wait_policy: process.env.OMP_WAIT_POLICY,
       torch_malloc: defaultMalloc ? 'glibc default' : TUNED_MALLOC,
-      batch: base.batch,
-      eval_batch: base.evalBatch,
+      batch: defaultCase('small-cnn', threads).batch,
+      eval_batch: defaultCase('small-cnn', threads).evalBatch,
       leaked_tensors: liveTensors() - live0,
       rows,
     }),

@@ -366,9 +366,11 @@ export function forwardChain(x: Tensor, modules: Iterable<Module>): Tensor {
       next = m.forwardFused(y, list[i + 1]);
       if (next !== undefined) i++;
     }
-    // An intermediate is the chain's own unless it views the caller's input (e.g. after Flatten).
-    const owned = y !== x && m.forwardOwned !== undefined && !y.sharesStorageWith(x);
-    next ??= owned ? m.forwardOwned!(y) : m.forward(y);
+    if (next === undefined) {
+      // An intermediate is the chain's own unless it views the caller's input (e.g. after Flatten).
+      const owned = y !== x && m.forwardOwned !== undefined && !y.sharesStorageWith(x);
+      next = owned ? m.forwardOwned!(y) : m.forward(y);
+    }
     if (y !== x && next !== y) y.dispose();
     y = next;
   }

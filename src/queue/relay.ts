@@ -27,7 +27,8 @@ export class ProgressRelay {
   readonly #code: string;
   readonly #onError: (e: Error) => void;
   readonly #stores = new Map<string, RunStore>();
-  readonly #logs = new Map<string, (label: string, e: ProgressEvent) => void>();
+  /** By run reference: planJobs makes one per run, shared by all of that run's jobs. */
+  readonly #logs = new Map<RunRef, (label: string, e: ProgressEvent) => void>();
   readonly #seen = new Map<string, number>();
 
   /** `onError` hears a log that could not be written (once per run); the relay never throws. */
@@ -52,7 +53,10 @@ export class ProgressRelay {
     }
   }
 
+  /** The progress log of a run, opened (and the run marked running) on its first event only. */
   #logOf(ref: RunRef): ((label: string, e: ProgressEvent) => void) | undefined {
+    const cached = this.#logs.get(ref);
+    if (cached !== undefined) return cached;
     try {
       let store = this.#stores.get(ref.root);
       if (store === undefined) {
@@ -60,13 +64,9 @@ export class ProgressRelay {
         this.#stores.set(ref.root, store);
       }
       const run = openRun(store, ref.loaded, ref.config, ref.sweepId, ref.seed, this.#code);
-      const key = `${ref.root}\0${run.id}`;
-      let log = this.#logs.get(key);
-      if (log === undefined) {
-        store.setStatus(run.id, 'running');
-        log = createProgressLog(run.paths.progress, { onError: this.#onError });
-        this.#logs.set(key, log);
-      }
+      store.setStatus(run.id, 'running');
+      const log = createProgressLog(run.paths.progress, { onError: this.#onError });
+      this.#logs.set(ref, log);
       return log;
     } catch (e) {
       this.#onError(e instanceof Error ? e : new Error(String(e)));

@@ -25,10 +25,9 @@ export class ReLU extends Module {
    */
   override forwardFused(x: Tensor, next: Module): Tensor | undefined {
     if (!fastPaths.enabled || !(next instanceof MaxPool2d)) return undefined;
-    const win = next.tiledWindow;
-    if (win === undefined || x.ndim !== 4 || x.dtype !== 'float32' || x.device !== 'cpu') return undefined;
+    const win = next.tiledWindowFor(x);
+    if (win === undefined || x.dtype !== 'float32' || x.device !== 'cpu') return undefined;
     if (isGradEnabled() && x.requiresGrad) return undefined;
-    if (x.shape[2] < win[0] || x.shape[3] < win[1]) return undefined;
     return reluMaxPool2d(x, win);
   }
 }

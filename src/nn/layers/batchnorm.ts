@@ -148,11 +148,16 @@ export class BatchNorm2d extends Module {
     };
   }
 
+  /** Whether it normalises with the batch's statistics: while training, or with no running statistics to use. */
+  get usesBatchStats(): boolean {
+    return this.training || this.runningMean === undefined;
+  }
+
   /** Whether `forwardAct` can take x: batch statistics on a channels-last float32 CPU tensor. */
   canFuse(x: Tensor): boolean {
     return (
       BatchNorm2d.fused &&
-      (this.training || this.runningMean === undefined) &&
+      this.usesBatchStats &&
       x.ndim === 4 &&
       x.dtype === 'float32' &&
       x.device === 'cpu' &&
@@ -184,8 +189,8 @@ export class BatchNorm2d extends Module {
    */
   override forwardFused2(x: Tensor, next: Module, after: Module): Tensor | undefined {
     if (!(next instanceof ReLU) || !(after instanceof MaxPool2d) || !this.canFuse(x)) return undefined;
-    const win = after.tiledWindow;
-    if (win === undefined || x.shape[2] < win[0] || x.shape[3] < win[1]) return undefined;
+    const win = after.tiledWindowFor(x);
+    if (win === undefined) return undefined;
     this.#check(x);
     return batchNormReluPool(x, win, this.#fusedOptions());
   }
@@ -196,8 +201,7 @@ export class BatchNorm2d extends Module {
     this.#check(x);
     const factor = this.#tick();
     const o = this.#opts;
-    // Batch statistics while training, or when there are no running statistics to use.
-    o.training = this.training || this.runningMean === undefined;
+    o.training = this.usesBatchStats;
     o.momentum = factor;
     return batchNorm(x, o);
   }

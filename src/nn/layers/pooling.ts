@@ -25,12 +25,16 @@ export class MaxPool2d extends Module {
   forward(x: Tensor): Tensor {
     return maxPool2d(x, this.#opts);
   }
-  /** The window when windows do not overlap (stride = kernel, no padding or dilation, floor mode); else undefined. */
-  get tiledWindow(): [number, number] | undefined {
+  /**
+   * The window for the fused kernels when windows do not overlap (stride = kernel, no padding or
+   * dilation, floor mode) and one fits in x [N, C, H, W]; else undefined.
+   */
+  tiledWindowFor(x: Tensor): [number, number] | undefined {
     const o = this.#opts;
     const [kh, kw] = this.kernelSize;
     const plain = o.stride[0] === kh && o.stride[1] === kw && o.padding[0] === 0 && o.padding[1] === 0;
-    return plain && o.dilation[0] === 1 && o.dilation[1] === 1 && !o.ceilMode ? [kh, kw] : undefined;
+    const tiled = plain && o.dilation[0] === 1 && o.dilation[1] === 1 && !o.ceilMode;
+    return tiled && x.ndim === 4 && x.shape[2] >= kh && x.shape[3] >= kw ? [kh, kw] : undefined;
   }
   override describe(): string {
     const o = this.#opts;

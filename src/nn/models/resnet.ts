@@ -52,11 +52,6 @@ function joinBlock(h: Tensor, bn: BatchNorm2d, x: Tensor, downsample: Sequential
   }
 }
 
-/** Whether a block should run its last BN separately (batch statistics: the fused join applies). */
-function batchStats(bn: BatchNorm2d): boolean {
-  return bn.training || bn.runningMean === undefined;
-}
-
 /** Two 3x3 convolutions with a shortcut (ResNet-18/34). Keys: conv1, bn1, conv2, bn2, downsample.{0,1}. */
 export class BasicBlock extends Module {
   static readonly expansion = 1;
@@ -88,7 +83,7 @@ export class BasicBlock extends Module {
   }
   forward(x: Tensor): Tensor {
     // Evaluation: the chain folds bn2 into conv2.
-    if (!batchStats(this.bn2)) return residualJoin(forwardChain(x, this.#branch), x, this.downsample);
+    if (!this.bn2.usesBatchStats) return residualJoin(forwardChain(x, this.#branch), x, this.downsample);
     return joinBlock(forwardChain(x, this.#head), this.bn2, x, this.downsample);
   }
 }
@@ -126,7 +121,7 @@ export class Bottleneck extends Module {
     return this.bn3;
   }
   forward(x: Tensor): Tensor {
-    if (!batchStats(this.bn3)) return residualJoin(forwardChain(x, this.#branch), x, this.downsample);
+    if (!this.bn3.usesBatchStats) return residualJoin(forwardChain(x, this.#branch), x, this.downsample);
     return joinBlock(forwardChain(x, this.#head), this.bn3, x, this.downsample);
   }
 }
