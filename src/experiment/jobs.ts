@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BatchSpec } from '../data/index.js';
+import { datasetDigest, type BatchSpec } from '../data/index.js';
 import type { ImageDataset } from '../data/types.js';
 import { createModel, loadModel, saveModel, type Classifier, type Module } from '../nn/index.js';
 import { manualSeed } from '../torch/index.js';
@@ -117,12 +117,17 @@ export interface SourceModelInfo {
   initHash?: string;
 }
 
-/** The cache key of a variant's source model: a hash of everything that determines its weights. */
+/**
+ * The cache key of a variant's source model: a hash of everything that determines its weights,
+ * the content of its training set included (datasetDigest), so data changed behind an unchanged
+ * path trains a new model.
+ */
 export function sourceModelKey(ctx: Pick<JobContext, 'config' | 'codeHash'>, variant: SourceVariant, seed: number): string {
   const c = ctx.config;
   return stableHash({
     kind: 'source-model',
     variant: variant.identity,
+    data: datasetDigest(variant.dataset),
     model: c.model,
     training: c.sourceTraining,
     seed,

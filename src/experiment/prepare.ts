@@ -9,6 +9,7 @@ import { isAbsolute, resolve } from 'node:path';
 import {
   filterClasses,
   limit,
+  datasetFilesStamp,
   loadDataset,
   channelStats,
   resolveClasses,
@@ -44,11 +45,12 @@ function resolvePath(p: string | null, dir: string): string | undefined {
   return isAbsolute(p) ? p : resolve(dir, p);
 }
 
-const datasetCache = new Map<string, ImageDataset>();
+const datasetCache = new Map<string, { ds: ImageDataset; stamp: string }>();
 
 /**
  * Loads a dataset as a config names it. `limit` takes a seeded, class-balanced subset (falling
- * back to a seeded random subset when a class is too small). Loaded files are cached in memory.
+ * back to a seeded random subset when a class is too small). Loaded files are cached in memory
+ * while their sizes and modification times stay the same (datasetFilesStamp).
  */
 export function loadConfiguredDataset(spec: DatasetSpec, configDir: string, seed: number, label: string): ImageDataset {
   const loaderSpec = {
@@ -63,10 +65,12 @@ export function loadConfiguredDataset(spec: DatasetSpec, configDir: string, seed
     classes: spec.range === null ? (spec.classes ?? undefined) : undefined,
   } as LoaderSpec;
   const key = JSON.stringify(loaderSpec);
-  let ds = datasetCache.get(key);
-  if (ds === undefined) {
+  // A cached load is used only while its files are unchanged (sizes and modification times).
+  const stamp = datasetFilesStamp(loaderSpec);
+  let ds = datasetCache.get(key)?.ds;
+  if (ds === undefined || datasetCache.get(key)!.stamp !== stamp) {
     ds = loadDataset(loaderSpec);
-    datasetCache.set(key, ds);
+    datasetCache.set(key, { ds, stamp });
   }
   if (spec.range !== null) {
     const [start, end] = spec.range;

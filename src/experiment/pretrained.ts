@@ -5,12 +5,12 @@
  * class count is read from the file, and the file's content hash stands in for the training
  * that produced it in every cache key.
  */
-import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { createModel, loadModel } from '../nn/index.js';
 import { readSafetensors } from '../torch/index.js';
 import type { ExperimentConfig, PretrainedSpec } from './config/index.js';
+import { fileDigest } from './file-digest.js';
 
 /** One pretrained weights file, checked. */
 export interface PretrainedWeights {
@@ -84,7 +84,7 @@ export function checkPretrained(
   } finally {
     model.dispose();
   }
-  const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 32);
+  const sha256 = fileDigest(file, key);
   return { kind, file, key, sha256, numClasses };
 }
 

@@ -69,7 +69,7 @@ export function sectionsFor(
   let rows: MetricRecord[];
   let choices: RunChoice[];
   try {
-    choices = chooseRuns(store, c, { acceptStale: opts.acceptStale });
+    choices = chooseRuns(store, c, loaded.dir, { acceptStale: opts.acceptStale });
     const ids = new Set(choices.flatMap((ch) => (ch.used ? [ch.used] : [])));
     rows = store.queryMetrics({ name: c.name }).filter((r) => ids.has(r.runId));
   } finally {

@@ -1,8 +1,10 @@
 /**
  * Run ids and what may be reused. A run (one sweep point and seed) is identified by its
- * experiment name, sweep point, seed, a hash of its resolved config and the code version
- * (./code-version.ts and the libtorch build): `<name>[-<sweep>]-seed<s>-<config8>-c<code12>`.
- * So a stored run is reused only when both the config and the numeric code are unchanged; a run
+ * experiment name, sweep point, seed, a hash of its resolved config together with the content
+ * of its inputs (./inputs.ts: the data it loads and the files it names, not their paths), and
+ * the code version (./code-version.ts and the libtorch build):
+ * `<name>[-<sweep>]-seed<s>-<config+inputs8>-c<code12>`. So a stored run is reused only when
+ * the config, its data and files, and the numeric code are unchanged; a run
  * of the same config under other code is *stale*: it is rerun, or reused on request
  * (`acceptStale`, the CLI's `--accept-stale`), and then the report says so.
  */
@@ -10,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { buildInfo } from '../torch/index.js';
 import { codeVersion } from './code-version.js';
 import { expandSweep, stableHash, type ExperimentConfig } from './config/index.js';
+import { inputsHash } from './inputs.js';
 import type { RunRecord, RunStore } from './store/index.js';
 
 let memo: string | null = null;
@@ -28,10 +31,29 @@ export function codeHash(): string {
   return memo;
 }
 
-/** The part of a run id that does not depend on the code: `<name>[-<sweep>]-seed<s>-<config8>-c`. */
-export function runIdPrefix(config: ExperimentConfig, sweepId: string, seed: number): string {
-  const hash = stableHash({ ...config, seeds: [seed] }).slice(0, 8);
-  return `${config.name}-${sweepId === 'default' ? '' : `${sweepId}-`}seed${seed}-${hash}-c`.replace(/[^A-Za-z0-9._=,+-]/g, '_');
+/**
+ * The part of a run id that does not depend on the code: `<name>[-<sweep>]-seed<s>-<hash8>-c`,
+ * the hash over the config (this seed only) and the content of its inputs; `dir` is the folder
+ * the config's relative paths resolve against. Throws naming the config key when an input
+ * cannot be read.
+ */
+export function runIdPrefix(config: ExperimentConfig, sweepId: string, seed: number, dir: string): string {
+  return prefixWith(config, sweepId, seed, stableHash({ config: { ...config, seeds: [seed] }, inputs: inputsHash(config, dir) }));
+}
+
+function prefixWith(config: ExperimentConfig, sweepId: string, seed: number, hash: string): string {
+  return `${config.name}-${sweepId === 'default' ? '' : `${sweepId}-`}seed${seed}-${hash.slice(0, 8)}-c`.replace(
+    /[^A-Za-z0-9._=,+-]/g,
+    '_',
+  );
+}
+
+/**
+ * The prefix runs had before their inputs' content was part of the id (the hash over the config
+ * alone). Such runs were made by other code, so they are stale: reused only on request.
+ */
+function configOnlyPrefix(config: ExperimentConfig, sweepId: string, seed: number): string {
+  return prefixWith(config, sweepId, seed, stableHash({ ...config, seeds: [seed] }));
 }
 
 /**
@@ -39,13 +61,13 @@ export function runIdPrefix(config: ExperimentConfig, sweepId: string, seed: num
  * process's): readable, and tied to the content of the resolved config and to the code (so an
  * edited config or changed numeric code starts new runs instead of reusing old ones).
  */
-export function runIdFor(config: ExperimentConfig, sweepId: string, seed: number, code: string = codeHash()): string {
-  return `${runIdPrefix(config, sweepId, seed)}${code.slice(0, 12)}`;
+export function runIdFor(config: ExperimentConfig, sweepId: string, seed: number, dir: string, code: string = codeHash()): string {
+  return `${runIdPrefix(config, sweepId, seed, dir)}${code.slice(0, 12)}`;
 }
 
-/** The run ids an experiment config consists of (every sweep point and seed), under the current code. */
-export function expectedRunIds(config: ExperimentConfig): string[] {
-  return expandSweep(config).flatMap((p) => p.config.seeds.map((seed) => runIdFor(p.config, p.id, seed)));
+/** The run ids an experiment config consists of (every sweep point and seed), under the current code; `dir` as for runIdPrefix. */
+export function expectedRunIds(config: ExperimentConfig, dir: string): string[] {
+  return expandSweep(config).flatMap((p) => p.config.seeds.map((seed) => runIdFor(p.config, p.id, seed, dir)));
 }
 
 /** The code version a run id was made with (the 12 hex after '-c'), or null for an id from before code versions. */
@@ -55,22 +77,25 @@ export function codeOfRunId(id: string): string | null {
 
 /**
  * The newest finished run of the same config, sweep point and seed made by *other* code, or
- * null: what `acceptStale` reuses when the current code has not run it.
+ * null: what `acceptStale` reuses when the current code has not run it. Runs from before the
+ * inputs' content was part of run ids match by their config alone (that code did not record the
+ * data they read); runs from before the code version was part of ids end at the config hash.
  */
 export function staleRun(
   store: RunStore,
   config: ExperimentConfig,
   sweepId: string,
   seed: number,
+  dir: string,
   code: string = codeHash(),
 ): RunRecord | null {
-  const prefix = runIdPrefix(config, sweepId, seed);
-  const current = runIdFor(config, sweepId, seed, code);
-  // Ids from before the code version was part of them end at the config hash: stale too.
-  const legacy = prefix.slice(0, -2);
+  const prefix = runIdPrefix(config, sweepId, seed, dir);
+  const current = runIdFor(config, sweepId, seed, dir, code);
+  const older = configOnlyPrefix(config, sweepId, seed);
+  const legacy = older.slice(0, -2);
   const done = store
     .listRuns({ name: config.name, status: 'done' })
-    .filter((r) => (r.id.startsWith(prefix) || r.id === legacy) && r.id !== current);
+    .filter((r) => (r.id.startsWith(prefix) || r.id.startsWith(older) || r.id === legacy) && r.id !== current);
   return done.at(-1) ?? null;
 }
 
@@ -93,13 +118,13 @@ export interface RunChoice {
  * `acceptStale`) the newest stale one. Reports use this so they show the same runs the runner
  * reused, and say which are stale.
  */
-export function chooseRuns(store: RunStore, config: ExperimentConfig, opts: { acceptStale?: boolean } = {}): RunChoice[] {
+export function chooseRuns(store: RunStore, config: ExperimentConfig, dir: string, opts: { acceptStale?: boolean } = {}): RunChoice[] {
   const out: RunChoice[] = [];
   for (const p of expandSweep(config))
     for (const seed of p.config.seeds) {
-      const expected = runIdFor(p.config, p.id, seed);
+      const expected = runIdFor(p.config, p.id, seed, dir);
       const cur = store.getRun(expected);
-      const stale = staleRun(store, p.config, p.id, seed);
+      const stale = staleRun(store, p.config, p.id, seed, dir);
       if (cur?.status === 'done') out.push({ sweepId: p.id, seed, expected, used: expected, stale: false, staleAvailable: null });
       else if (opts.acceptStale && stale) out.push({ sweepId: p.id, seed, expected, used: stale.id, stale: true, staleAvailable: null });
       else out.push({ sweepId: p.id, seed, expected, used: null, stale: false, staleAvailable: stale?.id ?? null });

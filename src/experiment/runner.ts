@@ -135,7 +135,7 @@ export function openRun(
   seed: number,
   code: string = codeHash(),
 ): RunRecord {
-  const runId = runIdFor(config, sweepId, seed, code);
+  const runId = runIdFor(config, sweepId, seed, loaded.dir, code);
   const existing = store.getRun(runId);
   if (existing) return existing;
   try {
@@ -333,18 +333,19 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<Experim
     const runs: RunOutcome[] = [];
     const deferred: { key: string; p: (typeof points)[number]; seed: number }[] = [];
     const code = opts.codeVersion ?? codeHash();
-    const fromStore = (p: (typeof points)[number], seed: number, runId = runIdFor(p.config, p.id, seed, code)): RunOutcome => {
+    const dir = opts.loaded.dir;
+    const fromStore = (p: (typeof points)[number], seed: number, runId = runIdFor(p.config, p.id, seed, dir, code)): RunOutcome => {
       const rows = store.queryMetrics({ runId }) as MetricRow[];
-      const stale = runId !== runIdFor(p.config, p.id, seed, code);
+      const stale = runId !== runIdFor(p.config, p.id, seed, dir, code);
       return { runId, sweepId: p.id, seed, config: p.config, jobs: [], rows, sources: [], ...(stale ? { stale } : {}) };
     };
     for (const p of points) {
       if (p.config.threads !== null) setNumThreads(p.config.threads);
       for (const seed of p.config.seeds) {
         // A run is claimed in the index: a second process on the same root skips it and waits.
-        const key = `run:${runIdFor(p.config, p.id, seed, code)}`;
+        const key = `run:${runIdFor(p.config, p.id, seed, dir, code)}`;
         if (opts.acceptStale && !store.isDone(key)) {
-          const old = staleRun(store, p.config, p.id, seed, code);
+          const old = staleRun(store, p.config, p.id, seed, dir, code);
           if (old) {
             log(`${key.slice(4)}: reusing ${old.id}, made by other code (--accept-stale)`);
             runs.push(fromStore(p, seed, old.id));

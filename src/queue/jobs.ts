@@ -40,6 +40,8 @@ export interface TransferJobData extends JobDataBase {
   sourceKind: 'biased' | 'clean' | null;
   /** Cache key of the source model it starts from; null for scratch. */
   sourceKey: string | null;
+  /** inputsHash of the config: the content of the target data (and every other input), which its paths do not pin. */
+  inputs: string;
 }
 
 /** Data of any bias-transfer job (BullMQ's job name is its `kind`). */
@@ -69,6 +71,7 @@ export function transferJobId(d: Omit<TransferJobData, 'kind' | 'label' | 'confi
     mode: d.mode,
     sourceKind: d.sourceKind,
     sourceKey: d.sourceKey,
+    inputs: d.inputs,
     code: d.codeHash,
   });
   return `transfer-${h.slice(0, 32)}`;

@@ -25,6 +25,7 @@ import { sourceModelKey, type JobContext, type JobExecutor, type SourceModelInfo
 import type { SourceVariant } from '../experiment/prepare.js';
 import { codeHash, runExperiment, runIdFor, runInputs, type ExperimentOutcome, type RunExperimentOptions } from '../experiment/runner.js';
 import { openStore } from '../experiment/store/index.js';
+import { inputsHash } from '../experiment/inputs.js';
 import { staleRun } from '../experiment/run-ids.js';
 import type { TransferMode } from '../train/transfer.js';
 import { getSourceWeights } from './artefacts.js';
@@ -71,11 +72,12 @@ export function planJobs(opts: Pick<RunExperimentOptions, 'loaded' | 'root' | 'p
       if (opts.points && !opts.points.includes(p.id)) continue;
       const config = p.config;
       for (const seed of config.seeds) {
-        if (store.isDone(`run:${runIdFor(config, p.id, seed)}`)) continue;
+        if (store.isDone(`run:${runIdFor(config, p.id, seed, opts.loaded.dir)}`)) continue;
         // With acceptStale the runner reuses a finished run made by other code: nothing to do.
-        if (opts.acceptStale && staleRun(store, config, p.id, seed) !== null) continue;
+        if (opts.acceptStale && staleRun(store, config, p.id, seed, opts.loaded.dir) !== null) continue;
         const pctx = { config, configDir: opts.loaded.dir };
         const inputs = runInputs(pctx, seed);
+        const contents = inputsHash(config, opts.loaded.dir);
         const label = runLabel(config, p.id, seed);
         const run: RunRef = { root: opts.root, loaded: opts.loaded, config, sweepId: p.id, seed };
         const keyOf = new Map<SourceVariant['kind'], string>();
@@ -112,6 +114,7 @@ export function planJobs(opts: Pick<RunExperimentOptions, 'loaded' | 'root' | 'p
               mode,
               sourceKind,
               sourceKey,
+              inputs: contents,
             };
             const id = jobIdOf(data);
             if (!transfers.has(id)) transfers.set(id, { id, data, needs: sourceKey === null ? [] : [sourceJobId(sourceKey)], runs: [run] });
@@ -277,6 +280,7 @@ export function queueJobs(queue: Queue, redis: Redis, configDir: string): JobExe
         mode: o.mode,
         sourceKind: o.sourceKind,
         sourceKey: o.source?.key ?? null,
+        inputs: inputsHash(ctx.config, configDir),
       };
       const data: TransferJobData = {
         kind: 'transfer',

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { codeVersion, numericCodeFiles } from '../../src/experiment/code-version.js';
-import { loadConfig } from '../../src/experiment/config/index.js';
+import { loadConfig, stableHash } from '../../src/experiment/config/index.js';
 import { sectionsFor } from '../../src/experiment/publish.js';
 import { codeHash, runIdFor, runExperiment } from '../../src/experiment/runner.js';
 import { runIdPrefix } from '../../src/experiment/run-ids.js';
@@ -69,7 +69,7 @@ test('results of other code rerun; with acceptStale they are reused and the repo
   const logs: string[] = [];
   const log = (l: string) => logs.push(l);
   const old = await runExperiment({ loaded, root, log, codeVersion: other });
-  assert.equal(old.runs[0].runId, runIdFor(loaded.config, 'default', 0, other));
+  assert.equal(old.runs[0].runId, runIdFor(loaded.config, 'default', 0, loaded.dir, other));
   assert.match(old.runs[0].runId, /-cfeedc0de1234$/);
 
   // The report of the current code shows none of it, and says why.
@@ -95,7 +95,7 @@ test('results of other code rerun; with acceptStale they are reused and the repo
   // Not accepted: rerun under this code's version, then that run is the one reused.
   logs.length = 0;
   const rerun = await runExperiment({ loaded, root, log });
-  assert.equal(rerun.runs[0].runId, runIdFor(loaded.config, 'default', 0, codeHash()));
+  assert.equal(rerun.runs[0].runId, runIdFor(loaded.config, 'default', 0, loaded.dir, codeHash()));
   assert.equal(rerun.runs[0].stale, undefined);
   assert.ok(
     logs.some((l) => /source (biased|clean): \d+ images/.test(l)),
@@ -116,25 +116,36 @@ test('results of other code rerun; with acceptStale they are reused and the repo
   }
 });
 
-test('a run from before code versions were part of run ids counts as stale (code "unrecorded")', () => {
-  const root = join(tmp, 'legacy');
-  const loaded = loadConfig('test/experiment/fixtures/tiny-experiment.yaml', { overrides: ['seeds=[3]', 'sweep={}'] });
-  const legacy = runIdPrefix(loaded.config, 'default', 3).slice(0, -2);
+/** Stores a finished run with one accuracy row under `id`, as older code would have. */
+function storeOldRun(root: string, id: string, config: ReturnType<typeof loadConfig>['config']): void {
   const store = openStore(root);
   try {
-    store.createRun({ id: legacy, name: 'tiny', config: loaded.config, seed: 3, sweepId: 'default' });
-    store.recordMetrics(legacy, [
+    store.createRun({ id, name: 'tiny', config, seed: 3, sweepId: 'default' });
+    store.recordMetrics(id, [
       { condition: 'clean', transferMode: 'fixed', sourceKind: 'biased', target: 'digits', metric: 'accuracy', value: 0.9 },
     ]);
-    store.setStatus(legacy, 'done');
+    store.setStatus(id, 'done');
   } finally {
     store.close();
   }
-  assert.equal(sectionsFor(root, loaded, { examples: false }).rows.length, 0);
-  const shown = sectionsFor(root, loaded, { examples: false, acceptStale: true });
-  assert.deepEqual(
-    shown.rows.map((r) => [r.runId, r.metric]),
-    [[legacy, 'accuracy']],
-  );
-  assert.match(shown.sections[0].paragraphs!.join(' '), /code version unrecorded/);
-});
+}
+
+// Ids before inputs counted: `<name>-seed<s>-<stableHash(config)8>[-c<code12>]` (no -c part before code versions).
+for (const [what, suffix, note] of [
+  ['code versions were part of run ids', '', /code version unrecorded/],
+  ["the inputs' content was part of run ids", '-c0123456789ab', /0123456789ab/],
+] as const)
+  test(`a run from before ${what} counts as stale`, () => {
+    const root = join(tmp, `legacy${suffix}`);
+    const loaded = loadConfig('test/experiment/fixtures/tiny-experiment.yaml', { overrides: ['seeds=[3]', 'sweep={}'] });
+    const old = `tiny-seed3-${stableHash({ ...loaded.config, seeds: [3] }).slice(0, 8)}${suffix}`;
+    assert.ok(!runIdPrefix(loaded.config, 'default', 3, loaded.dir).startsWith(old), 'the current prefix differs from the old one');
+    storeOldRun(root, old, loaded.config);
+    assert.equal(sectionsFor(root, loaded, { examples: false }).rows.length, 0);
+    const shown = sectionsFor(root, loaded, { examples: false, acceptStale: true });
+    assert.deepEqual(
+      shown.rows.map((r) => [r.runId, r.metric]),
+      [[old, 'accuracy']],
+    );
+    assert.match(shown.sections[0].paragraphs!.join(' '), note);
+  });

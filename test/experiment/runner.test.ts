@@ -34,7 +34,7 @@ test('two processes on one root split the runs: every run and source model once,
   assert.equal(a.code, 0, a.err);
   assert.equal(b.code, 0, b.err);
   const loaded = loadConfig('test/experiment/fixtures/tiny-experiment.yaml');
-  const ids = expectedRunIds(loaded.config);
+  const ids = expectedRunIds(loaded.config, loaded.dir);
   assert.equal(ids.length, 4, 'two sweep points x two seeds');
   // Both report every run (one ran it, the other waited for it or reused it).
   for (const r of [a, b]) assert.deepEqual(new Set(JSON.parse(r.out.trim().split('\n').pop()!).runs), new Set(ids));
