@@ -2,7 +2,12 @@
  * "Would it transfer?": transfer the scanned backbone to the user's labelled target data (fixed
  * features and full fine-tuning, src/train), paste a recovered trigger on the target test images
  * and measure the attack success rate (src/metrics), next to a control trigger of exactly the same
- * size at random pixels (`permutedTrigger`).
+ * size at random pixels (`permutedTrigger`). Each recovered trigger gets a verdict against its
+ * control, and none when the transferred model is under-trained (clean accuracy less than halfway
+ * from the majority-class rate to 100%): an ASR on a model that has not learned its task is
+ * measured on the few images it gets right. A 'transfers' verdict says the recovered pattern's
+ * effect carries over, not that the backbone is backdoored: a clean backbone's recovered pattern
+ * (an adversarial patch) can carry over too, which is why the scan's verdict compares references.
  */
 import type { ImageDataset } from '../data/types.js';
 import type { Classifier } from '../nn/index.js';
@@ -42,12 +47,109 @@ export interface TriggerAsr {
   readonly targetedInterval: BootstrapInterval;
 }
 
+/** What the check concludes for one recovered trigger against its random-pixel control. */
+export interface TransferVerdict {
+  /** The recovered trigger's name, e.g. 'recovered-headless'. */
+  readonly trigger: string;
+  /** Its control's name, e.g. 'random-control-headless'. */
+  readonly control: string;
+  /**
+   * 'transfers': its ASR interval lies above the control's; 'no-transfer': its ASR is no higher
+   * than the control's; 'inconclusive': above the control with overlapping intervals, or the
+   * transferred model did not learn its target (see {@link TransferCheck.trainingCheck}).
+   */
+  readonly verdict: 'transfers' | 'no-transfer' | 'inconclusive';
+  /** One sentence with the numbers behind it. */
+  readonly reason: string;
+}
+
 /** One transfer mode's result. */
 export interface TransferCheck {
   readonly mode: TransferMode;
   /** Clean accuracy on the target test set. */
   readonly accuracy: number;
+  /** Share of the most common class among the target test labels: what a model that learned nothing reaches. */
+  readonly majority: number;
+  /**
+   * '' when the transferred model learned its target; else why its ASR carries no verdict (its
+   * clean accuracy is not {@link LEARNED_SHARE} of the way from the majority-class rate to 100%).
+   */
+  readonly trainingCheck: string;
   readonly triggers: TriggerAsr[];
+  /** Each recovered trigger judged against its control (pairs named recovered-X / random-control-X). */
+  readonly verdicts: TransferVerdict[];
+}
+
+/**
+ * How far from the majority-class rate toward 100% a transferred model's clean accuracy must be
+ * to carry a verdict (0.5 = halfway: 55% for ten balanced classes, 75% for two).
+ */
+export const LEARNED_SHARE = 0.5;
+
+/** Share of the most common label (0 for no labels). */
+export function majorityRate(labels: Int32Array): number {
+  const counts = new Map<number, number>();
+  let best = 0;
+  for (const y of labels) {
+    const c = (counts.get(y) ?? 0) + 1;
+    counts.set(y, c);
+    if (c > best) best = c;
+  }
+  return labels.length === 0 ? 0 : best / labels.length;
+}
+
+/** The training check of a transferred model: '' when it learned, else the reason (see TransferCheck.trainingCheck). */
+export function transferTrainingCheck(accuracy: number, majority: number): string {
+  const needed = majority + LEARNED_SHARE * (1 - majority);
+  if (accuracy >= needed) return '';
+  return `under-trained: clean accuracy ${pctText(accuracy)} is below ${pctText(needed)}, halfway from the majority-class rate ${pctText(majority)} to 100%, so its ASR is measured on the few images it gets right; train longer (--target-epochs) or on more target data`;
+}
+
+function pctText(v: number | null): string {
+  return v === null ? 'n/a' : `${(100 * v).toFixed(1)}%`;
+}
+
+function rateText(r: TriggerAsr): string {
+  return `${pctText(r.asr.rate)} [${pctText(r.asrInterval.lo)}, ${pctText(r.asrInterval.hi)}]`;
+}
+
+/**
+ * Judges a recovered trigger against its same-size random-pixel control on one transferred
+ * model: 'transfers' only when the model learned (`trainingCheck` is '') and the recovered
+ * trigger's 95% interval lies wholly above the control's; 'no-transfer' when its ASR is no higher
+ * than the control's; 'inconclusive' otherwise.
+ *
+ * @example transferVerdict(rows[0], rows[1], '') // { verdict: 'transfers', reason: 'ASR 62.0% [55.1%, 68.9%] vs control 9.0% [5.2%, 13.1%]: …' }
+ */
+export function transferVerdict(recovered: TriggerAsr, control: TriggerAsr, trainingCheck: string): TransferVerdict {
+  const base = { trigger: recovered.name, control: control.name };
+  const numbers = `ASR ${rateText(recovered)} vs control ${rateText(control)}`;
+  if (trainingCheck !== '') return { ...base, verdict: 'inconclusive', reason: `${numbers}; the model ${trainingCheck}` };
+  const r = recovered.asr.rate;
+  const c = control.asr.rate;
+  if (r === null || c === null)
+    return { ...base, verdict: 'inconclusive', reason: `${numbers}: no correctly classified test image to attack` };
+  const rLo = recovered.asrInterval.lo;
+  const cHi = control.asrInterval.hi;
+  if (rLo !== null && cHi !== null && rLo > cHi)
+    return {
+      ...base,
+      verdict: 'transfers',
+      reason: `${numbers}: the recovered trigger's interval lies above the control's (a clean backbone's recovered pattern, an adversarial patch, can do this too: read it with the scan's verdict)`,
+    };
+  if (r <= c) return { ...base, verdict: 'no-transfer', reason: `${numbers}: no more than random pixels of the same size` };
+  return { ...base, verdict: 'inconclusive', reason: `${numbers}: above the control, but the intervals overlap` };
+}
+
+/** Pairs each `recovered-X` trigger with its `random-control-X` and judges it. */
+function verdictsOf(rows: readonly TriggerAsr[], trainingCheck: string): TransferVerdict[] {
+  const out: TransferVerdict[] = [];
+  for (const r of rows) {
+    if (!r.name.startsWith('recovered-')) continue;
+    const control = rows.find((c) => c.name === `random-control-${r.name.slice('recovered-'.length)}`);
+    if (control) out.push(transferVerdict(r, control, trainingCheck));
+  }
+  return out;
 }
 
 /** The class (other than none) whose prediction count rises the most from clean to triggered. */
@@ -125,7 +227,10 @@ export async function transferCheck(
           targetedInterval: bootstrapTargetedAsr(p, { targetClass }, b),
         };
       });
-      out.push({ mode, accuracy: accuracyOf(clean, test.labels), triggers: rows });
+      const accuracy = accuracyOf(clean, test.labels);
+      const majority = majorityRate(test.labels);
+      const trainingCheck = transferTrainingCheck(accuracy, majority);
+      out.push({ mode, accuracy, majority, trainingCheck, triggers: rows, verdicts: verdictsOf(rows, trainingCheck) });
     } finally {
       model.dispose();
     }

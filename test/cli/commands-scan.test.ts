@@ -110,10 +110,10 @@ test('scan --target reports the ASR of the recovered triggers and their random-p
     '1',
     '--out',
     path.join(dir, 'o3'),
-    '--json',
   ]);
   assert.equal(r.code, 0, r.err);
-  const rep = JSON.parse(r.out) as AuditReport;
+  // The text output prints the table and the verdicts; report.json holds the same report.
+  const rep = JSON.parse(fs.readFileSync(path.join(dir, 'o3', 'report.json'), 'utf8')) as AuditReport;
   assert.deepEqual(
     rep.transfer?.map((t) => t.mode),
     ['fixed', 'full'],
@@ -127,6 +127,16 @@ test('scan --target reports the ASR of the recovered triggers and their random-p
       assert.ok(g.asr.denominator <= 30 && g.asr.numerator <= g.asr.denominator);
       if (g.asr.rate !== null) assert.ok(g.asrInterval.lo! <= g.asr.rate && g.asr.rate <= g.asrInterval.hi!);
     }
+    // One verdict for the recovered trigger against its control; none but 'inconclusive' on an under-trained model.
+    assert.deepEqual(
+      t.verdicts.map((v) => [v.trigger, v.control]),
+      [['recovered-headless', 'random-control-headless']],
+    );
+    assert.ok(t.majority > 0 && t.majority <= 1);
+    assert.equal(t.trainingCheck === '', t.accuracy >= t.majority + 0.5 * (1 - t.majority), `${t.mode}: ${t.accuracy} vs ${t.majority}`);
+    if (t.trainingCheck !== '') assert.ok(t.verdicts.every((v) => v.verdict === 'inconclusive'));
+    assert.ok(r.out.includes(`${t.mode}, recovered-headless: ${t.verdicts[0].verdict} (${t.verdicts[0].reason})`), r.out);
+    if (t.trainingCheck !== '') assert.ok(r.out.includes(`${t.mode}: ${t.trainingCheck}`), r.out);
   }
 });
 

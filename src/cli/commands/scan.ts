@@ -369,6 +369,10 @@ function printReport(r: AuditReport, io: CommandIO): void {
         ),
       ),
     );
+    for (const t of r.transfer) {
+      if (t.trainingCheck !== '') io.out(`${t.mode}: ${t.trainingCheck}`);
+      for (const v of t.verdicts) io.out(`${t.mode}, ${v.trigger}: ${v.verdict} (${v.reason})`);
+    }
   }
   io.out('');
   for (const [k, f] of Object.entries(r.files)) io.out(`${k}: ${f}`);
