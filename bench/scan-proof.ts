@@ -201,10 +201,12 @@ async function one(kind: string, seed: number): Promise<ModelRecord> {
       norm,
       [
         { name: 'recovered-class0', trigger: c0.trigger },
+        { name: 'random-control-class0', trigger: permutedTrigger(c0.trigger, seed) },
         { name: 'recovered-headless', trigger: h0.trigger },
-        { name: 'random-control', trigger: permutedTrigger(c0.trigger, seed) },
+        { name: 'random-control-headless', trigger: permutedTrigger(h0.trigger, seed) },
       ],
-      { seed, epochs: 2, resamples: 300 },
+      // The CLI's defaults (`scan --target-epochs 5`).
+      { seed, epochs: 5, resamples: 300 },
     );
     const rec: ModelRecord = { kind, seed, sourceAccuracy: acc, stats, asr, transfer, iou, scanSeconds, trainSeconds };
     writeFileSync(
@@ -272,7 +274,10 @@ const rows = records.map((r) => {
     transfer: r.transfer.map((t) => ({
       mode: t.mode,
       accuracy: t.accuracy,
+      majority: t.majority,
+      trainingCheck: t.trainingCheck,
       triggers: t.triggers.map((g) => ({ name: g.name, asr: g.asr.rate, lo: g.asrInterval.lo, hi: g.asrInterval.hi })),
+      verdicts: t.verdicts.map((v) => ({ trigger: v.trigger, verdict: v.verdict })),
     })),
     scanSeconds: r.scanSeconds,
     reasoning: both.reasoning[0],
@@ -286,7 +291,16 @@ for (const key of ['verdict', 'verdictHeadless', 'verdictPerClass'] as const) {
     confusion[k][r[key]]++;
   }
 }
-const summary = { seeds: nSeeds, quick, minutes: (Date.now() - t0) / 60000, confusion, rows };
+// The transfer check's verdicts per source kind, mode and recovered trigger (src/audit/transfer.ts).
+const transferVerdicts: Record<string, Record<string, number>> = {};
+for (const r of rows)
+  for (const t of r.transfer)
+    for (const v of t.verdicts) {
+      const k = `${r.kind}:${t.mode}:${v.trigger}`;
+      transferVerdicts[k] ??= { transfers: 0, 'no-transfer': 0, inconclusive: 0 };
+      transferVerdicts[k][v.verdict]++;
+    }
+const summary = { seeds: nSeeds, quick, minutes: (Date.now() - t0) / 60000, confusion, transferVerdicts, rows };
 writeFileSync(join(out, 'summary.json'), JSON.stringify(summary, null, 1));
 for (const r of rows)
   log(
@@ -294,4 +308,4 @@ for (const r of rows)
       `raw-cos ${(r.rawCosineFraction * 100).toFixed(2)}% z ${r.rawCosineZ?.toFixed(2)} | class0 ${(r.class0Fraction * 100).toFixed(2)}% z ${r.class0Z?.toFixed(2)} ` +
       `| IoU c0 ${r.iou.class0?.toFixed(2)} hl ${r.iou.headless?.toFixed(2)} | ASR true ${r.asr.trueTrigger.rate?.toFixed(2)} rec ${r.asr.recoveredClass0.rate?.toFixed(2)} ctrl ${r.asr.randomControl.rate?.toFixed(2)}`,
   );
-console.log(JSON.stringify({ confusion, minutes: summary.minutes }));
+console.log(JSON.stringify({ confusion, transferVerdicts, minutes: summary.minutes }));

@@ -8,7 +8,7 @@ import type { MetricRow } from './store/index.js';
 
 /** Each family's metric names: exact names, or prefixes ending in ':' (per-class rows such as 'hist:3'). */
 export const METRIC_FAMILIES: Readonly<Record<MetricName, readonly string[]>> = {
-  accuracy: ['accuracy', 'late-gain'],
+  accuracy: ['accuracy', 'final-gain'],
   asr: ['asr'],
   'targeted-asr': ['targeted-asr', 'targeted-asr-class'],
   subgroup: [

@@ -56,7 +56,7 @@ export function metricRange(metric: string): [number, number] {
   if (metric === 'skew') return [0, 1];
   if (metric === 'skew-excess') return [-1, 1];
   if (metric === 'skew-excess-minus-scratch') return [-2, 2];
-  if (/gap|minus-scratch|shift-toward|late-gain/.test(metric)) return [-1, 1];
+  if (/gap|minus-scratch|shift-toward|final-gain/.test(metric)) return [-1, 1];
   if (/^(accuracy|asr|targeted-asr|changed|tv-shift|tv-vs-scratch-patched|source-accuracy|class-accuracy|hist)/.test(metric)) return [0, 1];
   if (metric.startsWith('kl')) return [0, Infinity];
   return [-Infinity, Infinity];
@@ -140,7 +140,7 @@ function level(inp: ReportInput): string {
 
 /** A model's clean accuracy this far (0.1 = 10 points) below the scratch baseline flags it as under-trained. */
 export const UNDERTRAINED_MARGIN = 0.1;
-/** A clean-accuracy gain above this (0.02 = 2 points) over the last quarter of epochs flags a curve as still rising. */
+/** A final evaluation this far (0.02 = 2 points) above every earlier one flags a curve as still rising (see finalGain). */
 export const STILL_RISING = 0.02;
 
 /**
@@ -149,22 +149,23 @@ export const STILL_RISING = 0.02;
  *   scratch baseline of the same target and sweep point (bias numbers on such a model are measured
  *   on the few images it gets right). When its own curve has plateaued the note says so: for
  *   fixed-feature transfer that is the ceiling of the frozen features, not too few steps;
- * - **still rising**: its clean accuracy gained more than {@link STILL_RISING} over the last
- *   quarter of its epochs (needs `evalEvery: 1`), so more training would change it.
+ * - **still rising**: its last evaluation's clean accuracy is more than {@link STILL_RISING}
+ *   above the best earlier one (`final-gain`, mean over seeds; needs `evalEvery: 1`), so more
+ *   training would change it.
  *
  * @example trainingCheck(A, 'default', 'mnist', 'biased', 'fixed') // 'under-trained: 40.1 points below scratch (curve plateaued)'
  */
 export function trainingCheck(A: Map<string, Agg>, sweep: string, target: string, kind: string | null, mode: string): string {
   const acc = A.get(aggKey(sweep, mode === 'scratch' ? null : kind, target, mode, 'clean', 'accuracy'));
   const scratch = A.get(aggKey(sweep, null, target, 'scratch', 'clean', 'accuracy'));
-  const late = A.get(aggKey(sweep, mode === 'scratch' ? null : kind, target, mode, 'clean', 'late-gain'));
+  const late = A.get(aggKey(sweep, mode === 'scratch' ? null : kind, target, mode, 'clean', 'final-gain'));
   const rising = late?.mean != null && late.mean > STILL_RISING;
   const notes: string[] = [];
   if (mode !== 'scratch' && acc?.mean != null && scratch?.mean != null && acc.mean < scratch.mean - UNDERTRAINED_MARGIN)
     notes.push(
       `under-trained: ${((scratch.mean - acc.mean) * 100).toFixed(1)} points below scratch${late?.mean != null && !rising ? ' (curve plateaued)' : ''}`,
     );
-  if (rising) notes.push(`still rising (+${(late!.mean! * 100).toFixed(1)} points over the last quarter of epochs)`);
+  if (rising) notes.push(`still rising (last epoch +${(late!.mean! * 100).toFixed(1)} points above every earlier one)`);
   return notes.join('; ');
 }
 
@@ -621,7 +622,7 @@ function accuracySection(inp: ReportInput, A: Map<string, Agg>, sweep: string): 
     title: `Clean accuracy${sweep !== 'default' ? ` (${sweep})` : ''}`,
     paragraphs: [
       'Accuracy on clean test images. A bias measurement means little on a model that did not learn the task: check these first.',
-      `Training check: a model is flagged under-trained when its clean accuracy is more than ${UNDERTRAINED_MARGIN * 100} points below the scratch baseline of the same target (when its curve has plateaued, as for fixed-feature transfer from a distant source, that is the frozen features' ceiling rather than too few steps), and still rising when it gained more than ${STILL_RISING * 100} points over the last quarter of its epochs.`,
+      `Training check: a model is flagged under-trained when its clean accuracy is more than ${UNDERTRAINED_MARGIN * 100} points below the scratch baseline of the same target (when its curve has plateaued, as for fixed-feature transfer from a distant source, that is the frozen features' ceiling rather than too few steps), and still rising when its last evaluation is more than ${STILL_RISING * 100} points above every earlier one (a new high at the end; a decaying learning rate's levelled-off gains and dips do not count).`,
     ],
     tables: [
       { caption: `Clean test accuracy (${level(inp)} intervals)`, columns: ['task', 'mode', 'source', 'accuracy', 'training check'], rows },

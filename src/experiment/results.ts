@@ -109,6 +109,21 @@ function ci(n: number, resamples: number, run: () => BootstrapInterval): { lo: n
 }
 
 /**
+ * How far a training curve's last evaluation rises above every earlier one: the final clean
+ * accuracy minus the best accuracy before it (negative when an earlier epoch was better), or
+ * null with fewer than two evaluations. A new high at the end means more training would still
+ * change the model. Unlike a gain over the last quarter of epochs, it is not raised by a
+ * decaying learning rate's late gains that have already levelled off, nor by a dip and recovery
+ * (epoch-to-epoch noise on a small test set).
+ *
+ * @example finalGain([0.5, 0.8, 0.93, 0.95]) // 0.02
+ */
+export function finalGain(curve: readonly number[]): number | null {
+  if (curve.length < 2) return null;
+  return curve[curve.length - 1] - Math.max(...curve.slice(0, -1));
+}
+
+/**
  * Rows for one transfer job. `scratch` (the scratch model of the same seed and target), when
  * given, adds the 'vs-scratch' distances for patch conditions. `correlatedClass` (the target
  * class correlated with a spurious attribute in the source) adds 'shift-toward-correlated': the
@@ -282,16 +297,9 @@ export function jobMetricRows(
       }
     }
   }
-  // Is the training curve still rising? Clean accuracy gained over the last quarter of epochs
-  // (from the epoch at 3/4 of the run to the last), when the run evaluated every epoch.
-  const curve = (r.train?.history ?? []).map((e) => e.evalAccuracy).filter((v): v is number => typeof v === 'number');
-  if (curve.length >= 2)
-    rows.push({
-      ...base,
-      condition: 'clean',
-      metric: 'late-gain',
-      value: curve[curve.length - 1] - curve[Math.floor(0.75 * (curve.length - 1))],
-    });
+  // Is the training curve still rising at its end? (see finalGain)
+  const gain = finalGain((r.train?.history ?? []).map((e) => e.evalAccuracy).filter((v): v is number => typeof v === 'number'));
+  if (gain !== null) rows.push({ ...base, condition: 'clean', metric: 'final-gain', value: gain });
   const hc = predictionHistogram(clean, K).proportions ?? [];
   hc.forEach((p, k) => rows.push({ ...base, condition: 'clean', metric: `hist:${k}`, value: p }));
   return rows.filter((r) => Number.isFinite(r.value));
