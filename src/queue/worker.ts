@@ -19,6 +19,7 @@ import { Redis } from 'ioredis';
 import { sourceModel, sourceModelKey, transferJob, type JobContext, type SourceModelInfo } from '../experiment/jobs.js';
 import { prepareTarget, type PrepareContext, type TargetData } from '../experiment/prepare.js';
 import type { ImageDataset } from '../data/types.js';
+import { inputsHash } from '../experiment/inputs.js';
 import { codeHash, runInputs, type RunInputs } from '../experiment/runner.js';
 import { stableHash } from '../experiment/config/index.js';
 import { openStore, type RunStore } from '../experiment/store/index.js';
@@ -136,11 +137,12 @@ interface ProcessorEnv {
 
 /**
  * The inputs of a run, kept for the next jobs of the same run (a worker usually gets several
- * jobs of one run in a row): the same pure function of the source config, seed and folder.
+ * jobs of one run in a row): the same pure function of the source config, seed, folder and the
+ * content of the files they read (inputsHash: data changed in place is not served from memory).
  */
 const inputsMemo = new Map<string, RunInputs>();
 function memoRunInputs(pctx: PrepareContext, seed: number): RunInputs {
-  const key = stableHash({ source: pctx.config.source, seed, dir: pctx.configDir });
+  const key = stableHash({ source: pctx.config.source, seed, dir: pctx.configDir, inputs: inputsHash(pctx.config, pctx.configDir) });
   let v = inputsMemo.get(key);
   if (v === undefined) {
     v = runInputs(pctx, seed);
@@ -154,7 +156,13 @@ function memoRunInputs(pctx: PrepareContext, seed: number): RunInputs {
 /** A target's data and evaluation conditions, kept for the next jobs of the same run and target (the other modes and source variants). */
 const targetMemo = new Map<string, TargetData>();
 function memoTarget(pctx: PrepareContext, targetIndex: number, seed: number, sourceBase: ImageDataset): TargetData {
-  const key = stableHash({ config: { ...pctx.config, seeds: [seed] }, targetIndex, seed, dir: pctx.configDir });
+  const key = stableHash({
+    config: { ...pctx.config, seeds: [seed] },
+    targetIndex,
+    seed,
+    dir: pctx.configDir,
+    inputs: inputsHash(pctx.config, pctx.configDir),
+  });
   let v = targetMemo.get(key);
   if (v === undefined) {
     v = prepareTarget(pctx, targetIndex, seed, sourceBase);
@@ -208,9 +216,23 @@ async function localSource(env: ProcessorEnv, job: Job<TransferJobData>): Promis
   return { ...result.info, weights: join(entry.dir, 'model.safetensors') };
 }
 
+/**
+ * Refuses (UnrecoverableError) a transfer job whose data or files read differently here than on
+ * the submitter: its run id names the content of the submitter's inputs (inputsHash), so a
+ * worker with other files at the same paths would put other numbers under it.
+ */
+export function checkJobInputs(d: TransferJobData): void {
+  const here = prepare(d.label, () => inputsHash(d.config, d.configDir));
+  if (here !== d.inputs)
+    throw new UnrecoverableError(
+      `${d.label}: the data or files this worker reads under ${d.configDir} differ from the submitter's (inputs hash ${here}, submitter ${d.inputs}); give every worker the same files`,
+    );
+}
+
 async function processTransfer(env: ProcessorEnv, job: Job<TransferJobData>): Promise<TransferJobReturn> {
   const d = job.data;
   const { ctx, pctx } = contextFor(env, job);
+  checkJobInputs(d);
   const inputs = prepare(d.label, () => memoRunInputs(pctx, d.seed));
   const target = prepare(d.label, () => memoTarget(pctx, d.targetIndex, d.seed, inputs.sourceBase));
   const source = d.sourceKey === null ? null : await localSource(env, job);

@@ -13,10 +13,12 @@ import { after, test } from 'node:test';
 import { PNG } from 'pngjs';
 import { datasetDigest, loadDataset, type ImageDataset } from '../../src/data/index.js';
 import { loadConfig } from '../../src/experiment/config/index.js';
-import { inputDigests } from '../../src/experiment/inputs.js';
+import { inputDigests, inputsHash } from '../../src/experiment/inputs.js';
 import { sourceModelKey } from '../../src/experiment/jobs.js';
 import { expectedRunIds, runExperiment, runInputs } from '../../src/experiment/runner.js';
-import { transferJobId } from '../../src/queue/jobs.js';
+import { UnrecoverableError } from 'bullmq';
+import { transferJobId, type TransferJobData } from '../../src/queue/jobs.js';
+import { checkJobInputs } from '../../src/queue/worker.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'bt-inputs-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -102,7 +104,6 @@ function ids(dir: string): Ids {
   const config = loaded.config;
   const { variants } = runInputs({ config, configDir: loaded.dir }, 0);
   const sourceKeys = variants.map((v) => sourceModelKey({ config, codeHash: 'c0de' }, v, 0));
-  const inputs = inputDigests(config, loaded.dir);
   const transferJob = transferJobId({
     config,
     seed: 0,
@@ -110,7 +111,7 @@ function ids(dir: string): Ids {
     mode: 'fixed',
     sourceKind: 'biased',
     sourceKey: sourceKeys[0],
-    inputs: JSON.stringify(inputs),
+    inputs: inputsHash(config, loaded.dir),
     codeHash: 'c0de',
   });
   return { run: expectedRunIds(config, loaded.dir)[0], sourceKeys, transferJob };
@@ -199,4 +200,32 @@ test('the runner reruns a finished experiment whose target data changed in place
     `the source model is reused:\n${lines.join('\n')}`,
   );
   assert.ok(changed.runs[0].rows.length > 0);
+});
+
+test('a queue worker refuses a transfer job whose files read differently here than on the submitter', () => {
+  const dir = project('worker');
+  const loaded = loadConfig(join(dir, 'exp.yaml'));
+  const job: TransferJobData = {
+    kind: 'transfer',
+    config: loaded.config,
+    configDir: loaded.dir,
+    seed: 0,
+    codeHash: 'c0de',
+    label: 'inputs seed0 digits/biased/fixed',
+    targetIndex: 0,
+    mode: 'fixed',
+    sourceKind: 'biased',
+    sourceKey: null,
+    inputs: inputsHash(loaded.config, loaded.dir),
+  };
+  checkJobInputs(job);
+  flipByte(join(dir, 'data', 'target-labels.idx'), 8);
+  assert.throws(
+    () => checkJobInputs(job),
+    (e: Error) =>
+      e instanceof UnrecoverableError &&
+      e.message.includes(`differ from the submitter's`) &&
+      e.message.includes(loaded.dir) &&
+      e.message.includes(job.inputs),
+  );
 });
