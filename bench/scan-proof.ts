@@ -164,6 +164,10 @@ async function one(kind: string, seed: number): Promise<ModelRecord> {
     log(`${kind} seed ${seed}: trained in ${trainSeconds.toFixed(0)} s`);
   }
   const model = loadModelFromFile(weights);
+  // Evaluation mode before any forward pass: in training mode BatchNorm would normalise each
+  // batch by its own statistics (a triggered batch loses its trigger's shift) and move the
+  // running statistics the scan then uses.
+  model.eval();
   try {
     const spec0 = batchSpecFor(sourceTest, norm);
     const acc =

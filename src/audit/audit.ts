@@ -203,6 +203,10 @@ export async function auditBackbone(input: AuditInput): Promise<AuditReport> {
         ...input.target.options,
         onProgress: (w) => say(w),
       });
+      if (verdict !== 'suspicious' && transfer.some((t) => t.verdicts.some((v) => v.verdict === 'transfers')))
+        reasoning.push(
+          `a recovered pattern carries over to the target (a 'transfers' verdict), but the scan itself is ${verdict}: a clean backbone's recovered pattern is an adversarial patch, and those carry over too`,
+        );
     }
 
     if (input.outDir !== undefined) {
