@@ -6,7 +6,7 @@
  *   const x = torch.randn([8, 3, 32, 32]);
  *   const y = torch.tidy(() => torch.conv2d(x, w, { padding: 1 }).relu());
  */
-import { native } from './native.js';
+import { whenAddonLoads } from './native.js';
 import { defaultThreads } from './runtime.js';
 
 export * from './tensor.js';
@@ -17,5 +17,6 @@ export * from './runtime.js';
 export * from './optim.js';
 export * from './safetensors.js';
 
-// libtorch's OpenMP default can be 1 under some CPU quotas; start with what the machine offers.
-native.SetNumThreads(defaultThreads());
+// libtorch's OpenMP default can be 1 under some CPU quotas; start with what the machine offers
+// (when the addon loads, on the first tensor operation; a setNumThreads call then overrides it).
+whenAddonLoads((addon) => addon.SetNumThreads(defaultThreads()));

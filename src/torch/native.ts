@@ -187,5 +187,34 @@ function findAddon(): string {
 
 if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) process.env.OMP_WAIT_POLICY = 'PASSIVE';
 
-/** The loaded addon. */
-export const native: NativeAddon = createRequire(import.meta.url)(findAddon()) as NativeAddon;
+let loaded: NativeAddon | undefined;
+const onLoad: ((addon: NativeAddon) => void)[] = [];
+
+/** Runs `fn` with the addon right after it loads (at once if it already has). */
+export function whenAddonLoads(fn: (addon: NativeAddon) => void): void {
+  if (loaded !== undefined) fn(loaded);
+  else onLoad.push(fn);
+}
+
+/** Loads the addon (libtorch and its libraries: most of a second) once, on first use. */
+function addon(): NativeAddon {
+  if (loaded === undefined) {
+    loaded = createRequire(import.meta.url)(findAddon()) as NativeAddon;
+    for (const fn of onLoad.splice(0)) fn(loaded);
+  }
+  return loaded;
+}
+
+/**
+ * The addon, loaded on first use: commands that never touch a tensor (`--help`, `serve`, `runs`)
+ * start without loading libtorch. Until then this binding holds a proxy; its first property
+ * access loads the addon and rebinds `native` to it (ES module bindings are live), so every
+ * later call goes to the addon directly.
+ */
+export let native: NativeAddon = new Proxy({} as NativeAddon, {
+  get: (_target, key) => {
+    native = addon();
+    return (native as unknown as Record<PropertyKey, unknown>)[key];
+  },
+  has: (_target, key) => key in addon(),
+});
