@@ -26,9 +26,8 @@ function isDatasetSpec(v: Record<string, unknown>): boolean {
  * config key: `source.dataset`, `targets[0].testDataset`, `source.bias.trigger.path`,
  * `source.pretrained.weights`, `evaluation.patches[1].path`, … Datasets are digested whole
  * (every class, before `range` and `limit`, which the config itself records; loads are cached in
- * the process). Throws an
- * error naming the key when a dataset or file cannot be read. The `sweep` block is skipped: a
- * sweep point's config already holds its values.
+ * the process). Throws an error naming the file (and, for other files, the key) when an input
+ * cannot be read. The `sweep` block is skipped: a sweep point's config already holds its values.
  *
  * @example inputDigests(loaded.config, loaded.dir) // { 'source.dataset': '9b1e…', 'targets[0].dataset': '04c2…', … }
  */
