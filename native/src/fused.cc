@@ -461,6 +461,16 @@ InputGradCoefs InputGrad(const std::vector<double>& sg, const std::vector<double
   return k;
 }
 
+// Per-channel sums of sum(g) and sum(g*xhat) from `parts` partial rows of C floats, merged in part
+// order in double: the result does not depend on how the parts were split among threads.
+std::pair<std::vector<double>, std::vector<double>> MergeSums(const std::vector<float>& psg, const std::vector<float>& psgx,
+                                                              int64_t parts, int64_t C) {
+  std::vector<double> sg(C, 0.0), sgx(C, 0.0);
+  for (int64_t r = 0; r < parts; r++)
+    for (int64_t c = 0; c < C; c++) sg[c] += psg[r * C + c], sgx[c] += psgx[r * C + c];
+  return {std::move(sg), std::move(sgx)};
+}
+
 // The gradients of weight (sum g * x_hat) and bias (sum g), undefined where the parameter is absent.
 std::pair<at::Tensor, at::Tensor> ParamGrads(AutogradContext* ctx, const std::vector<double>& sg,
                                              const std::vector<double>& sgx, const float* invstd,
@@ -556,9 +566,7 @@ struct BatchNormAct : public torch::autograd::Function<BatchNormAct> {
                     gout != nullptr ? gout + r0 * C : nullptr, n, C, mp, sc.data(), sh.data(), relu, csg.data() + k * C,
                     csgx.data() + k * C);
     });
-    std::vector<double> sg(C, 0.0), sgx(C, 0.0);
-    for (int64_t k = 0; k < chunks; k++)
-      for (int64_t c = 0; c < C; c++) sg[c] += csg[k * C + c], sgx[c] += csgx[k * C + c];
+    const auto [sg, sgx] = MergeSums(csg, csgx, chunks, C);
     const InputGradCoefs k = InputGrad(sg, sgx, ip, w, M);
     at::Tensor dx = at::empty_like(x, at::MemoryFormat::ChannelsLast);
     float* dp = dx.data_ptr<float>();
@@ -648,9 +656,7 @@ struct BatchNormReluPool : public torch::autograd::Function<BatchNormReluPool> {
                         psg.data() + r * C, psgx.data() + r * C, best.data(), pos.data());
       }
     });
-    std::vector<double> sg(C, 0.0), sgx(C, 0.0);
-    for (int64_t r = 0; r < R; r++)
-      for (int64_t c = 0; c < C; c++) sg[c] += psg[r * C + c], sgx[c] += psgx[r * C + c];
+    const auto [sg, sgx] = MergeSums(psg, psgx, R, C);
     const float* w = hasW ? weight.data_ptr<float>() : nullptr;
     const InputGradCoefs k = InputGrad(sg, sgx, ip, w, M);
     at::Tensor dx = at::empty_like(x, at::MemoryFormat::ChannelsLast);

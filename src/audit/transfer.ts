@@ -15,6 +15,7 @@ import { manualSeed } from '../torch/index.js';
 import { bootstrapAsr, bootstrapTargetedAsr, targetedAsr, untargetedAsr, type BootstrapInterval, type Rate } from '../metrics/index.js';
 import { accuracyOf, datasetSource, predict } from '../train/data.js';
 import { prepareTransfer, type TransferMode } from '../train/transfer.js';
+import { formatPercent } from '../train/progress.js';
 import { train } from '../train/trainer.js';
 import type { Normalisation } from './search.js';
 import { batchSpecFor } from './train.js';
@@ -106,7 +107,7 @@ export function transferTrainingCheck(accuracy: number, majority: number): strin
 }
 
 function pctText(v: number | null): string {
-  return v === null ? 'n/a' : `${(100 * v).toFixed(1)}%`;
+  return v === null ? 'n/a' : formatPercent(v);
 }
 
 function rateText(r: TriggerAsr): string {

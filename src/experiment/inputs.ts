@@ -15,8 +15,6 @@ import type { DatasetSpec, ExperimentConfig } from './config/index.js';
 import { fileDigest } from './file-digest.js';
 import { loadConfiguredDataset } from './prepare.js';
 
-export { fileDigest } from './file-digest.js';
-
 function isDatasetSpec(v: Record<string, unknown>): boolean {
   return 'name' in v && 'split' in v && 'path' in v && 'imagesFile' in v && 'labelsFile' in v;
 }

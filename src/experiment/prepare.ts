@@ -67,8 +67,9 @@ export function loadConfiguredDataset(spec: DatasetSpec, configDir: string, seed
   const key = JSON.stringify(loaderSpec);
   // A cached load is used only while its files are unchanged (sizes and modification times).
   const stamp = datasetFilesStamp(loaderSpec);
-  let ds = datasetCache.get(key)?.ds;
-  if (ds === undefined || datasetCache.get(key)!.stamp !== stamp) {
+  const hit = datasetCache.get(key);
+  let ds = hit?.stamp === stamp ? hit.ds : undefined;
+  if (ds === undefined) {
     ds = loadDataset(loaderSpec);
     datasetCache.set(key, { ds, stamp });
   }

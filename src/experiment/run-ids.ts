@@ -90,7 +90,7 @@ export function staleRun(
   code: string = codeHash(),
 ): RunRecord | null {
   const prefix = runIdPrefix(config, sweepId, seed, dir);
-  const current = runIdFor(config, sweepId, seed, dir, code);
+  const current = `${prefix}${code.slice(0, 12)}`;
   const older = configOnlyPrefix(config, sweepId, seed);
   const legacy = older.slice(0, -2);
   const done = store

@@ -334,28 +334,30 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<Experim
     const deferred: { key: string; p: (typeof points)[number]; seed: number }[] = [];
     const code = opts.codeVersion ?? codeHash();
     const dir = opts.loaded.dir;
-    const fromStore = (p: (typeof points)[number], seed: number, runId = runIdFor(p.config, p.id, seed, dir, code)): RunOutcome => {
+    // A stored run's results; `runId` differs from the current code's `expected` id when it is stale.
+    const fromStore = (p: (typeof points)[number], seed: number, expected: string, runId = expected): RunOutcome => {
       const rows = store.queryMetrics({ runId }) as MetricRow[];
-      const stale = runId !== runIdFor(p.config, p.id, seed, dir, code);
+      const stale = runId !== expected;
       return { runId, sweepId: p.id, seed, config: p.config, jobs: [], rows, sources: [], ...(stale ? { stale } : {}) };
     };
     for (const p of points) {
       if (p.config.threads !== null) setNumThreads(p.config.threads);
       for (const seed of p.config.seeds) {
         // A run is claimed in the index: a second process on the same root skips it and waits.
-        const key = `run:${runIdFor(p.config, p.id, seed, dir, code)}`;
+        const expected = runIdFor(p.config, p.id, seed, dir, code);
+        const key = `run:${expected}`;
         if (opts.acceptStale && !store.isDone(key)) {
           const old = staleRun(store, p.config, p.id, seed, dir, code);
           if (old) {
             log(`${key.slice(4)}: reusing ${old.id}, made by other code (--accept-stale)`);
-            runs.push(fromStore(p, seed, old.id));
+            runs.push(fromStore(p, seed, expected, old.id));
             continue;
           }
         }
         const claim = store.claim(key);
         if (claim.status === 'done') {
           log(`${key.slice(4)}: already done, reusing its results`);
-          runs.push(fromStore(p, seed));
+          runs.push(fromStore(p, seed, expected));
           continue;
         }
         if (claim.status === 'held') {
@@ -390,7 +392,7 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<Experim
         }
         await new Promise((r) => setTimeout(r, 3000));
       }
-      runs.push(fromStore(d.p, d.seed));
+      runs.push(fromStore(d.p, d.seed, d.key.slice('run:'.length)));
     }
     return { name: opts.loaded.config.name, runs, seconds: (Date.now() - t0) / 1000 };
   } finally {

@@ -141,8 +141,8 @@ interface ProcessorEnv {
  * content of the files they read (inputsHash: data changed in place is not served from memory).
  */
 const inputsMemo = new Map<string, RunInputs>();
-function memoRunInputs(pctx: PrepareContext, seed: number): RunInputs {
-  const key = stableHash({ source: pctx.config.source, seed, dir: pctx.configDir, inputs: inputsHash(pctx.config, pctx.configDir) });
+function memoRunInputs(pctx: PrepareContext, seed: number, inputs: string): RunInputs {
+  const key = stableHash({ source: pctx.config.source, seed, dir: pctx.configDir, inputs });
   let v = inputsMemo.get(key);
   if (v === undefined) {
     v = runInputs(pctx, seed);
@@ -155,13 +155,13 @@ function memoRunInputs(pctx: PrepareContext, seed: number): RunInputs {
 
 /** A target's data and evaluation conditions, kept for the next jobs of the same run and target (the other modes and source variants). */
 const targetMemo = new Map<string, TargetData>();
-function memoTarget(pctx: PrepareContext, targetIndex: number, seed: number, sourceBase: ImageDataset): TargetData {
+function memoTarget(pctx: PrepareContext, targetIndex: number, seed: number, sourceBase: ImageDataset, inputs: string): TargetData {
   const key = stableHash({
     config: { ...pctx.config, seeds: [seed] },
     targetIndex,
     seed,
     dir: pctx.configDir,
-    inputs: inputsHash(pctx.config, pctx.configDir),
+    inputs,
   });
   let v = targetMemo.get(key);
   if (v === undefined) {
@@ -188,7 +188,7 @@ function contextFor(env: ProcessorEnv, job: Job<QueueJobData>): { ctx: JobContex
 async function processSource(env: ProcessorEnv, job: Job<SourceJobData>): Promise<SourceJobResult> {
   const d = job.data;
   const { ctx, pctx } = contextFor(env, job);
-  const inputs = prepare(d.label, () => memoRunInputs(pctx, d.seed));
+  const inputs = prepare(d.label, () => memoRunInputs(pctx, d.seed, inputsHash(d.config, d.configDir)));
   const variant = prepare(d.label, () => {
     const v = inputs.variants.find((x) => x.kind === d.variantKind);
     if (!v) throw new Error(`the config has no '${d.variantKind}' source variant`);
@@ -219,22 +219,23 @@ async function localSource(env: ProcessorEnv, job: Job<TransferJobData>): Promis
 /**
  * Refuses (UnrecoverableError) a transfer job whose data or files read differently here than on
  * the submitter: its run id names the content of the submitter's inputs (inputsHash), so a
- * worker with other files at the same paths would put other numbers under it.
+ * worker with other files at the same paths would put other numbers under it. Returns the hash.
  */
-export function checkJobInputs(d: TransferJobData): void {
+export function checkJobInputs(d: TransferJobData): string {
   const here = prepare(d.label, () => inputsHash(d.config, d.configDir));
   if (here !== d.inputs)
     throw new UnrecoverableError(
       `${d.label}: the data or files this worker reads under ${d.configDir} differ from the submitter's (inputs hash ${here}, submitter ${d.inputs}); give every worker the same files`,
     );
+  return here;
 }
 
 async function processTransfer(env: ProcessorEnv, job: Job<TransferJobData>): Promise<TransferJobReturn> {
   const d = job.data;
   const { ctx, pctx } = contextFor(env, job);
-  checkJobInputs(d);
-  const inputs = prepare(d.label, () => memoRunInputs(pctx, d.seed));
-  const target = prepare(d.label, () => memoTarget(pctx, d.targetIndex, d.seed, inputs.sourceBase));
+  const here = checkJobInputs(d);
+  const inputs = prepare(d.label, () => memoRunInputs(pctx, d.seed, here));
+  const target = prepare(d.label, () => memoTarget(pctx, d.targetIndex, d.seed, inputs.sourceBase, here));
   const source = d.sourceKey === null ? null : await localSource(env, job);
   return transferJob(ctx, {
     dir: join(env.store.root, 'queue-jobs', job.id!),
