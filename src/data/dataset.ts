@@ -22,12 +22,14 @@ export function selectIndices(ds: ImageDataset, idx: ArrayLike<number>, opts: { 
   const images = new Uint8Array(idx.length * s);
   const labels = new Int32Array(idx.length);
   const attributes = ds.attributes ? new Uint8Array(idx.length) : undefined;
+  const contentIds = ds.contentIds ? new Array<string>(idx.length) : undefined;
   for (let k = 0; k < idx.length; k++) {
     const i = idx[k];
     checkIndex(ds, i, 'selectIndices');
     images.set(ds.images.subarray(i * s, (i + 1) * s), k * s);
     labels[k] = ds.labels[i];
     if (attributes) attributes[k] = ds.attributes![i];
+    if (contentIds) contentIds[k] = ds.contentIds![i];
   }
   return {
     name: opts.name ?? ds.name,
@@ -39,6 +41,7 @@ export function selectIndices(ds: ImageDataset, idx: ArrayLike<number>, opts: { 
     h: ds.h,
     w: ds.w,
     ...(attributes ? { attributes } : {}),
+    ...(contentIds ? { contentIds } : {}),
   };
 }
 
@@ -180,6 +183,8 @@ export function concatDatasets(parts: readonly ImageDataset[], opts: { name?: st
   const images = new Uint8Array(n * s);
   const labels = new Int32Array(n);
   const attributes = withAttr ? new Uint8Array(n) : undefined;
+  // Content ids survive only when every part has them.
+  const contentIds = parts.every((p) => p.contentIds !== undefined) ? parts.flatMap((p) => p.contentIds!.slice(0, p.n)) : undefined;
   let off = 0;
   for (const p of parts) {
     images.set(p.images.subarray(0, p.n * s), off * s);
@@ -197,6 +202,7 @@ export function concatDatasets(parts: readonly ImageDataset[], opts: { name?: st
     h: first.h,
     w: first.w,
     ...(attributes ? { attributes } : {}),
+    ...(contentIds ? { contentIds } : {}),
   };
 }
 
@@ -231,4 +237,53 @@ export function datasetDigest(ds: ImageDataset): string {
     digests.set(ds, d);
   }
   return d;
+}
+
+/**
+ * The same dataset with a content id per sample: sha256 (first 24 hex) of each image's pixels as
+ * they are now. Loaders call it on the native pixels, before any resize or channel conversion, so
+ * the ids follow the stored images; a dataset that already has ids is returned as it is.
+ */
+export function withContentIds(ds: ImageDataset): ImageDataset {
+  if (ds.contentIds !== undefined) return ds;
+  const s = imageSize(ds);
+  const contentIds = new Array<string>(ds.n);
+  for (let i = 0; i < ds.n; i++)
+    contentIds[i] = createHash('sha256')
+      .update(ds.images.subarray(i * s, (i + 1) * s))
+      .digest('hex')
+      .slice(0, 24);
+  return { ...ds, contentIds };
+}
+
+/** What two datasets share, by content id (`sharedImages`). */
+export interface SharedImages {
+  /** Number of samples of `b` whose image also occurs in `a`. */
+  count: number;
+  /** Up to 3 examples: the position of the image in `a` and in `b`. */
+  examples: { a: number; b: number }[];
+}
+
+/**
+ * The images two datasets share, compared by their content ids (see `withContentIds`), whatever
+ * their names, specs or preprocessing. Throws when either dataset has no content ids.
+ *
+ * @example sharedImages(train, test).count // 0 for a proper split
+ */
+export function sharedImages(a: ImageDataset, b: ImageDataset): SharedImages {
+  if (a.contentIds === undefined || b.contentIds === undefined)
+    throw new RangeError(`sharedImages: '${a.contentIds === undefined ? a.name : b.name}' has no content ids`);
+  const where = new Map<string, number>();
+  a.contentIds.forEach((id, i) => {
+    if (!where.has(id)) where.set(id, i);
+  });
+  let count = 0;
+  const examples: { a: number; b: number }[] = [];
+  b.contentIds.forEach((id, i) => {
+    const j = where.get(id);
+    if (j === undefined) return;
+    count++;
+    if (examples.length < 3) examples.push({ a: j, b: i });
+  });
+  return { count, examples };
 }

@@ -19,6 +19,13 @@ export interface ImageDataset {
   readonly w: number;
   /** Optional 0/1 attribute per sample. */
   readonly attributes?: Uint8Array;
+  /**
+   * Optional content id per sample (hex digest of the image as stored: an image file's bytes, or
+   * the native pixels of an array format before any resize or channel conversion). Kept through
+   * subsets and conversions, so two datasets can be checked for shared images whatever their
+   * specs say (`sharedImages`).
+   */
+  readonly contentIds?: readonly string[];
 }
 
 /** Number of bytes of one image. */

@@ -10,9 +10,10 @@ import {
   filterClasses,
   limit,
   datasetFilesStamp,
+  folderLayout,
   loadDataset,
+  sharedImages,
   channelStats,
-  resolveClasses,
   selectIndices,
   type DatasetSpec as LoaderSpec,
 } from '../data/index.js';
@@ -59,6 +60,10 @@ export function loadConfiguredDataset(spec: DatasetSpec, configDir: string, seed
     path: resolvePath(spec.path, configDir),
     imagesFile: spec.imagesFile ?? undefined,
     labelsFile: spec.labelsFile ?? undefined,
+    testImagesFile: spec.testImagesFile ?? undefined,
+    testLabelsFile: spec.testLabelsFile ?? undefined,
+    holdout: spec.holdout ?? undefined,
+    holdoutSeed: spec.holdout === null ? undefined : spec.holdoutSeed,
     size: spec.size ?? undefined,
     channels: spec.channels ?? undefined,
     // With a range, classes are filtered after the slice (the range counts positions in the split).
@@ -95,15 +100,14 @@ export function loadConfiguredDataset(spec: DatasetSpec, configDir: string, seed
   return ds;
 }
 
-/** The file a dataset spec reads (format, split, location), without preprocessing. */
-function fileIdentity(spec: DatasetSpec, configDir: string): string {
-  return JSON.stringify([spec.name, spec.split, resolvePath(spec.path, configDir) ?? null, spec.imagesFile, spec.labelsFile]);
-}
-
 /**
- * Checks that the source data shares no image with any target's training or test data, and a
- * target's training data none with its test data, when they read the same split of the same dataset: their `range`s must be disjoint or their `classes`
- * must be. Throws an error naming both config keys, the ranges and the shared classes otherwise.
+ * Checks that the source's training data shares no image with any target's training or test data,
+ * and a target's training data none with its test data. Images are compared by content (each
+ * loaded image's content id: an image file's bytes, an array format's native pixels), whatever
+ * the specs say: the same folder under two paths, a test spec that names the training files, or
+ * two splits that are really one are all caught. Each spec's whole pool is compared (after its
+ * `range` and `classes`, before the seeded `limit`), so no seed can draw a shared image. Throws an
+ * error naming both config keys, how many images they share and an example.
  *
  * @example checkDisjointData({ config, configDir }) // throws for a source and target both on fashion-mnist/train without ranges
  */
@@ -116,32 +120,66 @@ export function checkDisjointData(ctx: PrepareContext): void {
     specs.push({ key: `targets[${i}].dataset`, spec: t.dataset });
     specs.push({ key: `targets[${i}].testDataset`, spec: t.testDataset });
   });
-  const classNames = (spec: DatasetSpec): string[] | null => {
-    if (spec.classes === null) return null;
-    const raw = loadConfiguredDataset({ ...spec, classes: null, range: null, limit: null }, ctx.configDir, 0, 'classes');
-    return resolveClasses(raw, spec.classes).map((k) => raw.classes[k]);
-  };
+  const pools = specs.map(({ key, spec }) => ({ key, spec, ds: loadConfiguredDataset({ ...spec, limit: null }, ctx.configDir, 0, key) }));
   const fmt = (r: DatasetSpec['range']) => (r === null ? 'the whole split' : `[${r[0]}, ${r[1]})`);
-  for (let a = 0; a < specs.length; a++)
-    for (let b = a + 1; b < specs.length; b++) {
-      const A = specs[a];
-      const B = specs[b];
+  for (let a = 0; a < pools.length; a++)
+    for (let b = a + 1; b < pools.length; b++) {
+      const A = pools[a];
+      const B = pools[b];
       // Checked: the source against every target set, and each target's training set against its test set.
       if (A.key !== 'source.dataset' && A.key.split('.')[0] !== B.key.split('.')[0]) continue;
-      if (fileIdentity(A.spec, ctx.configDir) !== fileIdentity(B.spec, ctx.configDir)) continue;
-      const ra = A.spec.range ?? [0, Infinity];
-      const rb = B.spec.range ?? [0, Infinity];
-      if (Math.max(ra[0], rb[0]) >= Math.min(ra[1], rb[1])) continue;
-      const ca = classNames(A.spec);
-      const cb = classNames(B.spec);
-      const shared = ca === null ? cb : cb === null ? ca : ca.filter((x) => cb.includes(x));
-      if (shared !== null && shared.length === 0) continue;
+      const shared = sharedImages(A.ds, B.ds);
+      if (shared.count === 0) continue;
+      const ex = shared.examples[0];
+      const sameSplit = A.spec.name === B.spec.name && A.spec.split === B.spec.split;
       throw new Error(
-        `${B.key} overlaps ${A.key}: both read ${A.spec.name}/${A.spec.split}, their ranges (${fmt(A.spec.range)} and ${fmt(B.spec.range)}) ` +
-          `intersect and both keep ${shared === null ? 'every class' : `class(es) ${shared.map((x) => `'${x}'`).join(', ')}`}. ` +
-          'Source and target images must be disjoint: give the two datasets disjoint `range`s (e.g. source range: [0, 50000], target range: [50000, 60000]).',
+        `${B.key} shares ${shared.count} of its ${B.ds.n} images with ${A.key} (compared by content, whatever the specs say; ` +
+          `e.g. image ${ex.b} of ${B.ds.name} is image ${ex.a} of ${A.ds.name}). ` +
+          (B.key.endsWith('testDataset') && !A.key.startsWith('source')
+            ? "A test set must not hold training images: use the dataset's own test split (split: test), a holdout, or a separate folder."
+            : 'Source and target images must be disjoint' +
+              (sameSplit
+                ? `: both read ${A.spec.name}/${A.spec.split} with ranges ${fmt(A.spec.range)} and ${fmt(B.spec.range)}; give them disjoint \`range\`s (e.g. source range: [0, 50000], target range: [50000, 60000]) or disjoint classes.`
+                : '.')),
       );
     }
+}
+
+/**
+ * The spec of the source's test split, on which the source's accuracy is measured: the source
+ * spec with split 'test', every class it keeps, no `range` (a range counts positions in the
+ * training split) and at most 2,000 images (a seeded balanced subset). Null when the source has no
+ * test split (a folder of class folders or idx files without test files, and no holdout): its
+ * accuracy is then not measured rather than measured on training images.
+ */
+export function sourceTestSpec(spec: DatasetSpec, configDir: string): DatasetSpec | null {
+  if (spec.holdout === null) {
+    if (spec.name === 'idx' && spec.testImagesFile === null) return null;
+    if (spec.name === 'folder' && folderLayout(resolvePath(spec.path, configDir)!).kind === 'flat') return null;
+  }
+  return { ...spec, split: 'test', range: null, limit: Math.min(spec.limit ?? 2000, 2000) };
+}
+
+/**
+ * A line saying which images a dataset spec reads: format, split (and where it comes from),
+ * classes, range and limit, and how many images were loaded, e.g.
+ * `mnist test split, 1,000 images (seeded class-balanced subset of 2,004)`.
+ */
+export function describeDataSpec(spec: DatasetSpec, n?: number): string {
+  const parts: string[] = [];
+  const origin =
+    spec.holdout !== null
+      ? `${spec.split} part of a seeded ${Math.round(spec.holdout * 100)}% holdout (holdoutSeed ${spec.holdoutSeed})`
+      : spec.name === 'folder'
+        ? `${spec.split} split (its ${spec.split === 'test' ? 'test/ or val/' : 'train/'} folder, or the whole folder for a flat training set)`
+        : `${spec.split} split`;
+  parts.push(`${spec.name}${spec.path !== null ? ` at ${spec.path}` : ''}, ${origin}`);
+  if (spec.range !== null) parts.push(`positions [${spec.range[0]}, ${spec.range[1]})`);
+  if (spec.classes !== null) parts.push(`classes ${spec.classes.map((x) => JSON.stringify(x)).join(', ')}`);
+  if (n !== undefined)
+    parts.push(`${n.toLocaleString('en-US')} images${spec.limit !== null ? ` (seeded class-balanced subset, limit ${spec.limit})` : ''}`);
+  else if (spec.limit !== null) parts.push(`at most ${spec.limit} images (seeded class-balanced subset)`);
+  return parts.join(', ');
 }
 
 /** One source training set: the biased one or its clean control. */

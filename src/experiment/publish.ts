@@ -8,7 +8,15 @@ import { exampleGridPng, gridImages, type GridRow } from '../bias/index.js';
 import type { ImageDataset } from '../data/types.js';
 import { renderReport, toCsv, type ReportImage, type Section } from '../report/index.js';
 import { expandSweep, type LoadedConfig } from './config/index.js';
-import { loadSource, prepareTarget, sourceVariants, type PrepareContext, type TargetData } from './prepare.js';
+import {
+  describeDataSpec,
+  loadSource,
+  prepareTarget,
+  sourceTestSpec,
+  sourceVariants,
+  type PrepareContext,
+  type TargetData,
+} from './prepare.js';
 import { aggregate, experimentSections } from './report.js';
 import { probeExampleImages } from './probes.js';
 import { chooseRuns, codeHash, codeOfRunId, type RunChoice } from './run-ids.js';
@@ -54,6 +62,41 @@ export function exampleImages(ctx: PrepareContext, seed: number, source: ImageDa
   return images;
 }
 
+/** Which images each of an experiment's numbers was computed on, by role (see `dataDescriptions`). */
+export type DataDescriptions = Record<string, string>;
+
+/**
+ * Which images every accuracy of an experiment is computed on, one line per role, from the config
+ * and the datasets as loaded for its first seed: the source's training data, the source accuracy's
+ * test data (or why there is none), and each target's training and test data (clean accuracy, ASR,
+ * subgroup and skew numbers are all on the target's test images). Written into the report's
+ * overview and into data.json beside aggregate.csv.
+ *
+ * @example dataDescriptions(ctx, src, targets)['targets.mnist.test'] // 'mnist test split, 1,000 images (seeded class-balanced subset, limit 1000)'
+ */
+export function dataDescriptions(ctx: PrepareContext, source: ImageDataset, targets: readonly TargetData[]): DataDescriptions {
+  const c = ctx.config;
+  const out: DataDescriptions = {};
+  if (c.source.pretrained !== null) out['source.train'] = `not trained here (pretrained weights ${c.source.pretrained.weights})`;
+  else out['source.train'] = describeDataSpec(c.source.dataset, source.n);
+  const testSpec =
+    c.source.pretrained !== null || c.source.bias.kind === 'spurious' ? null : sourceTestSpec(c.source.dataset, ctx.configDir);
+  out['source.accuracy'] =
+    testSpec !== null
+      ? describeDataSpec(testSpec)
+      : c.source.pretrained !== null
+        ? 'not measured (a pretrained source)'
+        : c.source.bias.kind === 'spurious'
+          ? 'not measured (a spurious source: its test images would need the attribute composed)'
+          : 'not measured: the source dataset has no test split (set a holdout, or use a folder with a test/ sub-folder)';
+  c.targets.forEach((t, i) => {
+    const td = targets[i];
+    out[`targets.${t.name}.train`] = describeDataSpec(t.dataset, td?.train.n);
+    out[`targets.${t.name}.test`] = describeDataSpec(t.testDataset, td?.conditions.get('clean')?.n);
+  });
+  return out;
+}
+
 /**
  * Sections for one experiment config, from the store under `root`: the runs of the current code
  * version, or with `acceptStale` a finished run of the same config made by other code where the
@@ -63,7 +106,7 @@ export function sectionsFor(
   root: string,
   loaded: LoadedConfig,
   opts: { seconds?: number; examples?: boolean; acceptStale?: boolean } = {},
-): { sections: Section[]; rows: MetricRecord[] } {
+): { sections: Section[]; rows: MetricRecord[]; data: DataDescriptions } {
   const c = loaded.config;
   const store = openStore(root);
   let rows: MetricRecord[];
@@ -91,6 +134,14 @@ export function sectionsFor(
   const neutralOf: Record<string, string> = {};
   const src = loadSource(ctx, seed);
   const targets = c.targets.map((_, i) => prepareTarget(ctx, i, seed, src));
+  const data = dataDescriptions(ctx, src, targets);
+  notes.push(
+    'Images behind every number: ' +
+      Object.entries(data)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join('; ') +
+      '. Clean accuracy, ASR, subgroup and skew numbers of a target are computed on its test images.',
+  );
   for (const td of targets) {
     targetClasses[td.name] = td.classes;
     for (const [k, v] of td.describe) if (k.startsWith('patch')) conditionLabels[k] = v;
@@ -118,7 +169,7 @@ export function sectionsFor(
     confidence: c.evaluation.confidence,
     notes,
   });
-  return { sections, rows };
+  return { sections, rows, data };
 }
 
 /** What the overview says about runs made by other code (used with --accept-stale, or left out). */
@@ -139,7 +190,10 @@ export function staleNotes(choices: readonly RunChoice[]): string[] {
   return notes;
 }
 
-/** Writes report.html, aggregate.csv and aggregate.json for one or more experiments into `outDir`. */
+/**
+ * Writes report.html, aggregate.csv, aggregate.json and data.json (which images each number was
+ * computed on, per experiment and role) for one or more experiments into `outDir`.
+ */
 export function writeExperimentReport(
   root: string,
   experiments: { loaded: LoadedConfig; seconds?: number }[],
@@ -149,9 +203,11 @@ export function writeExperimentReport(
   mkdirSync(outDir, { recursive: true });
   const sections: Section[] = opts.intro ? [opts.intro] : [];
   const aggRows: (string | number | null)[][] = [];
+  const data: Record<string, DataDescriptions> = {};
   for (const e of experiments) {
     const r = sectionsFor(root, e.loaded, { seconds: e.seconds, acceptStale: opts.acceptStale });
     sections.push(...r.sections);
+    data[e.loaded.config.name] = r.data;
     for (const [k, a] of aggregate(r.rows, { confidence: e.loaded.config.evaluation.confidence }))
       aggRows.push([e.loaded.config.name, ...k.split('|'), a.mean, a.lo, a.hi, a.n]);
   }
@@ -165,6 +221,7 @@ export function writeExperimentReport(
       1,
     ),
   );
+  writeFileSync(join(outDir, 'data.json'), JSON.stringify(data, null, 1));
   const title = opts.title ?? experiments.map((e) => e.loaded.config.name).join(', ');
   const html = renderReport({ title, subtitle: 'bias-transfer report', generatedAt: new Date(), sections });
   const file = join(outDir, 'report.html');

@@ -15,6 +15,7 @@ import { LOCAL_JOBS, type JobContext, type JobExecutor, type SourceModelInfo, ty
 import type { ImageDataset } from '../data/types.js';
 import {
   checkDisjointData,
+  sourceTestSpec,
   loadConfiguredDataset,
   normalisation,
   prepareTarget,
@@ -107,18 +108,10 @@ export function runInputs(pctx: PrepareContext, seed: number): RunInputs {
   const norm = normalisation(variants.find((v) => v.kind === 'clean')?.dataset ?? variants[0].dataset);
   const geometry = { c: variants[0].dataset.c, h: variants[0].dataset.h, w: variants[0].dataset.w };
   let sourceTest: ImageDataset | null = null;
-  if (config.source.bias.kind !== 'spurious') {
-    try {
-      sourceTest = loadConfiguredDataset(
-        { ...config.source.dataset, split: 'test', limit: Math.min(config.source.dataset.limit ?? 2000, 2000) },
-        pctx.configDir,
-        seed,
-        'source/test',
-      );
-    } catch {
-      sourceTest = null;
-    }
-  }
+  // The source's own test split (never its training images); none for a spurious source, whose
+  // test images would need the attribute composed, and none when the source has no test split.
+  const testSpec = config.source.bias.kind === 'spurious' ? null : sourceTestSpec(config.source.dataset, pctx.configDir);
+  if (testSpec !== null) sourceTest = loadConfiguredDataset(testSpec, pctx.configDir, seed, 'source/test');
   return { sourceBase, variants, norm, geometry, sourceTest };
 }
 

@@ -77,7 +77,7 @@ sourceTraining: { epochs: 1, batchSize: 64, optimizer: { kind: sgd, lr: 0.05 } }
 targets:
   - name: digits
     dataset: ${idx('target')}
-    testDataset: ${idx('target-test').replace('split: train', 'split: test')}
+    testDataset: { name: idx, split: test, path: data, imagesFile: target-images.idx, labelsFile: target-labels.idx, testImagesFile: target-test-images.idx, testLabelsFile: target-test-labels.idx }
 transfer: { modes: [fixed] }
 targetTraining: { epochs: 1, batchSize: 32, optimizer: { kind: sgd, lr: 0.05 }, evalEvery: 0 }
 evaluation: { bootstrap: 0 }

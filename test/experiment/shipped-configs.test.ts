@@ -7,7 +7,7 @@
  * metric row belongs to a family (src/experiment/metric-families.ts).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -88,5 +88,14 @@ for (const file of files) {
       );
     const report = writeExperimentReport(root, [{ loaded, seconds: out.seconds }], join(root, 'reports', loaded.config.name));
     assert.match(report, /report\.html$/);
+    // Which images every number was computed on: in data.json and in the report's overview.
+    const data = JSON.parse(readFileSync(join(root, 'reports', loaded.config.name, 'data.json'), 'utf8')) as Record<
+      string,
+      Record<string, string>
+    >;
+    const mine = data[loaded.config.name];
+    for (const t of loaded.config.targets) assert.match(mine[`targets.${t.name}.test`], new RegExp(`^${t.testDataset.name}.*test split`));
+    assert.ok(mine['source.accuracy'], 'the source accuracy says which images (or why none)');
+    assert.match(readFileSync(report, 'utf8'), /Images behind every number/);
   });
 }

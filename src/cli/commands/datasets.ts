@@ -31,7 +31,11 @@ export const PATH_FORMATS = [
   },
   { name: 'cifar10', needs: '--path DIR of cifar-10-batches-bin', description: 'CIFAR-10 binary batches' },
   { name: 'cifar100', needs: '--path DIR of cifar-100-binary', description: 'CIFAR-100 binary (fine labels)' },
-  { name: 'folder', needs: '--path DIR with one sub-folder per class', description: 'PNG/JPEG image folder' },
+  {
+    name: 'folder',
+    needs: '--path DIR holding train/ and test/ (or val/) class folders, or class folders (test split: --holdout)',
+    description: 'PNG/JPEG image folder',
+  },
 ] as const;
 
 /** Flags that say which dataset to load (shared by inspect and show). */
@@ -42,7 +46,21 @@ const SOURCE_FLAGS = [
     valueName: 'dir',
     description: 'Folder of the dataset files (required for cifar10, cifar100, folder; optional for idx and fashion-mnist).',
   },
-  { name: 'split', type: 'string', choices: ['train', 'test'], default: 'train', description: 'Which split to load.' },
+  {
+    name: 'split',
+    type: 'string',
+    choices: ['train', 'test'],
+    default: 'train',
+    description:
+      "Which split to load: a folder's train/ or test/ (val/) sub-folder, idx's --images/--labels for the split; a dataset without that split is an error.",
+  },
+  {
+    name: 'holdout',
+    type: 'number',
+    valueName: 'share',
+    description:
+      'For a folder of class folders or idx files without test files: hold out this share of each class (seeded) as the test split.',
+  },
   {
     name: 'images',
     type: 'string',
@@ -128,7 +146,7 @@ export type DatasetsShowFlags = FlagsOf<typeof datasetsShowCommand>;
 /** Parsed positionals of inspect and show. */
 export type DatasetNamePositionals = PositionalsOf<typeof datasetsInspectCommand>;
 
-type SourceFlags = Pick<DatasetsInspectFlags, 'path' | 'split' | 'images' | 'labels' | 'classes' | 'limit'>;
+type SourceFlags = Pick<DatasetsInspectFlags, 'path' | 'split' | 'holdout' | 'images' | 'labels' | 'classes' | 'limit'>;
 
 function findIdxFile(dir: string | undefined, stem: string): string {
   const base = dir ?? '.';
@@ -148,10 +166,20 @@ export function datasetSpecFromFlags(name: string, flags: SourceFlags): DatasetS
   const split = flags.split === 'test' ? 'test' : 'train';
   const spec: DatasetSpec = { name: name as DatasetName, split };
   if (flags.path !== undefined) spec.path = flags.path;
+  if (flags.holdout !== undefined) spec.holdout = flags.holdout;
   if (name === 'idx') {
-    const prefix = split === 'train' ? 'train' : 't10k';
-    spec.imagesFile = flags.images ?? findIdxFile(flags.path, `${prefix}-images-idx3-ubyte`);
-    spec.labelsFile = flags.labels ?? findIdxFile(flags.path, `${prefix}-labels-idx1-ubyte`);
+    // The files named (or found) are the split's own: the test split's go to the test keys, so
+    // the loader reads them for split 'test' (with --holdout, the files are the training files).
+    const prefix = split === 'train' || flags.holdout !== undefined ? 'train' : 't10k';
+    const images = flags.images ?? findIdxFile(flags.path, `${prefix}-images-idx3-ubyte`);
+    const labels = flags.labels ?? findIdxFile(flags.path, `${prefix}-labels-idx1-ubyte`);
+    if (prefix === 't10k') {
+      spec.testImagesFile = images;
+      spec.testLabelsFile = labels;
+    } else {
+      spec.imagesFile = images;
+      spec.labelsFile = labels;
+    }
   } else if (flags.images !== undefined || flags.labels !== undefined) {
     throw new CliError(`--images and --labels apply to the idx dataset only, not '${name}'`);
   }

@@ -3,7 +3,13 @@
  * folder name), PNG and JPEG files inside (sorted by file name; other files and hidden entries are
  * skipped). Images are decoded to RGBA (pngjs, jpeg-js), converted to 1 or 3 channels (alpha
  * dropped; gray = 0.299 R + 0.587 G + 0.114 B) and resized bilinearly to `size`.
+ *
+ * A dataset root either holds the class folders itself (a flat folder: one split, the training
+ * one; a test split needs an explicit holdout, see src/data/registry.ts), or splits in torchvision's
+ * layout: `root/train/<class>/…` and `root/test/<class>/…` or `root/val/<class>/…`
+ * (`folderSplitDir`).
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import jpeg from 'jpeg-js';
@@ -26,9 +32,8 @@ export interface ImageFolderOptions {
   name?: string;
 }
 
-/** Decodes a PNG or JPEG (told apart by magic bytes) to interleaved RGBA. */
-export function decodeImage(file: string): { width: number; height: number; rgba: Uint8Array } {
-  const buf = readFileOrThrow(file);
+/** Decodes a PNG or JPEG (told apart by magic bytes) to interleaved RGBA; `buf` = the file's bytes when already read. */
+export function decodeImage(file: string, buf: Buffer = readFileOrThrow(file)): { width: number; height: number; rgba: Uint8Array } {
   const isPng = buf.length >= 8 && buf[0] === 0x89 && buf[1] === 0x50 && buf[2] === 0x4e && buf[3] === 0x47;
   const isJpeg = buf.length >= 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff;
   try {
@@ -56,6 +61,78 @@ function listDir(dir: string): fs.Dirent[] {
 
 const byName = (a: fs.Dirent, b: fs.Dirent): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
+/** Sub-folder names that mark torchvision's split layout, and which split each serves. */
+const SPLIT_DIRS = { train: ['train'], test: ['test', 'val'] } as const;
+
+/** How a dataset root is laid out: flat class folders, or train/test (val) split folders. */
+export interface FolderLayout {
+  kind: 'flat' | 'splits';
+  /** For 'splits': the folder of each split present (absolute or as given). */
+  splits: { train?: string; test?: string };
+}
+
+function subDirs(root: string): string[] {
+  return listDir(root)
+    .filter((d) => d.isDirectory() || (d.isSymbolicLink() && isDir(path.join(root, d.name))))
+    .map((d) => d.name)
+    .sort();
+}
+
+/**
+ * The layout of an image-folder root. A root holding a `train`, `test` or `val` folder is in
+ * split layout, and must then hold nothing but split folders (a class really named 'train' next
+ * to other classes would be ambiguous: an error naming the folders). `test` wins over `val` when
+ * both exist.
+ *
+ * @example folderLayout('data/pets') // { kind: 'splits', splits: { train: 'data/pets/train', test: 'data/pets/val' } }
+ */
+export function folderLayout(root: string): FolderLayout {
+  if (!isDir(root)) throw new DatasetError(root, 'image folder not found');
+  const dirs = subDirs(root);
+  const splitNames = new Set<string>([...SPLIT_DIRS.train, ...SPLIT_DIRS.test]);
+  const marked = dirs.filter((d) => splitNames.has(d));
+  if (marked.length === 0) return { kind: 'flat', splits: {} };
+  const others = dirs.filter((d) => !splitNames.has(d));
+  if (others.length > 0)
+    throw new DatasetError(
+      root,
+      `holds split folder(s) ${marked.map((d) => `'${d}/'`).join(', ')} next to other folders (${others.slice(0, 5).join(', ')}${others.length > 5 ? ', …' : ''}): ` +
+        'use either train/ and test/ (or val/) folders each holding one folder per class, or one folder per class at the top',
+    );
+  const pick = (names: readonly string[]) => names.find((n) => dirs.includes(n));
+  const train = pick(SPLIT_DIRS.train);
+  const test = pick(SPLIT_DIRS.test);
+  return {
+    kind: 'splits',
+    splits: { ...(train ? { train: path.join(root, train) } : {}), ...(test ? { test: path.join(root, test) } : {}) },
+  };
+}
+
+/**
+ * The class-folder root that serves `split` of a dataset root, or an error when the layout has no
+ * such split. A flat root serves only 'train' here (its test split is a holdout, applied by
+ * `loadDataset`): asking it for 'test' is an error that says how to get one.
+ */
+export function folderSplitDir(root: string, split: 'train' | 'test'): string {
+  const layout = folderLayout(root);
+  if (layout.kind === 'flat') {
+    if (split === 'train') return root;
+    throw new DatasetError(
+      root,
+      "has no test split: it holds class folders directly, with no 'test/' or 'val/' sub-folder. " +
+        'Hold out a seeded share of it as the test split (holdout: 0.2, on both the training and the test spec), ' +
+        'or lay it out as train/<class>/… and test/<class>/…, or name a separate test folder',
+    );
+  }
+  const dir = layout.splits[split];
+  if (dir === undefined)
+    throw new DatasetError(
+      root,
+      split === 'train' ? "has a test/val folder but no 'train/' folder" : "has a 'train/' folder but no 'test/' or 'val/' folder",
+    );
+  return dir;
+}
+
 /** Loads an image folder as an ImageDataset (labels = index of the sorted class folder). */
 export function loadImageFolder(opts: ImageFolderOptions): ImageDataset {
   const root = opts.path;
@@ -68,6 +145,12 @@ export function loadImageFolder(opts: ImageFolderOptions): ImageDataset {
   if (classDirs.length === 0)
     throw new DatasetError(root, 'no class sub-folders found (expected one folder per class holding .png/.jpg images)');
   const files: { file: string; label: number }[] = [];
+  const splitNames = classDirs.filter((d) => d.name === 'train' || d.name === 'test' || d.name === 'val');
+  if (splitNames.length > 0)
+    throw new DatasetError(
+      root,
+      `is in split layout (${splitNames.map((d) => `${d.name}/`).join(', ')}), not a folder of classes: load it through loadDataset with a split`,
+    );
   classDirs.forEach((d, label) => {
     const dir = path.join(root, d.name);
     const imgs = listDir(dir)
@@ -82,8 +165,12 @@ export function loadImageFolder(opts: ImageFolderOptions): ImageDataset {
   const n = files.length;
   let images: Uint8Array | undefined;
   const labels = new Int32Array(n);
+  // Content ids are the files' bytes, so they do not depend on the decoder or the size.
+  const contentIds = new Array<string>(n);
   files.forEach(({ file, label }, i) => {
-    const img = decodeImage(file);
+    const bytes = readFileOrThrow(file);
+    contentIds[i] = createHash('sha256').update(bytes).digest('hex').slice(0, 24);
+    const img = decodeImage(file, bytes);
     if (size === undefined) size = [img.height, img.width];
     else if (opts.size === undefined && (img.height !== size[0] || img.width !== size[1]))
       throw new DatasetError(
@@ -102,6 +189,7 @@ export function loadImageFolder(opts: ImageFolderOptions): ImageDataset {
     images: images!,
     labels,
     classes: classDirs.map((d) => d.name),
+    contentIds,
     n,
     c,
     h,

@@ -23,7 +23,13 @@ export const DatasetNameSchema = z
 export const DatasetSpecSchema = z
   .strictObject({
     name: DatasetNameSchema,
-    split: z.enum(['train', 'test']).default('train').describe("Which split to read: 'train' or 'test'."),
+    split: z
+      .enum(['train', 'test'])
+      .default('train')
+      .describe(
+        "Which split to read: 'train' or 'test'. Every format honours it or refuses it: a folder's test split is its " +
+          "test/ (or val/) sub-folder, an idx dataset's is testImagesFile/testLabelsFile; without one, set `holdout`.",
+      ),
     path: z
       .string()
       .min(1)
@@ -35,6 +41,30 @@ export const DatasetSpecSchema = z
       ),
     imagesFile: z.string().min(1).nullable().default(null).describe("IDX images file (format 'idx'), relative to `path`."),
     labelsFile: z.string().min(1).nullable().default(null).describe("IDX labels file (format 'idx'), relative to `path`."),
+    testImagesFile: z
+      .string()
+      .min(1)
+      .nullable()
+      .default(null)
+      .describe("IDX images file of the test split (format 'idx'), relative to `path`: what split 'test' reads."),
+    testLabelsFile: z
+      .string()
+      .min(1)
+      .nullable()
+      .default(null)
+      .describe("IDX labels file of the test split (format 'idx'), relative to `path`."),
+    holdout: z
+      .number()
+      .gt(0)
+      .lt(1)
+      .nullable()
+      .default(null)
+      .describe(
+        'For data with no test split of its own (a folder of class folders, idx without test files): the share of each class ' +
+          "held out as the test split (seeded by holdoutSeed; split 'train' is the rest). Give the same holdout on the training " +
+          'and the test spec. An error for data that has a test split. null = no holdout.',
+      ),
+    holdoutSeed: z.number().int().nonnegative().default(0).describe('Seed of the holdout draw (independent of the experiment seeds).'),
     size: z
       .tuple([z.number().int().positive(), z.number().int().positive()])
       .nullable()
@@ -68,6 +98,21 @@ export const DatasetSpecSchema = z
       .describe('Keep at most this many samples (a seeded, class-stratified subset). null = all samples.'),
   })
   .superRefine((d, ctx) => {
+    if (d.name !== 'idx')
+      for (const k of ['testImagesFile', 'testLabelsFile'] as const)
+        if (d[k] !== null) ctx.addIssue({ code: 'custom', path: [k], message: `${k} applies to dataset 'idx' only, not '${d.name}'` });
+    if ((d.testImagesFile === null) !== (d.testLabelsFile === null))
+      ctx.addIssue({
+        code: 'custom',
+        path: [d.testImagesFile === null ? 'testImagesFile' : 'testLabelsFile'],
+        message: 'testImagesFile and testLabelsFile go together',
+      });
+    if (d.holdout !== null && ['fashion-mnist', 'mnist', 'cifar10', 'cifar100'].includes(d.name))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['holdout'],
+        message: `dataset '${d.name}' has a test split of its own: remove holdout and use split: test`,
+      });
     if (d.name === 'idx' && (d.imagesFile === null || d.labelsFile === null)) {
       ctx.addIssue({
         code: 'custom',
