@@ -34,8 +34,8 @@ export const PATH_FORMATS = [
   { name: 'folder', needs: '--path DIR with one sub-folder per class', description: 'PNG/JPEG image folder' },
 ] as const;
 
-/** Flags that say which dataset to load (shared by inspect and show). */
-const SOURCE_FLAGS = [
+/** Flags that say which dataset to load (shared by inspect, show and evaluate). */
+export const SOURCE_FLAGS = [
   {
     name: 'path',
     type: 'string',
