@@ -153,7 +153,6 @@ export function parseSafetensors(buf: Uint8Array, file = '<buffer>'): RawSafeten
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(8, 8 + headerLen)));
   } catch (e) {
-    refusePytorchCheckpoint(buf, file);
     throw new SafetensorsError(file, `header is not valid UTF-8 JSON (${(e as Error).message})`);
   }
   if (header === null || typeof header !== 'object' || Array.isArray(header))
