@@ -117,19 +117,18 @@ function inferResNet(keys: readonly string[]): { layers: number[]; bottleneck: b
 /**
  * Every architecture of the zoo (with its default layers, plus the ResNet whose blocks per stage
  * the keys themselves show) ranked by how well its key set fits `fileKeys`: most keys matched,
- * then fewest keys left over on either side.
+ * then fewest keys left over on either side, then (given `conv1Out`, the file's first conv's
+ * output channels) a ResNet whose base width is that (so a full-width file with one block per
+ * stage is `resnet18 --layers 1,1,1,1`, a 16-channel one `resnet-tiny`).
  * @example closestArchitectures(keysOfAResNet34File)[0] // { arch: 'resnet34', flags: '--arch resnet34', matched: 218, expected: 218, ... }
  */
-export function closestArchitectures(fileKeys: readonly string[]): ArchMatch[] {
+export function closestArchitectures(fileKeys: readonly string[], opts: { conv1Out?: number } = {}): ArchMatch[] {
   const file = new Set(fileKeys);
   const cands: { arch: Arch; layers?: number[] }[] = ARCHS.map((arch) => ({ arch }));
   const rn = inferResNet(fileKeys);
   if (rn !== null) {
     const arch: Arch = rn.bottleneck ? 'resnet50' : 'resnet18';
-    const isDefault = ARCHS.some(
-      (a) => a !== 'small-cnn' && (a === 'resnet50') === rn.bottleneck && ARCH_DEFAULTS[a].layers.join(',') === rn.layers.join(','),
-    );
-    if (!isDefault) cands.push({ arch, layers: rn.layers });
+    if (ARCH_DEFAULTS[arch].layers.join(',') !== rn.layers.join(',')) cands.push({ arch, layers: rn.layers });
   }
   const out = cands.map(({ arch, layers }): ArchMatch => {
     const keys = archKeys(arch, layers);
@@ -143,7 +142,11 @@ export function closestArchitectures(fileKeys: readonly string[]): ArchMatch[] {
     };
   });
   const leftover = (m: ArchMatch): number => m.expected - m.matched + (m.inFile - m.matched);
-  return out.sort((a, b) => b.matched - a.matched || leftover(a) - leftover(b));
+  const widthMiss = (m: ArchMatch): number =>
+    opts.conv1Out === undefined || m.arch === 'small-cnn' || Math.round(64 * ARCH_DEFAULTS[m.arch].widthMultiplier) === opts.conv1Out
+      ? 0
+      : 1;
+  return out.sort((a, b) => b.matched - a.matched || leftover(a) - leftover(b) || widthMiss(a) - widthMiss(b));
 }
 
 /**
@@ -157,15 +160,16 @@ export function sampleKeys(keys: readonly string[], n = 5): string {
 
 /**
  * One-line advice for a state dict that does not fit `spec` (whose keys are `expectedKeys`): the
- * prefix to strip, with the exact flag, or the architecture of the zoo whose keys fit better;
- * null when neither applies.
+ * prefix to strip, with the exact flag (`prefixFlag`, default '--strip-prefix'), or the
+ * architecture of the zoo whose keys fit better (`conv1Out` breaks ties by width, see
+ * `closestArchitectures`); null when neither applies.
  * @example keyMismatchAdvice(dataParallelKeys, spec, keys) // "the keys start with 'module.' (...): with --strip-prefix module. 62 of 62 expected keys match (0 without)"
  */
 export function keyMismatchAdvice(
   fileKeys: readonly string[],
   spec: ModelSpec,
   expectedKeys: Iterable<string>,
-  opts: { prefixFlag?: string } = {},
+  opts: { prefixFlag?: string; conv1Out?: number } = {},
 ): string | null {
   const expected = [...expectedKeys];
   const p = suggestKeyPrefix(fileKeys, expected);
@@ -174,7 +178,7 @@ export function keyMismatchAdvice(
       `the keys start with '${p.prefix}' (a wrapper's prefix): with ${opts.prefixFlag ?? '--strip-prefix'} ${p.prefix} ` +
       `${p.matchedAfter} of ${p.expected} expected keys match (${p.matchedBefore} without)`
     );
-  const [best] = closestArchitectures(fileKeys);
+  const [best] = closestArchitectures(fileKeys, { conv1Out: opts.conv1Out });
   if (best === undefined || best.matched === 0) return null;
   const file = new Set(fileKeys);
   const matched = countMatches(expected, file);

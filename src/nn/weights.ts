@@ -116,7 +116,10 @@ export function loadModel(path: string, model: Module, opts: { strict?: boolean 
         : '';
     const advice =
       mine !== undefined && e.result.missing.length + e.result.unexpected.length > 0
-        ? keyMismatchAdvice([...tensors.keys()], mine, model.stateDict().keys(), { prefixFlag: 'model-import --strip-prefix' })
+        ? keyMismatchAdvice([...tensors.keys()], mine, model.stateDict().keys(), {
+            prefixFlag: 'model-import --strip-prefix',
+            conv1Out: tensors.get('conv1.weight')?.shape[0],
+          })
         : null;
     throw new StateDictError(
       `${path}: weights do not fit ${model.typeName}${arch}${advice !== null ? ` (${advice})` : ''}: ${describeLoadResult(e.result)}`,

@@ -310,7 +310,9 @@ export async function runModelImport(
             ? ` (the file's conv1 is ${conv1[2]}x${conv1[3]}: ${conv1[2] === 3 ? 'add' : 'drop'} --small-input?)`
             : '';
         const advice =
-          result.missing.length + result.unexpected.length > 0 ? keyMismatchAdvice([...sd.keys()], spec, model.stateDict().keys()) : null;
+          result.missing.length + result.unexpected.length > 0
+            ? keyMismatchAdvice([...sd.keys()], spec, model.stateDict().keys(), { conv1Out: shapes.get('conv1.weight')?.[0] })
+            : null;
         // The key lists are on stdout above (sampled); the error says what to do, with counts only.
         const counts = [
           result.missing.length > 0 ? `${result.missing.length} missing` : '',
