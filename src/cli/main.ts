@@ -59,4 +59,18 @@ export async function main(argv: readonly string[]): Promise<number> {
   });
 }
 
+/**
+ * A reader that stops early (`bias-transfer model-inspect f | head`) is normal use, not a
+ * failure: the next write to the closed pipe fails with EPIPE, and the command ends at once,
+ * quietly, with status 0 (what `head`'s writer expects). Any other stream error stays fatal.
+ */
+function exitQuietlyWhenReaderCloses(stream: NodeJS.WriteStream): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
+exitQuietlyWhenReaderCloses(process.stdout);
+exitQuietlyWhenReaderCloses(process.stderr);
+
 process.exitCode = await main(process.argv.slice(2));

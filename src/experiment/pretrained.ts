@@ -7,8 +7,8 @@
  */
 import { statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { createModel, loadModel } from '../nn/index.js';
-import { readSafetensors } from '../torch/index.js';
+import { archKeys, createModel, keyMismatchAdvice, loadModel, sampleKeys } from '../nn/index.js';
+import { describeCast, readSafetensors } from '../torch/index.js';
 import type { ExperimentConfig, PretrainedSpec } from './config/index.js';
 import { fileDigest } from './file-digest.js';
 
@@ -24,6 +24,8 @@ export interface PretrainedWeights {
   sha256: string;
   /** Classes of the file's head (its output rows). */
   numClasses: number;
+  /** 'cast N fp16 tensors to float32' when the file stores half-precision tensors (widened exactly on load), else null. */
+  castNote: string | null;
 }
 
 /** The model spec of `config.model` (one definition, in ./model-spec.ts). */
@@ -71,21 +73,29 @@ export function checkPretrained(
   }
   const hk = headKey(config, spec.channels);
   const head = shapes.get(hk);
-  if (head === undefined || head.length !== 2)
-    throw new Error(
-      `${key}: '${file}' has no head tensor '${hk}' (a 2-d [classes, features] weight), so it is not a state dict of ${expectedModel}; keys in the file: ${[...shapes.keys()].slice(0, 8).join(', ')}${shapes.size > 8 ? ', ...' : ''}`,
+  if (head === undefined || head.length !== 2) {
+    const advice = keyMismatchAdvice(
+      [...shapes.keys()],
+      configModelSpec(config, 1, spec.channels),
+      archKeys(config.model.arch, config.model.layers ?? undefined),
+      { prefixFlag: 'model-import --strip-prefix', conv1Out: shapes.get('conv1.weight')?.[0] },
     );
+    throw new Error(
+      `${key}: '${file}' has no head tensor '${hk}' (a 2-d [classes, features] weight), so it is not a state dict of ${expectedModel}${advice !== null ? ` (${advice})` : ''}; keys in the file: ${sampleKeys([...shapes.keys()], 8)}`,
+    );
+  }
   const numClasses = head[0];
   const model = createModel(configModelSpec(config, numClasses, spec.channels));
+  let castNote: string | null;
   try {
-    loadModel(file, model, { strict: true });
+    castNote = describeCast(loadModel(file, model, { strict: true }).cast);
   } catch (e) {
     throw new Error(`${key}: ${(e as Error).message}`);
   } finally {
     model.dispose();
   }
   const sha256 = fileDigest(file, key);
-  return { kind, file, key, sha256, numClasses };
+  return { kind, file, key, sha256, numClasses, castNote };
 }
 
 /** The pretrained weights of a config: the backbone and, when `control` is set, its control. */

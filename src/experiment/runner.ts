@@ -180,7 +180,10 @@ async function runOne(
     const sources: SourceModelInfo[] = [];
     const byKind = new Map<string, SourceModelInfo>();
     for (const v of variants) {
-      if (v.pretrained) log(`source ${v.kind}: pretrained ${v.pretrained.file} (${v.pretrained.key}, sha256 ${v.pretrained.sha256})`);
+      if (v.pretrained)
+        log(
+          `source ${v.kind}: pretrained ${v.pretrained.file} (${v.pretrained.key}, sha256 ${v.pretrained.sha256}${v.pretrained.castNote !== null ? `; ${v.pretrained.castNote}` : ''})`,
+        );
       else log(`source ${v.kind}: ${v.dataset.n} images ${v.dataset.c}x${v.dataset.h}x${v.dataset.w}`);
       const info = await jobsOf.source(ctx, v, seed, norm, sourceTest);
       sources.push(info);

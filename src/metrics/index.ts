@@ -3,7 +3,7 @@
  * attributes as Uint8Array 0/1). Every rate carries its counts; undefined rates are null.
  */
 export { makeRate, diffOrNull, type Rate } from './rate.js';
-export { accuracy, perClassAccuracy, confusionMatrix, type LabeledPredictions, type ClassRate } from './accuracy.js';
+export { accuracy, perClassAccuracy, confusionMatrix, topKAccuracy, type LabeledPredictions, type ClassRate } from './accuracy.js';
 export { untargetedAsr, targetedAsr, type TriggeredPredictions, type TargetedAsrOptions } from './asr.js';
 export { subgroupAccuracy, type SubgroupAccuracy, type SubgroupRates, type SubgroupInput } from './subgroup.js';
 export {

@@ -13,3 +13,4 @@ export * from './models/index.js';
 export * from './weights.js';
 export * from './summary.js';
 export * from './fusion.js';
+export * from './checkpoint-keys.js';

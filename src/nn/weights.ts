@@ -3,8 +3,9 @@
  * holding the ModelSpec (`model_spec`, JSON) so `readModelSpec` / `loadModelFromFile` can rebuild
  * the model. Files are interchangeable with PyTorch's `safetensors.torch.save_file(model.state_dict())`.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
-import { disposeAll, loadSafetensors, saveSafetensors } from '../torch/index.js';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { checkSafetensorsHead, disposeAll, loadSafetensors, saveSafetensors } from '../torch/index.js';
+import { keyMismatchAdvice } from './checkpoint-keys.js';
 import { type LoadResult, type Module, StateDictError, describeLoadResult } from './module.js';
 import type { Classifier } from './models/classifier.js';
 import { createModel } from './models/factory.js';
@@ -45,6 +46,7 @@ export function readWeightsMetadata(path: string): Record<string, string> {
   try {
     const head = Buffer.alloc(8);
     if (readSync(fd, head, 0, 8, 0) !== 8) throw new Error(`${path}: truncated weights file (no safetensors header)`);
+    checkSafetensorsHead(head, fstatSync(fd).size, path);
     const n = head.readBigUInt64LE(0);
     if (n > 100_000_000n) throw new Error(`${path}: header length ${n} is implausible: not a safetensors file`);
     const json = Buffer.alloc(Number(n));
@@ -80,17 +82,25 @@ function structural(s: ModelSpec): string {
   return JSON.stringify({ ...s, numClasses: undefined });
 }
 
+/** What `loadModel` returns: the key comparison, and how many half-precision tensors were widened. */
+export interface ModelLoadResult extends LoadResult {
+  /** Entries stored as F16 / BF16 and cast to float32 on load (see `describeCast`). */
+  cast: { F16: number; BF16: number };
+}
+
 /**
- * Copies the weights in `path` into `model` (in place: optimizer references stay valid). With
- * `strict` (default) every key must be present on both sides with the same shape and dtype,
- * otherwise it throws before changing anything, naming the file, the keys, expected and actual
- * shapes, and both specs when the file records a different architecture. Non-strict loads what
- * matches (e.g. a backbone whose head has another class count) and reports the rest.
+ * Copies the weights in `path` into `model` (in place: optimizer references stay valid). F16 and
+ * BF16 tensors are widened to float32 exactly first (`cast` counts them). With `strict`
+ * (default) every key must be present on both sides with the same shape and dtype, otherwise it
+ * throws before changing anything, naming the file, the keys, expected and actual shapes, both
+ * specs when the file records a different architecture, and the prefix to strip or the
+ * architecture the keys fit when one does. Non-strict loads what matches (e.g. a backbone whose
+ * head has another class count) and reports the rest.
  */
-export function loadModel(path: string, model: Module, opts: { strict?: boolean } = {}): LoadResult {
-  const { tensors, metadata } = loadSafetensors(path);
+export function loadModel(path: string, model: Module, opts: { strict?: boolean } = {}): ModelLoadResult {
+  const { tensors, metadata, cast } = loadSafetensors(path, { halfToFloat32: true });
   try {
-    return model.loadStateDict(tensors, { strict: opts.strict ?? true, source: path });
+    return { ...model.loadStateDict(tensors, { strict: opts.strict ?? true, source: path }), cast };
   } catch (e) {
     if (!(e instanceof StateDictError)) throw e;
     const mine = specOf(model);
@@ -104,7 +114,17 @@ export function loadModel(path: string, model: Module, opts: { strict?: boolean 
       mine !== undefined && theirs !== undefined && structural(mine) !== structural(theirs)
         ? ` (the file holds ${JSON.stringify(theirs)} but the model is ${JSON.stringify(mine)})`
         : '';
-    throw new StateDictError(`${path}: weights do not fit ${model.typeName}${arch}: ${describeLoadResult(e.result)}`, e.result);
+    const advice =
+      mine !== undefined && e.result.missing.length + e.result.unexpected.length > 0
+        ? keyMismatchAdvice([...tensors.keys()], mine, model.stateDict().keys(), {
+            prefixFlag: 'model-import --strip-prefix',
+            conv1Out: tensors.get('conv1.weight')?.shape[0],
+          })
+        : null;
+    throw new StateDictError(
+      `${path}: weights do not fit ${model.typeName}${arch}${advice !== null ? ` (${advice})` : ''}: ${describeLoadResult(e.result)}`,
+      e.result,
+    );
   } finally {
     disposeAll(tensors);
   }

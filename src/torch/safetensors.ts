@@ -7,6 +7,11 @@
  * Every safetensors dtype is parsed. libtorch 1.13 has no uint16/uint32/uint64 or float8 types:
  * U16 and U32 load widened to int32/int64, U64 loads as int64 when every value fits, and F8
  * tensors are available as raw bytes (`readSafetensors`) but cannot become tensors.
+ *
+ * Checkpoints as they come: `loadSafetensors(path, { halfToFloat32: true })` widens F16 and BF16
+ * entries to float32 exactly (`halfToFloat32`), and a PyTorch pickle or zip checkpoint (`.pt`,
+ * `.pth`) is recognised by its first bytes and refused with the one-line conversion
+ * (`pytorchCheckpointKind`), never unpickled.
  */
 import { closeSync, openSync, readFileSync, renameSync, writeSync, fsyncSync } from 'node:fs';
 import { fromBytes } from './ops.js';
@@ -84,13 +89,65 @@ export class SafetensorsError extends Error {
   }
 }
 
+/**
+ * What a file's first bytes say it is when they are a PyTorch checkpoint rather than safetensors:
+ * 'zip' (`torch.save` since 1.6: `PK\x03\x04`), 'pickle' (the legacy format, or any plain
+ * pickle: protocol 2-5 opcode `\x80` then the protocol number), or null. Only called once the
+ * bytes fail as safetensors, since a safetensors header length may start with those bytes too.
+ */
+export function pytorchCheckpointKind(head: Uint8Array): 'zip' | 'pickle' | null {
+  if (head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) return 'zip';
+  if (head.length >= 2 && head[0] === 0x80 && head[1] >= 2 && head[1] <= 5) return 'pickle';
+  return null;
+}
+
+/**
+ * The one-line conversion of a PyTorch checkpoint to safetensors (run where torch and the
+ * `safetensors` package are installed). It loads with `weights_only=True` (no arbitrary code),
+ * unwraps a `state_dict` or `model` entry, and clones each tensor so shared storage saves.
+ */
+export function conversionCommand(file: string): string {
+  const out = file.replace(/\.(pt|pth|bin|ckpt|tar)$/i, '') + '.safetensors';
+  const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+  return (
+    `python3 -c "import sys, torch; from safetensors.torch import save_file; ` +
+    `sd = torch.load(sys.argv[1], map_location='cpu', weights_only=True); ` +
+    `sd = sd.get('state_dict', sd.get('model', sd)); ` +
+    `save_file({k: v.detach().clone().contiguous() for k, v in sd.items()}, sys.argv[2])" ${q(file)} ${q(out)}`
+  );
+}
+
+/** Throws the PyTorch-checkpoint error when `head` (a file's first bytes) is a pickle or zip checkpoint. */
+function refusePytorchCheckpoint(head: Uint8Array, file: string): void {
+  const kind = pytorchCheckpointKind(head);
+  if (kind === null) return;
+  throw new SafetensorsError(
+    file,
+    `this is a PyTorch ${kind === 'zip' ? 'zip' : 'pickle'} checkpoint (torch.save, .pt/.pth), not safetensors; ` +
+      `pickle runs code on load, so it is not read here. Convert it once with:\n  ${conversionCommand(file)}`,
+  );
+}
+
+/**
+ * Checks the first bytes of a would-be safetensors file (at least 8, the file's total size
+ * `size`): throws a SafetensorsError naming the file when they are a PyTorch checkpoint, or when
+ * the header length cannot be right. Used by readers that do not parse the whole file.
+ */
+export function checkSafetensorsHead(head: Uint8Array, size: number, file: string): void {
+  if (head.length < 8 || size < 8) throw new SafetensorsError(file, `truncated: ${size} bytes, no header length`);
+  const n = new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true);
+  if (n > BigInt(size - 8)) {
+    refusePytorchCheckpoint(head, file);
+    throw new SafetensorsError(file, `header length ${n} exceeds the file size (${size} bytes): truncated or not safetensors`);
+  }
+}
+
 /** Parses safetensors bytes. `file` names the source in errors. */
 export function parseSafetensors(buf: Uint8Array, file = '<buffer>'): RawSafetensors {
   if (buf.length < 8) throw new SafetensorsError(file, `truncated: ${buf.length} bytes, no header length`);
+  checkSafetensorsHead(buf.subarray(0, 8), buf.length, file);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const n = dv.getBigUint64(0, true);
-  if (n > BigInt(buf.length - 8))
-    throw new SafetensorsError(file, `header length ${n} exceeds the file size (${buf.length} bytes): truncated or not safetensors`);
   const headerLen = Number(n);
   let header: Record<string, unknown>;
   try {
@@ -154,8 +211,52 @@ function copyAligned(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(bytes); // copy: typed views need aligned offsets
 }
 
+/**
+ * Bits of the float32 equal to an IEEE 754 binary16 value (`h`, 16 bits): exact for every value,
+ * subnormals included (normalised), ±inf kept, a NaN keeps its payload with the quiet bit set,
+ * exactly as libtorch's (and PyTorch's) `.float()` converts half.
+ * @example halfBitsToFloat32Bits(0x3c00) // 0x3f800000 (1.0)
+ * @example halfBitsToFloat32Bits(0x0001) // 0x33800000 (2^-24, the smallest subnormal)
+ */
+export function halfBitsToFloat32Bits(h: number): number {
+  const sign = (h & 0x8000) << 16;
+  const exp = (h >> 10) & 0x1f;
+  let mant = h & 0x3ff;
+  if (exp === 0x1f) return (sign | 0x7f800000 | (mant << 13) | (mant !== 0 ? 0x400000 : 0)) >>> 0;
+  if (exp !== 0) return (sign | ((exp + 112) << 23) | (mant << 13)) >>> 0;
+  if (mant === 0) return sign >>> 0;
+  let e32 = 113; // 127 - 15 + 1: the exponent of 2^-14, the subnormals' scale
+  while ((mant & 0x400) === 0) {
+    mant <<= 1;
+    e32--;
+  }
+  return (sign | (e32 << 23) | ((mant & 0x3ff) << 13)) >>> 0;
+}
+
+/**
+ * Widens little-endian F16 or BF16 bytes to float32 bytes (little-endian), exactly: BF16 is the
+ * top half of a float32 (a 16-bit shift), F16 goes through `halfBitsToFloat32Bits`.
+ */
+export function halfToFloat32(bytes: Uint8Array, dtype: 'F16' | 'BF16'): Uint8Array {
+  const n = bytes.length >> 1;
+  const out = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const h = bytes[2 * i] | (bytes[2 * i + 1] << 8);
+    out[i] = dtype === 'BF16' ? (h << 16) >>> 0 : halfBitsToFloat32Bits(h);
+  }
+  return new Uint8Array(out.buffer);
+}
+
+/** Options of `entryToTensor` and `loadSafetensors`. */
+export interface LoadSafetensorsOptions {
+  /** Widen F16 and BF16 entries to float32 (exactly; see `halfToFloat32`). Default false: they load as float16 / bfloat16. */
+  halfToFloat32?: boolean;
+}
+
 /** Converts one entry to a tensor (see the module note for unsigned and float8 types). */
-export function entryToTensor(e: RawEntry, key = '<entry>', file = '<buffer>'): Tensor {
+export function entryToTensor(e: RawEntry, key = '<entry>', file = '<buffer>', opts: LoadSafetensorsOptions = {}): Tensor {
+  if (opts.halfToFloat32 && (e.dtype === 'F16' || e.dtype === 'BF16'))
+    return fromBytes(halfToFloat32(e.bytes, e.dtype), 'float32', e.shape);
   const direct = TO_TORCH[e.dtype];
   if (direct !== undefined) return fromBytes(e.bytes, direct, e.shape);
   const b = copyAligned(e.bytes);
@@ -179,17 +280,41 @@ export function entryToTensor(e: RawEntry, key = '<entry>', file = '<buffer>'): 
   }
 }
 
+/** What `loadSafetensors` returns. */
+export interface LoadedSafetensors {
+  tensors: Map<string, Tensor>;
+  metadata: Record<string, string>;
+  /** How many entries were widened to float32, by their stored dtype (only with `halfToFloat32`). */
+  cast: { F16: number; BF16: number };
+}
+
 /** Loads every tensor of a safetensors file, with its metadata. */
-export function loadSafetensors(path: string): { tensors: Map<string, Tensor>; metadata: Record<string, string> } {
+export function loadSafetensors(path: string, opts: LoadSafetensorsOptions = {}): LoadedSafetensors {
   const raw = readSafetensors(path);
   const tensors = new Map<string, Tensor>();
+  const cast = { F16: 0, BF16: 0 };
   try {
-    for (const [k, e] of raw.entries) tensors.set(k, entryToTensor(e, k, path));
+    for (const [k, e] of raw.entries) {
+      tensors.set(k, entryToTensor(e, k, path, opts));
+      if (opts.halfToFloat32 && (e.dtype === 'F16' || e.dtype === 'BF16')) cast[e.dtype]++;
+    }
   } catch (err) {
     for (const t of tensors.values()) t.dispose();
     throw err;
   }
-  return { tensors, metadata: raw.metadata };
+  return { tensors, metadata: raw.metadata, cast };
+}
+
+/**
+ * The note a loader prints once after widening half-precision tensors, e.g. 'cast 62 fp16 tensors
+ * to float32'; null when nothing was cast.
+ */
+export function describeCast(cast: { F16: number; BF16: number }): string | null {
+  const parts: string[] = [];
+  if (cast.F16 > 0) parts.push(`${cast.F16} fp16`);
+  if (cast.BF16 > 0) parts.push(`${cast.BF16} bf16`);
+  if (parts.length === 0) return null;
+  return `cast ${parts.join(' and ')} tensor${cast.F16 + cast.BF16 === 1 ? '' : 's'} to float32`;
 }
 
 /** Serialises tensors (any iteration order; written sorted by name) and string metadata. */

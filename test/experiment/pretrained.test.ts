@@ -16,6 +16,7 @@ import { parseConfigText } from '../../src/experiment/config/index.js';
 import { runExperiment } from '../../src/experiment/runner.js';
 import { sectionsFor } from '../../src/experiment/publish.js';
 import { loadSource, normalisation } from '../../src/experiment/prepare.js';
+import { pretrainedWeights } from '../../src/experiment/pretrained.js';
 import { createModel, saveModel } from '../../src/nn/index.js';
 import { loadSafetensors, manualSeed, saveSafetensors, disposeAll } from '../../src/torch/index.js';
 import { call } from '../helpers/cli.js';
@@ -186,6 +187,34 @@ test('a state dict with a missing tensor or the wrong shapes fails, naming the c
     run(config(pre('ok.safetensors', ', control: bad-control.safetensors')), join(dir, 'root-e4')),
     /source\.pretrained\.control.*bad-control\.safetensors/s,
   );
+});
+
+test('checkpoints as they come: fp16 loads cast (and logged), a module. prefix and a .pt file get the fix in the error', async () => {
+  writeSmallCnn(join(dir, 'ok.safetensors'), 3);
+  const { tensors, metadata } = loadSafetensors(join(dir, 'ok.safetensors'));
+  const half = new Map([...tensors].map(([k, t]) => [k, t.dtype === 'float32' ? t.to('float16') : t] as const));
+  saveSafetensors(join(dir, 'half.safetensors'), half, metadata);
+  saveSafetensors(join(dir, 'dp.safetensors'), new Map([...tensors].map(([k, t]) => [`module.${k}`, t] as const)));
+  const floats = [...half.values()].filter((t) => t.dtype === 'float16').length;
+  disposeAll([...new Set([...tensors.values(), ...half.values()])]);
+  const loaded = parseConfigText(config(pre('half.safetensors')), { file: join(dir, 'pre.yaml') });
+  const [w] = pretrainedWeights(loaded.config, dir);
+  assert.equal(w.castNote, `cast ${floats} fp16 tensors to float32`);
+  const lines: string[] = [];
+  await runExperiment({ loaded, root: join(dir, 'root-half'), log: (l: string) => lines.push(l) });
+  assert.equal(lines.filter((l) => l.includes(`cast ${floats} fp16 tensors to float32`)).length, 1, lines.join('\n'));
+
+  await assert.rejects(run(config(pre('dp.safetensors')), join(dir, 'root-dp')), (e: Error) => {
+    assert.match(e.message, /source\.pretrained\.weights: .*dp\.safetensors/);
+    assert.match(e.message, /with model-import --strip-prefix module\. \d+ of \d+ expected keys match \(0 without\)/);
+    return true;
+  });
+  runPython(`import torch, sys\ntorch.save({'model': {'w': torch.zeros(2)}}, sys.argv[1])`, [join(dir, 'ckpt.pth')]);
+  await assert.rejects(run(config(pre('ckpt.pth')), join(dir, 'root-pth')), (e: Error) => {
+    assert.match(e.message, /source\.pretrained\.weights: .*ckpt\.pth.*PyTorch zip checkpoint/s);
+    assert.match(e.message, /python3 -c .*weights_only=True.* '.*ckpt\.pth' '.*ckpt\.safetensors'/);
+    return true;
+  });
 });
 
 test('corrupt, truncated and absent weights files are errors naming the file and what was expected', async () => {

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { accuracy, confusionMatrix, perClassAccuracy, subgroupAccuracy, targetedAsr, untargetedAsr } from '../../src/metrics/index.js';
+import {
+  accuracy,
+  confusionMatrix,
+  perClassAccuracy,
+  subgroupAccuracy,
+  targetedAsr,
+  topKAccuracy,
+  untargetedAsr,
+} from '../../src/metrics/index.js';
 
 const I = (...v: number[]) => Int32Array.from(v);
 
@@ -83,4 +91,17 @@ test('subgroup accuracy splits by attribute per class and reports with − witho
     () => subgroupAccuracy({ labels, predictions: preds, attributes: Uint8Array.of(0, 2, 0, 0, 0, 0, 0, 0), numClasses: 3 }),
     /attributes\[1\] = 2/,
   );
+});
+
+test('top-k accuracy counts a label among the k highest logits; ties go to the lower class index; top-1 equals arg-max accuracy', () => {
+  const F = (...v: number[]) => Float32Array.from(v);
+  const logits = F(0.1, 0.7, 0.2, 0.9, 0.05, 0.05, 0.3, 0.3, 0.3);
+  assert.deepEqual(topKAccuracy({ logits, labels: I(2, 0, 2), numClasses: 3, k: 2 }), { rate: 2 / 3, numerator: 2, denominator: 3 });
+  // Row 2 is a three-way tie: class 0 ranks first, class 2 last.
+  assert.equal(topKAccuracy({ logits, labels: I(1, 0, 0), numClasses: 3, k: 1 }).numerator, 3);
+  assert.equal(topKAccuracy({ logits, labels: I(1, 0, 2), numClasses: 3, k: 2 }).numerator, 2);
+  assert.equal(topKAccuracy({ logits, labels: I(2, 1, 2), numClasses: 3, k: 3 }).rate, 1);
+  assert.deepEqual(topKAccuracy({ logits: F(), labels: I(), numClasses: 3, k: 5 }), { rate: null, numerator: 0, denominator: 0 });
+  assert.throws(() => topKAccuracy({ logits, labels: I(0, 1), numClasses: 3, k: 1 }), /9 values, expected 2 samples x 3 classes/);
+  assert.throws(() => topKAccuracy({ logits, labels: I(0, 1, 3), numClasses: 3, k: 1 }), /labels\[2\] = 3/);
 });

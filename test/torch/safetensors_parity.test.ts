@@ -12,7 +12,10 @@ import { after, describe, test } from 'node:test';
 import {
   SafetensorsError,
   arange,
+  describeCast,
   disposeAll,
+  halfBitsToFloat32Bits,
+  readSafetensors,
   loadSafetensors,
   saveSafetensors,
   tidy,
@@ -162,5 +165,44 @@ print(json.dumps({'meta': meta, 't': {k: {'dtype': str(v.dtype), 'shape': list(v
       (e: unknown) => e instanceof SafetensorsError && e.message.includes(huge),
     );
     assert.throws(() => loadSafetensors(join(dir, 'missing.safetensors')), /missing\.safetensors/);
+  });
+
+  test('F16 and BF16 widen to float32 bit for bit as torch .float() does: all 65,536 patterns of each, NaN, inf, subnormals', () => {
+    const file = join(dir, 'halves.safetensors');
+    runPython(
+      `${ST_PY}
+bits = torch.arange(-32768, 32768, dtype=torch.int32).to(torch.int16)
+st_save(sys.argv[1], {
+    'f16': bits.view(torch.float16).reshape(256, 256), 'f16_as_f32': bits.view(torch.float16).float().reshape(256, 256),
+    'bf16': bits.view(torch.bfloat16).reshape(256, 256), 'bf16_as_f32': bits.view(torch.bfloat16).float().reshape(256, 256),
+})
+`,
+      [file],
+    );
+    const raw = readSafetensors(file);
+    const { tensors, cast } = loadSafetensors(file, { halfToFloat32: true });
+    try {
+      assert.deepEqual(cast, { F16: 1, BF16: 1 });
+      assert.equal(describeCast(cast), 'cast 1 fp16 and 1 bf16 tensors to float32');
+      for (const k of ['f16', 'bf16']) {
+        const t = tensors.get(k)!;
+        assert.equal(t.dtype, 'float32', k);
+        assert.deepEqual([...t.shape], [256, 256]);
+        const ours = new Uint32Array(new Uint8Array(t.bytes()).buffer);
+        const theirs = new Uint32Array(new Uint8Array(raw.entries.get(`${k}_as_f32`)!.bytes).buffer);
+        let diff = -1;
+        for (let i = 0; i < ours.length && diff < 0; i++) if (ours[i] !== theirs[i]) diff = i;
+        assert.equal(diff, -1, `${k}: pattern ${diff} gives 0x${ours[diff]?.toString(16)}, torch 0x${theirs[diff]?.toString(16)}`);
+      }
+    } finally {
+      disposeAll([...tensors.values()]);
+    }
+    // Without the option they stay half precision (the format's own dtypes).
+    const plain = loadSafetensors(file);
+    assert.equal(plain.tensors.get('f16')!.dtype, 'float16');
+    assert.deepEqual(plain.cast, { F16: 0, BF16: 0 });
+    disposeAll([...plain.tensors.values()]);
+    assert.equal(halfBitsToFloat32Bits(0x3c00), 0x3f800000);
+    assert.equal(halfBitsToFloat32Bits(0x0001), 0x33800000);
   });
 });

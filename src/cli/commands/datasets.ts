@@ -38,8 +38,8 @@ export const PATH_FORMATS = [
   },
 ] as const;
 
-/** Flags that say which dataset to load (shared by inspect and show). */
-const SOURCE_FLAGS = [
+/** Flags that say which dataset to load (shared by inspect, show and evaluate). */
+export const SOURCE_FLAGS = [
   {
     name: 'path',
     type: 'string',

@@ -1,5 +1,5 @@
 /**
- * The inspection commands (datasets, model, runs) in one list, with one dispatcher from a parsed
+ * The inspection commands (datasets, model, evaluate, runs) in one list, with one dispatcher from a parsed
  * command line to its action, and `joinSubcommand` so `datasets list` works as well as
  * `datasets-list` (args.ts matches the first word only, so the commands are named with a dash).
  *
@@ -10,18 +10,20 @@
  */
 import type { CommandDef, ParsedCommand } from '../args.js';
 import { datasetsCommands, runDatasetsInspect, runDatasetsList, runDatasetsShow } from './datasets.js';
+import { evaluateCommand, runEvaluate } from './evaluate.js';
 import type { CommandIO } from './io.js';
 import { modelCommands, runModelExport, runModelImport, runModelInspect, runModelSummary } from './model.js';
 import { runRunsCompare, runRunsList, runRunsMetrics, runsCommands } from './runs.js';
 
 export type { CommandIO } from './io.js';
 export * from './datasets.js';
+export * from './evaluate.js';
 export * from './model.js';
 export * from './runs.js';
 export { formatTable, formatCell, type Cell, type TableOptions } from './table.js';
 
 /** Every inspection command definition. */
-export const inspectionCommands = [...datasetsCommands, ...modelCommands, ...runsCommands] as const;
+export const inspectionCommands = [...datasetsCommands, ...modelCommands, evaluateCommand, ...runsCommands] as const;
 
 /** The name of an inspection command. */
 export type InspectionCommandName = (typeof inspectionCommands)[number]['name'];
@@ -71,6 +73,8 @@ export async function dispatchInspection(parsed: ParsedInspection, io: CommandIO
       return runModelImport(parsed.flags, parsed.positionals, io);
     case 'model-inspect':
       return runModelInspect(parsed.flags, parsed.positionals, io);
+    case 'evaluate':
+      return runEvaluate(parsed.flags, parsed.positionals, io);
     case 'runs-list':
       return runRunsList(parsed.flags, parsed.positionals, io);
     case 'runs-metrics':

@@ -8,7 +8,9 @@ import {
   ARCHS,
   createModel,
   describeLoadResult,
+  keyMismatchAdvice,
   loadModelFromFile,
+  sampleKeys,
   parseModelSpec,
   saveModel,
   summary,
@@ -16,7 +18,7 @@ import {
   type Classifier,
   type ModelSpec,
 } from '../../nn/index.js';
-import { disposeAll, loadSafetensors, manualSeed, readSafetensors, type Tensor } from '../../torch/index.js';
+import { describeCast, disposeAll, loadSafetensors, manualSeed, readSafetensors, type Tensor } from '../../torch/index.js';
 import { parseTransferMode, prepareTransfer, type TransferMode } from '../../train/transfer.js';
 import { CliError, defineCommand } from '../args.js';
 import { checkInt, printJson, requireFile, runAction, type CommandIO, type FlagsOf, type PositionalsOf } from './io.js';
@@ -246,6 +248,9 @@ export async function runModelExport(
   });
 }
 
+/** Mismatched keys shown by model-import (a sample: the rest are counted). */
+const MISMATCH_ROWS = 10;
+
 /** Classes and input channels as the state dict's `fc.weight` and first conv hold them (undefined when absent). */
 function inferSizes(shapes: ReadonlyMap<string, readonly number[]>): { numClasses?: number; inChannels?: number } {
   const fc = shapes.get('fc.weight');
@@ -274,7 +279,7 @@ export async function runModelImport(
     const shapes = new Map([...raw.entries].map(([k, e]) => [rename(k), e.shape] as const));
     const inferred = inferSizes(shapes);
     const spec = modelSpecFromFlags(flags, { numClasses: inferred.numClasses ?? 10, inChannels: inferred.inChannels ?? 3 });
-    const { tensors } = loadSafetensors(file);
+    const { tensors, cast } = loadSafetensors(file, { halfToFloat32: true });
     let model: Classifier | undefined;
     try {
       const sd = new Map<string, Tensor>();
@@ -282,27 +287,46 @@ export async function runModelImport(
       model = build(spec);
       const result = model.loadStateDict(sd, { strict: false, source: file });
       io.out(`architecture: ${JSON.stringify(spec)}`);
+      const castNote = describeCast(cast);
+      if (castNote !== null) io.out(castNote);
       io.out(`tensors in file: ${tensors.size}; expected by the model: ${model.stateDict().size}`);
-      io.out(`missing keys (${result.missing.length}): ${result.missing.join(', ') || '-'}`);
-      io.out(`unexpected keys (${result.unexpected.length}): ${result.unexpected.join(', ') || '-'}`);
-      if (result.mismatched.length > 0)
+      io.out(`missing keys (${result.missing.length}): ${sampleKeys(result.missing)}`);
+      io.out(`unexpected keys (${result.unexpected.length}): ${sampleKeys(result.unexpected)}`);
+      if (result.mismatched.length > 0) {
         io.out(
           formatTable(
             ['mismatched key', 'expected', 'in file'],
-            result.mismatched.map((m) => [
-              m.key,
-              `${m.expectedDtype}[${m.expectedShape.join(', ')}]`,
-              `${m.actualDtype}[${m.actualShape.join(', ')}]`,
-            ]),
+            result.mismatched
+              .slice(0, MISMATCH_ROWS)
+              .map((m) => [m.key, `${m.expectedDtype}[${m.expectedShape.join(', ')}]`, `${m.actualDtype}[${m.actualShape.join(', ')}]`]),
           ),
         );
+        if (result.mismatched.length > MISMATCH_ROWS) io.out(`... (${result.mismatched.length} mismatched keys in all)`);
+      }
       if (result.missing.length + result.unexpected.length + result.mismatched.length > 0) {
         const conv1 = shapes.get('conv1.weight');
         const hint =
           spec.arch !== 'small-cnn' && conv1?.length === 4 && (conv1[2] === 3) !== (spec.smallInput ?? false)
             ? ` (the file's conv1 is ${conv1[2]}x${conv1[3]}: ${conv1[2] === 3 ? 'add' : 'drop'} --small-input?)`
             : '';
-        io.err(`error: ${file} does not load strictly into ${spec.arch}${hint}: ${describeLoadResult(result)}`);
+        const advice =
+          result.missing.length + result.unexpected.length > 0
+            ? keyMismatchAdvice([...sd.keys()], spec, model.stateDict().keys(), { conv1Out: shapes.get('conv1.weight')?.[0] })
+            : null;
+        // The key lists are on stdout above (sampled); the error says what to do, with counts only.
+        const counts = [
+          result.missing.length > 0 ? `${result.missing.length} missing` : '',
+          result.unexpected.length > 0 ? `${result.unexpected.length} unexpected` : '',
+          result.mismatched.length > 0 ? `${result.mismatched.length} mismatched` : '',
+        ].filter((x) => x !== '');
+        io.err(
+          `error: ${file} does not load strictly into ${spec.arch}${hint}: ${counts.join(', ')} key(s)` +
+            (advice !== null
+              ? `; ${advice}`
+              : result.mismatched.length > 0
+                ? `: ${describeLoadResult({ ...result, missing: [], unexpected: [] })}`
+                : ''),
+        );
         return 1;
       }
       saveModel(flags.out, model, { imported_from: path.basename(file) });
