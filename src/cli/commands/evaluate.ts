@@ -23,7 +23,7 @@ export const evaluateCommand = defineCommand({
   summary: 'Top-1/top-5, per-class accuracy and confusion matrix of a backbone with its own head on a dataset.',
   description:
     "The weights file must hold its model spec (write it with model-import). The dataset is named with --data and datasets-inspect's " +
-    'flags (--path, --split, --images, --labels, --classes, --limit), and loaded as an experiment loads it: --limit takes a seeded, ' +
+    'flags (--path, --split, --holdout, --images, --labels, --classes, --limit), and loaded as an experiment loads it: --limit takes a seeded, ' +
     "class-stratified subset, and images are converted to the model's input channels. Inputs are normalised with --mean/--std " +
     "(default: the evaluated data's own per-channel statistics) and resized to --size (default: the data's). The head's class " +
     "count must equal the dataset's. Top-1 has a 95% bootstrap interval; top-5 is shown from 5 classes up. See docs/checkpoints.md.",
@@ -144,6 +144,9 @@ export async function runEvaluate(
       path: loader.path ?? null,
       imagesFile: loader.imagesFile ?? null,
       labelsFile: loader.labelsFile ?? null,
+      testImagesFile: loader.testImagesFile ?? null,
+      testLabelsFile: loader.testLabelsFile ?? null,
+      holdout: loader.holdout ?? null,
       classes: loader.classes ?? null,
       limit: loader.limit ?? null,
     });

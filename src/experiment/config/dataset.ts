@@ -113,11 +113,21 @@ export const DatasetSpecSchema = z
         path: ['holdout'],
         message: `dataset '${d.name}' has a test split of its own: remove holdout and use split: test`,
       });
-    if (d.name === 'idx' && (d.imagesFile === null || d.labelsFile === null)) {
+    // idx reads imagesFile/labelsFile for split 'train' (and for a holdout), the test files for split 'test'.
+    const readsTestFiles = d.name === 'idx' && d.split === 'test' && d.holdout === null;
+    if (d.name === 'idx' && !readsTestFiles && (d.imagesFile === null || d.labelsFile === null)) {
       ctx.addIssue({
         code: 'custom',
         path: [d.imagesFile === null ? 'imagesFile' : 'labelsFile'],
         message: "dataset 'idx' needs both imagesFile and labelsFile",
+      });
+    }
+    if (readsTestFiles && (d.testImagesFile === null || d.testLabelsFile === null)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['testImagesFile'],
+        message:
+          "split 'test' of dataset 'idx' reads testImagesFile and testLabelsFile (the test split's own files); give them, or a holdout",
       });
     }
     if (d.range !== null && d.range[0] >= d.range[1]) {
