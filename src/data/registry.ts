@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { filterClasses, limit as limitDataset } from './dataset.js';
 import { DatasetError } from './errors.js';
+import type { DecodeTransform } from './decode.js';
 import { convertDataset } from './image.js';
 import { loadCifar10, loadCifar100 } from './loaders/cifar.js';
 import { fashionMnistAvailable, fashionMnistFiles, fashionMnistRoot, loadFashionMnist } from './loaders/fashionMnist.js';
@@ -38,6 +39,8 @@ export interface DatasetSpec {
   size?: [number, number];
   /** Convert to 1 (luminance) or 3 (replicated) channels. */
   channels?: 1 | 3;
+  /** folder only: torchvision-style `resize` (shorter side) and `centerCrop` while decoding; not with `size`. */
+  transform?: DecodeTransform;
   /** Keep only these classes (names or label indices), relabelled 0..k-1 in this order. */
   classes?: (string | number)[];
   /** Keep only the first `limit` samples (after the class filter). */
@@ -67,7 +70,13 @@ function loadRaw(spec: DatasetSpec): ImageDataset {
     case 'cifar100':
       return loadCifar100({ path: required(spec, 'path'), split: spec.split });
     case 'folder':
-      return loadImageFolder({ path: required(spec, 'path'), size: spec.size, channels: spec.channels, name: `folder/${spec.split}` });
+      return loadImageFolder({
+        path: required(spec, 'path'),
+        size: spec.size,
+        channels: spec.channels,
+        transform: spec.transform,
+        name: `folder/${spec.split}`,
+      });
     default:
       throw new DatasetError(
         `<dataset ${String((spec as { name: unknown }).name)}>`,
@@ -84,6 +93,11 @@ function loadRaw(spec: DatasetSpec): ImageDataset {
 export function loadDataset(spec: DatasetSpec): ImageDataset {
   if (spec.split !== 'train' && spec.split !== 'test')
     throw new DatasetError(`<dataset ${spec.name}>`, `split must be 'train' or 'test', got ${JSON.stringify(spec.split)}`);
+  if (spec.transform !== undefined && spec.name !== 'folder')
+    throw new DatasetError(
+      `<dataset ${spec.name}>`,
+      "the 'transform' setting (resize / centerCrop while decoding) applies to 'folder' datasets only; use 'size' to resize others",
+    );
   let ds = loadRaw(spec);
   if (spec.classes !== undefined) ds = filterClasses(ds, spec.classes);
   if (spec.name !== 'folder' && (spec.size !== undefined || spec.channels !== undefined))
