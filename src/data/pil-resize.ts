@@ -98,3 +98,23 @@ export function pilResizeBilinear(src: Uint8Array, c: number, h: number, w: numb
   }
   return cur === src ? src.slice() : cur;
 }
+
+/** Float weights of Pillow's bilinear filter along one axis (no fixed-point rounding): per output pixel, `count` taps from `start`. */
+export interface FloatCoeffs {
+  start: Int32Array;
+  count: Int32Array;
+  /** ksize weights per output pixel, normalised to sum 1. */
+  k: Float32Array;
+  ksize: number;
+}
+
+/**
+ * Pillow's bilinear sampling plan from `inSize` to `outSize` pixels with float weights: the
+ * antialiased resampling the batch builder uses for RandomResizedCrop (on float pixels).
+ */
+export function pilBilinearCoeffs(inSize: number, outSize: number): FloatCoeffs {
+  const fixed = coeffs(inSize, outSize);
+  const k = new Float32Array(fixed.k.length);
+  for (let i = 0; i < k.length; i++) k[i] = fixed.k[i] / (1 << PRECISION_BITS);
+  return { start: fixed.start, count: fixed.count, k, ksize: fixed.ksize };
+}
