@@ -128,7 +128,8 @@ export async function decodeImageBuffer(buf: Uint8Array, file: string, opts: Dec
     // samples differently when enlarging). libvips premultiplies alpha while resampling, Pillow's
     // convert('RGB') drops it first: an image with alpha is decoded without it before libvips resizes it.
     const vipsResize = resizes && h <= h0 && w <= w0;
-    let pipe = img.rotate();
+    // Plain 8-bit sRGB without alpha or rotation (most photos) skips the conversion steps.
+    let pipe = (meta.orientation ?? 1) > 1 ? img.rotate() : img;
     if (vipsResize && meta.hasAlpha) {
       const flat = await pipe.removeAlpha().toColourspace(space).raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
       pipe = sharp(flat.data, { raw: { width: flat.info.width, height: flat.info.height, channels: flat.info.channels } });
@@ -141,7 +142,9 @@ export async function decodeImageBuffer(buf: Uint8Array, file: string, opts: Dec
       [h, w] = [box.height, box.width];
       box = null;
     }
-    const out = await pipe.removeAlpha().toColourspace(space).raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    const plain = meta.space === 'srgb' && meta.channels === 3 && meta.depth === 'uchar' && space === 'srgb';
+    if (!plain) pipe = pipe.removeAlpha().toColourspace(space);
+    const out = await pipe.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     let data: Uint8Array = out.data;
     const ic = out.info.channels;
     if (resizes && !vipsResize) data = pilResizeBilinear(data, ic, out.info.height, out.info.width, h, w);
