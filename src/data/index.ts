@@ -4,6 +4,8 @@ export * from './rng.js';
 export * from './errors.js';
 export * from './dataset.js';
 export * from './image.js';
+export * from './decode.js';
+export * from './geometry.js';
 export * from './transforms.js';
 export * from './loader.js';
 export * from './registry.js';

@@ -67,7 +67,7 @@ export class BatchIterator implements Iterable<IndexedBatch> {
     const indices = this.indicesOf(k);
     const { spec, seed, epoch } = this.opts;
     const rng = isRandom(spec) ? new Rng(seed, `augment/${epoch}/${k}`) : undefined;
-    return { ...makeBatch(this.ds, indices, spec, rng), index: k, indices };
+    return { ...makeBatch(this.ds, indices, spec, rng, { seed, epoch }), index: k, indices };
   }
 
   /** Yields batches startBatch..numBatches-1; each is built only when asked for. */

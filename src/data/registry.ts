@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { filterClasses, limit as limitDataset, trainValSplit, withContentIds } from './dataset.js';
 import { DatasetError } from './errors.js';
+import type { DecodeTransform } from './decode.js';
 import { convertDataset } from './image.js';
 import { loadCifar10, loadCifar100 } from './loaders/cifar.js';
 import { fashionMnistAvailable, fashionMnistFiles, fashionMnistRoot, loadFashionMnist } from './loaders/fashionMnist.js';
@@ -58,6 +59,8 @@ export interface DatasetSpec {
   size?: [number, number];
   /** Convert to 1 (luminance) or 3 (replicated) channels. */
   channels?: 1 | 3;
+  /** folder only: torchvision-style `resize` (shorter side) and `centerCrop` while decoding; not with `size`. */
+  transform?: DecodeTransform;
   /** Keep only these classes (names or label indices), relabelled 0..k-1 in this order. */
   classes?: (string | number)[];
   /** Keep only the first `limit` samples (after the class filter). */
@@ -123,7 +126,7 @@ function loadRaw(spec: DatasetSpec, split: 'train' | 'test'): ImageDataset {
       const root = required(spec, 'path');
       const dir = folderSplitDir(root, split);
       const name = `folder/${path.basename(path.resolve(root))}${dir === root ? '' : `/${path.basename(dir)}`}`;
-      return loadImageFolder({ path: dir, size: spec.size, channels: spec.channels, name });
+      return loadImageFolder({ path: dir, size: spec.size, channels: spec.channels, transform: spec.transform, name });
     }
     default:
       throw new DatasetError(
@@ -141,6 +144,11 @@ function loadRaw(spec: DatasetSpec, split: 'train' | 'test'): ImageDataset {
 export function loadDataset(spec: DatasetSpec): ImageDataset {
   if (spec.split !== 'train' && spec.split !== 'test')
     throw new DatasetError(`<dataset ${spec.name}>`, `split must be 'train' or 'test', got ${JSON.stringify(spec.split)}`);
+  if (spec.transform !== undefined && spec.name !== 'folder')
+    throw new DatasetError(
+      `<dataset ${spec.name}>`,
+      "the 'transform' setting (resize / centerCrop while decoding) applies to 'folder' datasets only; use 'size' to resize others",
+    );
   const holdout = spec.holdout;
   if (holdout !== undefined) {
     if (!(holdout > 0 && holdout < 1))

@@ -10,10 +10,18 @@
  *   4. horizontal flip with probability 1/2;
  *   5. x = (pixel/255 − mean[c]) / std[c].
  * Random draws per sample, in order: dy, dx (if cropPadding > 0), then flip (if hflip).
+ *
+ * With `augment.randomResizedCrop` (torchvision's RandomResizedCrop, instead of steps 2-3) each
+ * sample draws from its own stream `Rng(seed, 'augment/<epoch>/sample/<index>')`, so its crop and
+ * flip depend only on (seed, epoch, dataset index), not on batch size or order: the crop box of
+ * torchvision's 10-try algorithm on the stored image, resampled to `size` by Pillow's bilinear
+ * (antialiased on downscale, float), then the flip (if hflip) from the same stream.
  */
 import { fromTyped, type Tensor } from '../torch/index.js';
+import { randomResizedCropBox, type RandomResizedCropOptions } from './geometry.js';
 import { bilinearAxis, convertChannels, resizePlane } from './image.js';
-import type { Rng } from './rng.js';
+import { pilBilinearCoeffs } from './pil-resize.js';
+import { Rng } from './rng.js';
 import { imageSize, type ImageDataset } from './types.js';
 
 /** Random augmentation (training only). */
@@ -22,6 +30,14 @@ export interface AugmentSpec {
   cropPadding?: number;
   /** Random horizontal flip with probability 1/2. */
   hflip?: boolean;
+  /** torchvision RandomResizedCrop to the output size (scale/ratio default (0.08, 1) and (3/4, 4/3)); not with cropPadding. */
+  randomResizedCrop?: RandomResizedCropOptions;
+}
+
+/** Where per-sample random streams come from (RandomResizedCrop): the loader's seed and epoch. */
+export interface SampleStreams {
+  seed: number;
+  epoch: number;
 }
 
 /** How images become a float batch. */
@@ -62,19 +78,33 @@ export function validateBatchSpec(ds: Pick<ImageDataset, 'c' | 'h' | 'w' | 'name
   });
   const p = spec.augment?.cropPadding ?? 0;
   if (!(Number.isInteger(p) && p >= 0)) throw new RangeError(`batch spec: augment.cropPadding must be a non-negative integer, got ${p}`);
+  if (spec.augment?.randomResizedCrop !== undefined && p > 0)
+    throw new RangeError('batch spec: augment.randomResizedCrop and augment.cropPadding cannot be combined');
 }
 
 /** Whether the spec draws random numbers. */
 export function isRandom(spec: BatchSpec): boolean {
-  return (spec.augment?.cropPadding ?? 0) > 0 || spec.augment?.hflip === true;
+  return (spec.augment?.cropPadding ?? 0) > 0 || spec.augment?.hflip === true || spec.augment?.randomResizedCrop !== undefined;
 }
 
 /**
  * Writes the float images of `indices` into `out` (length B·C·H·W, NCHW) following `spec`; the
  * building block of `makeBatch`, exposed for callers that want the floats without a tensor.
  */
-export function fillBatch(ds: ImageDataset, indices: ArrayLike<number>, spec: BatchSpec, out: Float32Array, rng?: Rng): void {
+export function fillBatch(
+  ds: ImageDataset,
+  indices: ArrayLike<number>,
+  spec: BatchSpec,
+  out: Float32Array,
+  rng?: Rng,
+  streams?: SampleStreams,
+): void {
   validateBatchSpec(ds, spec);
+  if (spec.augment?.randomResizedCrop !== undefined) {
+    if (streams === undefined) throw new RangeError('makeBatch: augment.randomResizedCrop needs the seed and epoch of per-sample streams');
+    fillRandomResizedCrop(ds, indices, spec, out, streams);
+    return;
+  }
   const [oc, oh, ow] = outputShape(ds, spec);
   const pad = spec.augment?.cropPadding ?? 0;
   const hflip = spec.augment?.hflip === true;
@@ -140,6 +170,60 @@ export function fillBatch(ds: ImageDataset, indices: ArrayLike<number>, spec: Ba
   }
 }
 
+/** fillBatch with RandomResizedCrop: per sample its own stream, crop box, Pillow-bilinear resample, flip, normalise. */
+function fillRandomResizedCrop(
+  ds: ImageDataset,
+  indices: ArrayLike<number>,
+  spec: BatchSpec,
+  out: Float32Array,
+  streams: SampleStreams,
+): void {
+  const [oc, oh, ow] = outputShape(ds, spec);
+  const s = imageSize(ds);
+  const plane = oh * ow;
+  const src = new Float32Array(oc * ds.h * ds.w);
+  const scale = spec.std.map((sd) => 1 / (255 * sd));
+  const bias = spec.mean.map((m, k) => -m / spec.std[k]);
+  const hflip = spec.augment?.hflip === true;
+  if (out.length !== indices.length * oc * plane)
+    throw new RangeError(`fillBatch: out has ${out.length} values, ${indices.length * oc * plane} needed`);
+  for (let b = 0; b < indices.length; b++) {
+    const i = indices[b];
+    if (!Number.isInteger(i) || i < 0 || i >= ds.n) throw new RangeError(`makeBatch: index ${i} is outside 0..${ds.n - 1} of '${ds.name}'`);
+    convertChannels(ds.images, i * s, ds.c, oc, ds.h * ds.w, src, 0);
+    const rng = new Rng(streams.seed, `augment/${streams.epoch}/sample/${i}`);
+    const box = randomResizedCropBox(ds.h, ds.w, rng, spec.augment!.randomResizedCrop);
+    const flip = hflip ? rng.next() < 0.5 : false;
+    const cx = pilBilinearCoeffs(box.width, ow);
+    const cy = pilBilinearCoeffs(box.height, oh);
+    const tmp = new Float32Array(box.height * ow);
+    for (let k = 0; k < oc; k++) {
+      const so = k * ds.h * ds.w;
+      // Horizontal pass over the box's rows, then vertical; Pillow's order.
+      for (let y = 0; y < box.height; y++) {
+        const row = so + (box.top + y) * ds.w + box.left;
+        for (let x = 0; x < ow; x++) {
+          const st = cx.start[x];
+          const kb = x * cx.ksize;
+          let acc = 0;
+          for (let t = 0; t < cx.count[x]; t++) acc += src[row + st + t] * cx.k[kb + t];
+          tmp[y * ow + x] = acc;
+        }
+      }
+      const oo = b * oc * plane + k * plane;
+      for (let y = 0; y < oh; y++) {
+        const st = cy.start[y];
+        const kb = y * cy.ksize;
+        for (let x = 0; x < ow; x++) {
+          let acc = 0;
+          for (let t = 0; t < cy.count[y]; t++) acc += tmp[(st + t) * ow + x] * cy.k[kb + t];
+          out[oo + y * ow + (flip ? ow - 1 - x : x)] = acc * scale[k] + bias[k];
+        }
+      }
+    }
+  }
+}
+
 /**
  * The float batch of the samples at `indices`: x float32 [B, C, H, W] normalised per `spec`,
  * y int64 [B] labels. Built in one Float32Array and copied to a tensor once. `rng` is required
@@ -148,11 +232,11 @@ export function fillBatch(ds: ImageDataset, indices: ArrayLike<number>, spec: Ba
  * @example
  *   const { x, y } = makeBatch(ds, [0, 1, 2], { mean: [0.286], std: [0.353], augment: { hflip: true } }, new Rng(0));
  */
-export function makeBatch(ds: ImageDataset, indices: ArrayLike<number>, spec: BatchSpec, rng?: Rng): Batch {
+export function makeBatch(ds: ImageDataset, indices: ArrayLike<number>, spec: BatchSpec, rng?: Rng, streams?: SampleStreams): Batch {
   const [oc, oh, ow] = outputShape(ds, spec);
   const B = indices.length;
   const data = new Float32Array(B * oc * oh * ow);
-  fillBatch(ds, indices, spec, data, rng);
+  fillBatch(ds, indices, spec, data, rng, streams);
   const lab = new BigInt64Array(B);
   for (let b = 0; b < B; b++) lab[b] = BigInt(ds.labels[indices[b]]);
   const x = fromTyped(data, [B, oc, oh, ow]);

@@ -46,7 +46,9 @@ export function inputDigests(config: ExperimentConfig, dir: string): Record<stri
     const o = v as Record<string, unknown>;
     if (isDatasetSpec(o)) {
       const spec = o as unknown as DatasetSpec;
-      out[key] = datasetDigest(loadConfiguredDataset({ ...spec, classes: null, range: null, limit: null }, dir, 0, key));
+      out[key] = datasetDigest(
+        loadConfiguredDataset({ ...spec, classes: null, range: null, limit: null }, dir, 0, key, { backbone: config.source.pretrained }),
+      );
       return;
     }
     if (o.kind === 'image' && typeof o.path === 'string') {

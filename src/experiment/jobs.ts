@@ -90,6 +90,7 @@ export function batchSpecOf(
 ): BatchSpec {
   const spec: BatchSpec = { mean: norm.mean, std: norm.std, size: [geometry.h, geometry.w], channels: geometry.c as 1 | 3 };
   if (t && (t.augment.cropPadding > 0 || t.augment.hflip)) spec.augment = { cropPadding: t.augment.cropPadding, hflip: t.augment.hflip };
+  if (t?.augment.randomResizedCrop !== undefined) spec.augment = { ...spec.augment, randomResizedCrop: t.augment.randomResizedCrop };
   return spec;
 }
 

@@ -16,6 +16,7 @@ import {
   channelStats,
   selectIndices,
   type DatasetSpec as LoaderSpec,
+  type DecodeTransform,
 } from '../data/index.js';
 import { Rng } from '../data/rng.js';
 import type { ImageDataset } from '../data/types.js';
@@ -31,7 +32,7 @@ import {
   type PoisonRecord,
   type ShapeAttribute,
 } from '../bias/index.js';
-import type { DatasetSpec, ExperimentConfig } from './config/index.js';
+import type { DatasetSpec, ExperimentConfig, PretrainedSpec } from './config/index.js';
 import { buildProbes } from './probes.js';
 import { pretrainedWeights, type PretrainedWeights } from './pretrained.js';
 
@@ -53,7 +54,14 @@ const datasetCache = new Map<string, { ds: ImageDataset; stamp: string }>();
  * back to a seeded random subset when a class is too small). Loaded files are cached in memory
  * while their sizes and modification times stay the same (datasetFilesStamp).
  */
-export function loadConfiguredDataset(spec: DatasetSpec, configDir: string, seed: number, label: string): ImageDataset {
+export function loadConfiguredDataset(
+  spec: DatasetSpec,
+  configDir: string,
+  seed: number,
+  label: string,
+  opts: { backbone?: PretrainedSpec | null } = {},
+): ImageDataset {
+  const transform = decodeTransformOf(spec, opts.backbone ?? null);
   const loaderSpec = {
     name: spec.name,
     split: spec.split,
@@ -66,6 +74,7 @@ export function loadConfiguredDataset(spec: DatasetSpec, configDir: string, seed
     holdoutSeed: spec.holdout === null ? undefined : spec.holdoutSeed,
     size: spec.size ?? undefined,
     channels: spec.channels ?? undefined,
+    ...(transform ? { transform } : {}),
     // With a range, classes are filtered after the slice (the range counts positions in the split).
     classes: spec.range === null ? (spec.classes ?? undefined) : undefined,
   } as LoaderSpec;
@@ -98,6 +107,33 @@ export function loadConfiguredDataset(spec: DatasetSpec, configDir: string, seed
     }
   }
   return ds;
+}
+
+/**
+ * torchvision's evaluation preprocessing for a backbone's input [h, w]: Resize(floor(max(h, w) /
+ * 0.875)) then CenterCrop([h, w]) (ImageNet's 256 / 224).
+ *
+ * @example pretrainedEvalTransform([224, 224]) // { resize: 256, centerCrop: [224, 224] }
+ */
+export function pretrainedEvalTransform(size: readonly [number, number]): DecodeTransform {
+  return { resize: Math.floor(Math.max(size[0], size[1]) / 0.875), centerCrop: [size[0], size[1]] };
+}
+
+/**
+ * The decode-time transform of a dataset spec: its own `transform`, or, for a folder without
+ * `size` or `transform` read for a pretrained backbone, the backbone's evaluation transform.
+ */
+export function decodeTransformOf(spec: DatasetSpec, backbone: PretrainedSpec | null): DecodeTransform | undefined {
+  const t = spec.transform;
+  if (t !== undefined) {
+    const crop = t.centerCrop;
+    return {
+      ...(t.resize !== null ? { resize: t.resize } : {}),
+      ...(crop !== null ? { centerCrop: typeof crop === 'number' ? [crop, crop] : [crop[0], crop[1]] } : {}),
+    };
+  }
+  if (backbone !== null && spec.name === 'folder' && spec.size === null) return pretrainedEvalTransform(backbone.size);
+  return undefined;
 }
 
 /**
@@ -231,7 +267,7 @@ function canvasOf(b: SpuriousBias, ds: ImageDataset): { h: number; w: number } {
 
 /** The source dataset of a seed, before any bias. */
 export function loadSource(ctx: PrepareContext, seed: number): ImageDataset {
-  return loadConfiguredDataset(ctx.config.source.dataset, ctx.configDir, seed, 'source');
+  return loadConfiguredDataset(ctx.config.source.dataset, ctx.configDir, seed, 'source', { backbone: ctx.config.source.pretrained });
 }
 
 /**
@@ -368,8 +404,9 @@ export function correlatedTargetClass(
 export function prepareTarget(ctx: PrepareContext, targetIndex: number, seed: number, source: ImageDataset): TargetData {
   const c = ctx.config;
   const t = c.targets[targetIndex];
-  let train = loadConfiguredDataset(t.dataset, ctx.configDir, seed, `target/${t.name}/train`);
-  let test = loadConfiguredDataset(t.testDataset, ctx.configDir, seed, `target/${t.name}/test`);
+  const backbone = { backbone: c.source.pretrained };
+  let train = loadConfiguredDataset(t.dataset, ctx.configDir, seed, `target/${t.name}/train`, backbone);
+  let test = loadConfiguredDataset(t.testDataset, ctx.configDir, seed, `target/${t.name}/test`, backbone);
   const debiased = debiasTarget(ctx, targetIndex, train, seed);
   train = debiased.dataset;
   const conditions = new Map<string, ImageDataset>();

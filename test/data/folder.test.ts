@@ -73,9 +73,9 @@ test('image folder resizes to the requested size (constant image stays constant)
   const ds = loadDataset({ name: 'folder', split: 'train', path: root, size: [4, 4], channels: 1 });
   assert.deepEqual([ds.n, ds.c, ds.h, ds.w], [2, 1, 4, 4]);
   assert.ok(ds.images.subarray(0, 16).every((v) => v === 90));
-  // gray of R=100 is round(29.9) = 30; 2 → 4 bilinear with half-pixel centres samples columns at
-  // 0, 0.25, 0.75, 1 of the step 0 → 30: 0, 7.5 → 8, 22.5 → 23, 30
-  assert.deepEqual(Array.from(ds.images.subarray(16, 20)), [0, 8, 23, 30]);
+  // Pillow's bilinear 2 → 4 (half-pixel centres) turns R = 0, 100 into 0, 25, 75, 100; the gray
+  // conversion follows the resize (torchvision's Resize → Grayscale order): round(0.299 R) = 0, 7, 22, 30
+  assert.deepEqual(Array.from(ds.images.subarray(16, 20)), [0, 7, 22, 30]);
   throwsFor(
     () => loadImageFolder({ path: root }),
     path.join(root, 'one', 'small.png'),
@@ -97,7 +97,7 @@ test('image folder errors name the path: missing root, no classes, empty class, 
   fs.rmSync(corrupt);
   const fake = path.join(root, 'b', 'fake.jpg');
   fs.writeFileSync(fake, 'hello, not an image');
-  throwsFor(() => loadImageFolder({ path: root }), fake, /not a PNG or JPEG/);
+  throwsFor(() => loadImageFolder({ path: root }), fake, /not a PNG, JPEG or WebP/);
   fs.writeFileSync(fake, Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 1, 2, 3]));
   throwsFor(() => loadImageFolder({ path: root }), fake, /corrupt or unreadable JPEG/);
 });

@@ -269,9 +269,11 @@ test('bad target data through an experiment: an empty image folder, an empty cla
   mkdirSync(join(mixed, 'b'), { recursive: true });
   png(join(mixed, 'a', '0.png'), 28, 28);
   png(join(mixed, 'b', '0.png'), 20, 24);
+  // Without size or transform a pretrained backbone's Resize + CenterCrop brings mixed sizes to one
+  // (docs/preprocessing.md); a transform that leaves them unequal (resize alone) is refused: 20×24 → 28×33.
   await assert.rejects(
-    run(config(pre('ok.safetensors'), { target: `{ name: folder, path: ${mixed} }` }), join(dir, 'root-f2')),
-    (e: Error) => e.message.includes(join(mixed, 'b', '0.png')) && /20×24 but earlier images are 28×28/.test(e.message),
+    run(config(pre('ok.safetensors'), { target: `{ name: folder, path: ${mixed}, transform: { resize: 28 } }` }), join(dir, 'root-f2')),
+    (e: Error) => e.message.includes(join(mixed, 'b', '0.png')) && /28×33 but earlier images are 28×28/.test(e.message),
   );
 });
 

@@ -1,8 +1,9 @@
 /**
  * An image folder in torchvision's ImageFolder layout: one sub-folder per class (classes sorted by
  * folder name), PNG and JPEG files inside (sorted by file name; other files and hidden entries are
- * skipped). Images are decoded to RGBA (pngjs, jpeg-js), converted to 1 or 3 channels (alpha
- * dropped; gray = 0.299 R + 0.587 G + 0.114 B) and resized bilinearly to `size`.
+ * skipped). Images are decoded by src/data/decode.ts (sharp: JPEG, PNG, WebP; EXIF orientation
+ * applied; alpha dropped; gray = 0.299 R + 0.587 G + 0.114 B), then resized to `size` or
+ * preprocessed by `transform` (torchvision's Resize / CenterCrop).
  *
  * A dataset root either holds the class folders itself (a flat folder: one split, the training
  * one; a test split needs an explicit holdout, see src/data/registry.ts), or splits in torchvision's
@@ -12,14 +13,12 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import jpeg from 'jpeg-js';
-import pngjs from 'pngjs';
+import { decodeImageFilesSync, type DecodeTransform } from '../decode.js';
 import { DatasetError } from '../errors.js';
-import { resizeImage, rgbaToPlanar } from '../image.js';
 import type { ImageDataset } from '../types.js';
 import { isDir, readFileOrThrow } from './files.js';
 
-const IMAGE_EXT = /\.(png|jpe?g)$/i;
+const IMAGE_EXT = /\.(png|jpe?g|webp)$/i;
 
 /** Options of `loadImageFolder`. */
 export interface ImageFolderOptions {
@@ -28,27 +27,10 @@ export interface ImageFolderOptions {
   size?: readonly [number, number];
   /** Output channels (default 3). */
   channels?: 1 | 3;
+  /** torchvision-style resize / centre crop applied while decoding (src/data/decode.ts); not with `size`. */
+  transform?: DecodeTransform;
   /** Dataset name for logs (default: the folder's name). */
   name?: string;
-}
-
-/** Decodes a PNG or JPEG (told apart by magic bytes) to interleaved RGBA; `buf` = the file's bytes when already read. */
-export function decodeImage(file: string, buf: Buffer = readFileOrThrow(file)): { width: number; height: number; rgba: Uint8Array } {
-  const isPng = buf.length >= 8 && buf[0] === 0x89 && buf[1] === 0x50 && buf[2] === 0x4e && buf[3] === 0x47;
-  const isJpeg = buf.length >= 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff;
-  try {
-    if (isPng) {
-      const png = pngjs.PNG.sync.read(buf);
-      return { width: png.width, height: png.height, rgba: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length) };
-    }
-    if (isJpeg) {
-      const img = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 1024 });
-      return { width: img.width, height: img.height, rgba: img.data };
-    }
-  } catch (e) {
-    throw new DatasetError(file, `corrupt or unreadable ${isPng ? 'PNG' : 'JPEG'} image (${(e as Error).message})`, { cause: e });
-  }
-  throw new DatasetError(file, 'not a PNG or JPEG image (unrecognised file signature)');
 }
 
 function listDir(dir: string): fs.Dirent[] {
@@ -159,34 +141,25 @@ export function loadImageFolder(opts: ImageFolderOptions): ImageDataset {
     if (imgs.length === 0) throw new DatasetError(dir, 'class folder holds no .png/.jpg/.jpeg images');
     for (const f of imgs) files.push({ file: path.join(dir, f.name), label });
   });
-  let size = opts.size;
+  const size = opts.size;
   if (size !== undefined && !(size.length === 2 && size.every((v) => Number.isInteger(v) && v > 0)))
     throw new DatasetError(root, `size must be [height, width] of positive integers, got ${JSON.stringify(size)}`);
+  if (size !== undefined && opts.transform !== undefined)
+    throw new DatasetError(root, 'give either size (stretch) or a transform (resize / centerCrop), not both');
+  // Decoding and preprocessing: src/data/decode.ts (sharp), many files at once.
+  const decoded = decodeImageFilesSync(
+    files.map((f) => f.file),
+    { channels: c, transform: opts.transform ?? (size ? { size } : undefined) },
+  );
   const n = files.length;
-  let images: Uint8Array | undefined;
-  const labels = new Int32Array(n);
-  // Content ids are the files' bytes, so they do not depend on the decoder or the size.
-  const contentIds = new Array<string>(n);
-  files.forEach(({ file, label }, i) => {
-    const bytes = readFileOrThrow(file);
-    contentIds[i] = createHash('sha256').update(bytes).digest('hex').slice(0, 24);
-    const img = decodeImage(file, bytes);
-    if (size === undefined) size = [img.height, img.width];
-    else if (opts.size === undefined && (img.height !== size[0] || img.width !== size[1]))
-      throw new DatasetError(
-        file,
-        `image is ${img.height}×${img.width} but earlier images are ${size[0]}×${size[1]}; set a size to resize them all`,
-      );
-    const planar = rgbaToPlanar(img.rgba, img.height, img.width, c);
-    const resized = resizeImage(planar, c, [img.height, img.width], size);
-    images ??= new Uint8Array(n * resized.length);
-    images.set(resized, i * resized.length);
-    labels[i] = label;
-  });
-  const [h, w] = size!;
+  const images = decoded.images;
+  const labels = Int32Array.from(files, (f) => f.label);
+  const [h, w] = [decoded.h, decoded.w];
+  // Content ids are the files' bytes, so they do not depend on the decoder, the size or the transform.
+  const contentIds = files.map((f) => createHash('sha256').update(readFileOrThrow(f.file)).digest('hex').slice(0, 24));
   return {
     name: opts.name ?? path.basename(path.resolve(root)),
-    images: images!,
+    images,
     labels,
     classes: classDirs.map((d) => d.name),
     contentIds,

@@ -75,6 +75,26 @@ export const DatasetSpecSchema = z
       .nullable()
       .default(null)
       .describe('Convert to 1 (grayscale) or 3 (RGB) channels. null = keep the native channel count.'),
+    transform: z
+      .strictObject({
+        resize: z
+          .number()
+          .int()
+          .positive()
+          .nullable()
+          .default(null)
+          .describe("torchvision's Resize(n): the shorter side becomes n pixels (bilinear, antialiased). null = no resize."),
+        centerCrop: z
+          .union([z.number().int().positive(), z.tuple([z.number().int().positive(), z.number().int().positive()])])
+          .nullable()
+          .default(null)
+          .describe("torchvision's CenterCrop: n or [height, width] pixels, after resize. null = no crop."),
+      })
+      .optional()
+      .describe(
+        "'folder' only: torchvision-style preprocessing while decoding (Resize then CenterCrop), instead of `size`. " +
+          'Absent = `size`, or, under a pretrained source, Resize(size / 0.875) + CenterCrop(size) of the backbone.',
+      ),
     classes: z
       .array(ClassRefSchema)
       .min(1)
@@ -133,6 +153,14 @@ export const DatasetSpecSchema = z
     if (d.range !== null && d.range[0] >= d.range[1]) {
       ctx.addIssue({ code: 'custom', path: ['range'], message: `range [${d.range[0]}, ${d.range[1]}) is empty: start must be below end` });
     }
+    if (d.transform !== undefined && d.name !== 'folder')
+      ctx.addIssue({ code: 'custom', path: ['transform'], message: "transform applies to 'folder' datasets only; use size for others" });
+    if (d.transform !== undefined && d.size !== null)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['transform'],
+        message: 'give either size (stretch) or transform (resize / centerCrop), not both',
+      });
     if (d.name === 'folder' && d.path === null) {
       ctx.addIssue({ code: 'custom', path: ['path'], message: "dataset 'folder' needs a path" });
     }

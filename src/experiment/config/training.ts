@@ -63,6 +63,31 @@ export const AugmentSchema = z
   .strictObject({
     cropPadding: z.number().int().min(0).default(0).describe('Random crop after zero-padding by this many pixels per side (0 = off).'),
     hflip: z.boolean().default(false).describe('Random horizontal flip with probability 0.5.'),
+    randomResizedCrop: z
+      .strictObject({
+        scale: z
+          .tuple([z.number().gt(0).max(1), z.number().gt(0).max(1)])
+          .default([0.08, 1])
+          .describe("Range of the crop's area as a fraction of the image's (torchvision's default [0.08, 1])."),
+        ratio: z
+          .tuple([z.number().positive(), z.number().positive()])
+          .default([3 / 4, 4 / 3])
+          .describe("Range of the crop's width / height, sampled log-uniformly (torchvision's default [3/4, 4/3])."),
+      })
+      .optional()
+      .describe(
+        "torchvision's RandomResizedCrop to the model's input size, on the stored image (after the dataset's resize / centerCrop), " +
+          'seeded per (seed, epoch, sample); not with cropPadding. Absent = off.',
+      ),
+  })
+  .superRefine((a, ctx) => {
+    if (a.randomResizedCrop !== undefined && a.cropPadding > 0)
+      ctx.addIssue({ code: 'custom', path: ['randomResizedCrop'], message: 'randomResizedCrop and cropPadding cannot be combined' });
+    for (const k of ['scale', 'ratio'] as const) {
+      const v = a.randomResizedCrop?.[k];
+      if (v !== undefined && v[0] > v[1])
+        ctx.addIssue({ code: 'custom', path: ['randomResizedCrop', k], message: `${k} [${v[0]}, ${v[1]}] must be [min, max]` });
+    }
   })
   .describe('Data augmentation applied to training batches.')
   .meta({ id: 'Augment' });

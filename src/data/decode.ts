@@ -1,0 +1,329 @@
+/**
+ * Image decoding and deterministic preprocessing on sharp (libvips): JPEG, PNG and WebP files →
+ * planar (CHW) uint8 images of 1 or 3 channels, in torchvision's terms.
+ *
+ * Per file, in this order (what `ImageFolder` + `Resize` + `CenterCrop` do with PIL):
+ *   1. decode; EXIF orientation applied (`rotate()`), as PIL's `ImageOps.exif_transpose` would;
+ *      CMYK is converted to sRGB by libvips (colour-managed: the embedded ICC profile, or libvips's
+ *      default CMYK profile), 16-bit images to 8 bits;
+ *   2. `resize` (shorter side → n, torchvision's truncation of the longer side) or `size` (stretch
+ *      to [h, w]), bilinear with antialiasing on downscale (PIL's `BILINEAR`), with JPEG/WebP
+ *      shrink-on-load when the image is at least twice the target size;
+ *   3. `centerCrop` (torchvision's offsets, zero padding when the crop is larger than the image);
+ *   4. channels: alpha is dropped without compositing (PIL's `convert('RGB')`); gray sources are
+ *      replicated to 3 channels; colour → 1 channel by 0.299 R + 0.587 G + 0.114 B, rounded
+ *      (PIL's `convert('L')`), computed after the resize.
+ *
+ * sharp is asynchronous: `decodeImageFiles` keeps several files in flight on libuv's threadpool.
+ * `decodeImageFilesSync` runs the same code on a worker thread and blocks until it finishes, for
+ * the synchronous dataset loaders (`loadDataset`).
+ */
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import sharp from 'sharp';
+import { DatasetError } from './errors.js';
+import { centerCropBox, resizeShorterSide, type CropBox } from './geometry.js';
+import { LUMA } from './image.js';
+import { pilResizeBilinear } from './pil-resize.js';
+
+/** Deterministic preprocessing of one image (torchvision's eval transforms). */
+export interface DecodeTransform {
+  /** torchvision `Resize(n)`: the shorter side becomes n pixels (bilinear, antialiased). */
+  resize?: number;
+  /** torchvision `CenterCrop([h, w])`, after `resize`. */
+  centerCrop?: readonly [number, number];
+  /** Stretch to [height, width] (bilinear, antialiased), ignoring the aspect ratio; not with `resize`. */
+  size?: readonly [number, number];
+}
+
+/** What `decodeImageFile` makes of a file. */
+export interface DecodeOptions {
+  /** Output channels (default 3). */
+  channels?: 1 | 3;
+  transform?: DecodeTransform;
+}
+
+/** One decoded image: CHW uint8 pixels. */
+export interface DecodedImage {
+  data: Uint8Array;
+  c: 1 | 3;
+  h: number;
+  w: number;
+}
+
+const FORMATS = new Set(['jpeg', 'png', 'webp']);
+
+function sniff(buf: Uint8Array): 'PNG' | 'JPEG' | 'WebP' | null {
+  if (buf.length >= 8 && buf[0] === 0x89 && buf[1] === 0x50 && buf[2] === 0x4e && buf[3] === 0x47) return 'PNG';
+  if (buf.length >= 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff) return 'JPEG';
+  if (buf.length >= 12 && String.fromCharCode(...buf.subarray(0, 4)) === 'RIFF' && String.fromCharCode(...buf.subarray(8, 12)) === 'WEBP')
+    return 'WebP';
+  return null;
+}
+
+let configured = false;
+/**
+ * sharp's process-wide settings for many small images: no operation cache (each file is decoded
+ * once), and one libvips thread per image, since `decodeImageFiles` already keeps one image per
+ * core in flight on libuv's threadpool (4 threads by default, enough for this machine's cores).
+ */
+function configureSharp(): void {
+  if (configured) return;
+  configured = true;
+  sharp.cache(false);
+  sharp.concurrency(1);
+}
+
+/** Checks a transform; throws a RangeError naming the bad key. */
+export function validateDecodeTransform(t: DecodeTransform): void {
+  const posInt = (v: number): boolean => Number.isInteger(v) && v > 0;
+  if (t.resize !== undefined && !posInt(t.resize)) throw new RangeError(`transform.resize must be a positive integer, got ${t.resize}`);
+  for (const k of ['centerCrop', 'size'] as const) {
+    const v = t[k];
+    if (v !== undefined && !(v.length === 2 && v.every(posInt)))
+      throw new RangeError(`transform.${k} must be [height, width] of positive integers, got ${JSON.stringify(v)}`);
+  }
+  if (t.resize !== undefined && t.size !== undefined)
+    throw new RangeError('transform: give resize (shorter side) or size (stretch), not both');
+}
+
+/**
+ * The output [height, width] of a transform that fixes it (centerCrop or size), or null when it
+ * depends on the image (no transform, or resize alone).
+ */
+export function fixedOutputSize(t: DecodeTransform | undefined): [number, number] | null {
+  if (t?.centerCrop) return [t.centerCrop[0], t.centerCrop[1]];
+  if (t?.size) return [t.size[0], t.size[1]];
+  return null;
+}
+
+/**
+ * Decodes one image from its bytes (`file` names it in errors). Throws a DatasetError naming the
+ * file for an unknown format or a corrupt image.
+ *
+ * @example const img = await decodeImageBuffer(bytes, 'cat.jpg', { transform: { resize: 256, centerCrop: [224, 224] } });
+ */
+export async function decodeImageBuffer(buf: Uint8Array, file: string, opts: DecodeOptions = {}): Promise<DecodedImage> {
+  configureSharp();
+  const outC = opts.channels ?? 3;
+  const t = opts.transform ?? {};
+  const kind = sniff(buf);
+  if (kind === null) throw new DatasetError(file, 'not a PNG, JPEG or WebP image (unrecognised file signature)');
+  try {
+    const img = sharp(buf, { failOn: 'error' });
+    const meta = await img.metadata();
+    if (!FORMATS.has(meta.format ?? '')) throw new Error(`unsupported format ${String(meta.format)}`);
+    const rotated = (meta.orientation ?? 1) >= 5;
+    const w0 = rotated ? meta.height : meta.width;
+    const h0 = rotated ? meta.width : meta.height;
+    let [h, w] = [h0, w0];
+    if (t.resize !== undefined) [h, w] = resizeShorterSide(h0, w0, t.resize);
+    else if (t.size !== undefined) [h, w] = [t.size[0], t.size[1]];
+    // Gray sources stay one channel when one is asked for; otherwise sRGB (luma in JS after resizing).
+    const grayIn = meta.channels !== undefined && meta.channels <= 2 && meta.space !== 'cmyk';
+    const space = outC === 1 && grayIn ? 'b-w' : 'srgb';
+    const resizes = h !== h0 || w !== w0;
+    // libvips downscales (with shrink-on-load); upscaling is Pillow's bilinear in JS (libvips
+    // samples differently when enlarging). libvips premultiplies alpha while resampling, Pillow's
+    // convert('RGB') drops it first: an image with alpha is decoded without it before libvips resizes it.
+    const vipsResize = resizes && h <= h0 && w <= w0;
+    // Plain 8-bit sRGB without alpha or rotation (most photos) skips the conversion steps.
+    let pipe = (meta.orientation ?? 1) > 1 ? img.rotate() : img;
+    if (vipsResize && meta.hasAlpha) {
+      const flat = await pipe.removeAlpha().toColourspace(space).raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+      pipe = sharp(flat.data, { raw: { width: flat.info.width, height: flat.info.height, channels: flat.info.channels } });
+    }
+    if (vipsResize) pipe.resize(w, h, { fit: 'fill', kernel: 'linear' });
+    let box: CropBox | null = t.centerCrop !== undefined ? centerCropBox(h, w, t.centerCrop[0], t.centerCrop[1]) : null;
+    const inside = box !== null && box.top >= 0 && box.left >= 0 && box.top + box.height <= h && box.left + box.width <= w;
+    if (box !== null && inside && (!resizes || vipsResize)) {
+      if (box.height !== h || box.width !== w) pipe.extract(box);
+      [h, w] = [box.height, box.width];
+      box = null;
+    }
+    const plain = meta.space === 'srgb' && meta.channels === 3 && meta.depth === 'uchar' && space === 'srgb';
+    if (!plain) pipe = pipe.removeAlpha().toColourspace(space);
+    const out = await pipe.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    let data: Uint8Array = out.data;
+    const ic = out.info.channels;
+    if (resizes && !vipsResize) data = pilResizeBilinear(data, ic, out.info.height, out.info.width, h, w);
+    else if (out.info.height !== h || out.info.width !== w)
+      throw new Error(`libvips produced ${out.info.height}×${out.info.width}, expected ${h}×${w}`);
+    const planar = toPlanar(data, ic, h, w, outC);
+    if (box === null) return { data: planar, c: outC, h, w };
+    return { data: padCrop(planar, outC, h, w, box), c: outC, h: box.height, w: box.width };
+  } catch (e) {
+    if (e instanceof DatasetError) throw e;
+    throw new DatasetError(file, `corrupt or unreadable ${kind} image (${(e as Error).message})`, { cause: e });
+  }
+}
+
+/** Interleaved uint8 (1, 3 channels) → planar CHW with `outC` channels. */
+function toPlanar(src: Uint8Array, c: number, h: number, w: number, outC: 1 | 3): Uint8Array {
+  const plane = h * w;
+  const out = new Uint8Array(outC * plane);
+  if (c === 1) {
+    for (let k = 0; k < outC; k++) out.set(src.subarray(0, plane), k * plane);
+    return out;
+  }
+  if (c !== 3) throw new Error(`unexpected ${c} channels after conversion`);
+  if (outC === 3) {
+    for (let i = 0, j = 0; i < plane; i++, j += 3) {
+      out[i] = src[j];
+      out[plane + i] = src[j + 1];
+      out[2 * plane + i] = src[j + 2];
+    }
+  } else {
+    for (let i = 0, j = 0; i < plane; i++, j += 3) out[i] = Math.round(LUMA[0] * src[j] + LUMA[1] * src[j + 1] + LUMA[2] * src[j + 2]);
+  }
+  return out;
+}
+
+/** The box of a CHW image, zeros where the box leaves the image. */
+function padCrop(src: Uint8Array, c: number, h: number, w: number, box: CropBox): Uint8Array {
+  const out = new Uint8Array(c * box.height * box.width);
+  for (let k = 0; k < c; k++)
+    for (let y = 0; y < box.height; y++) {
+      const sy = y + box.top;
+      if (sy < 0 || sy >= h) continue;
+      for (let x = 0; x < box.width; x++) {
+        const sx = x + box.left;
+        if (sx >= 0 && sx < w) out[(k * box.height + y) * box.width + x] = src[(k * h + sy) * w + sx];
+      }
+    }
+  return out;
+}
+
+/** Reads and decodes one file; errors name it. */
+export async function decodeImageFile(file: string, opts: DecodeOptions = {}): Promise<DecodedImage> {
+  let buf: Buffer;
+  try {
+    buf = await readFile(file);
+  } catch (e) {
+    throw new DatasetError(file, `cannot read image (${(e as Error).message})`, { cause: e });
+  }
+  return decodeImageBuffer(buf, file, opts);
+}
+
+/** Options of `decodeImageFiles`. */
+export interface DecodeFilesOptions extends DecodeOptions {
+  /** Files decoded at once (default: the number of cores, at least 2). */
+  concurrency?: number;
+}
+
+/** Many images in one buffer: n × c × h × w, sample-major CHW. */
+export interface DecodedBatch {
+  images: Uint8Array;
+  n: number;
+  c: 1 | 3;
+  h: number;
+  w: number;
+}
+
+/**
+ * Decodes `files` concurrently into one NCHW buffer, in the order given. Every image must come out
+ * at one size: give a transform with `centerCrop` or `size`, or images that share their size (the
+ * first file that differs is named in the error).
+ *
+ * @example await decodeImageFiles(paths, { transform: { resize: 256, centerCrop: [224, 224] } })
+ */
+export async function decodeImageFiles(files: readonly string[], opts: DecodeFilesOptions = {}): Promise<DecodedBatch> {
+  if (opts.transform) validateDecodeTransform(opts.transform);
+  const c = opts.channels ?? 3;
+  const n = files.length;
+  const conc = Math.max(1, opts.concurrency ?? Math.max(2, os.availableParallelism()));
+  const fixed = fixedOutputSize(opts.transform);
+  let dims: [number, number] | null = fixed;
+  let first = '';
+  let images: Uint8Array | null = fixed ? new Uint8Array(n * c * fixed[0] * fixed[1]) : null;
+  // Without a fixed size, outputs wait until the first file (in order) has set it.
+  const pending = new Map<number, DecodedImage>();
+  let placed = 0;
+  const place = (i: number, img: DecodedImage): void => {
+    if (dims === null) {
+      if (i !== placed) {
+        pending.set(i, img);
+        return;
+      }
+      dims = [img.h, img.w];
+      first = files[i];
+      images = new Uint8Array(n * c * img.h * img.w);
+    }
+    if (img.h !== dims[0] || img.w !== dims[1])
+      throw new DatasetError(
+        files[i],
+        `image is ${img.h}×${img.w} but earlier images are ${dims[0]}×${dims[1]}; ` +
+          `set a size, or resize + centerCrop, to bring them all to one size (the first image, ${first}, set ${dims[0]}×${dims[1]})`,
+      );
+    images!.set(img.data, i * img.data.length);
+    placed++;
+    for (const [j, p] of pending) {
+      pending.delete(j);
+      place(j, p);
+    }
+  };
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < n) {
+      const i = next++;
+      place(i, await decodeImageFile(files[i], opts));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(conc, n) }, worker));
+  const [h, w] = dims ?? [0, 0];
+  return { images: images ?? new Uint8Array(0), n, c, h, w };
+}
+
+/** The message a decode worker sends back. */
+type WorkerReply = { ok: true; batch: DecodedBatch } | { ok: false; file: string | null; message: string };
+
+/**
+ * `decodeImageFiles` for synchronous callers: runs it on a worker thread (whose libuv threadpool
+ * does the decoding) and blocks this thread until the result is back (no copy: the pixel buffer
+ * is transferred). Same result and errors as the async version.
+ */
+export function decodeImageFilesSync(files: readonly string[], opts: DecodeFilesOptions = {}): DecodedBatch {
+  if (opts.transform) validateDecodeTransform(opts.transform);
+  if (files.length === 0) return { images: new Uint8Array(0), n: 0, c: opts.channels ?? 3, h: 0, w: 0 };
+  const signal = new Int32Array(new SharedArrayBuffer(4));
+  const { port1, port2 } = new MessageChannel();
+  const self = import.meta.url;
+  // Under tsx (a development checkout) the worker registers tsx's loader before importing this .ts file.
+  const tsxApi = self.endsWith('.ts') ? import.meta.resolve('tsx/esm/api') : null;
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: { self, tsxApi, files, opts, signal, port: port2 },
+    transferList: [port2],
+  });
+  try {
+    while (Atomics.load(signal, 0) === 0) Atomics.wait(signal, 0, 0, 1000);
+    const msg = receiveMessageOnPort(port1)?.message as WorkerReply | undefined;
+    if (msg === undefined) throw new Error('image decode worker exited without a result');
+    if (!msg.ok) throw msg.file !== null ? new DatasetError(msg.file, msg.message.slice(msg.file.length + 2)) : new Error(msg.message);
+    return msg.batch;
+  } finally {
+    port1.close();
+    void worker.terminate();
+  }
+}
+
+/** The worker's bootstrap (CommonJS, evaluated): load this module, decode, reply, signal. */
+const WORKER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+(async () => {
+  const { self, tsxApi, files, opts, signal, port } = workerData;
+  let reply;
+  try {
+    if (tsxApi) (await import(tsxApi)).register();
+    const m = await import(self);
+    const batch = await m.decodeImageFiles(files, opts);
+    port.postMessage({ ok: true, batch }, [batch.images.buffer]);
+  } catch (e) {
+    reply = { ok: false, file: e && e.name === 'DatasetError' ? e.file : null, message: String(e && e.stack && !e.file ? e.stack : e.message) };
+    port.postMessage(reply);
+  }
+  Atomics.store(signal, 0, 1);
+  Atomics.notify(signal, 0);
+})();
+`;
