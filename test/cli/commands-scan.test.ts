@@ -21,7 +21,7 @@ function weights(name: string, seed: number, inChannels = 1): string {
 const backbone = weights('backbone', 0);
 const refs = [1, 2, 3].map((s) => weights(`ref${s}`, s));
 const DATA = '{name: mnist, split: test, limit: 40}';
-const FAST = ['--images', '12', '--steps', '4', '--class-steps', '2', '--quiet'];
+const FAST = ['--images', '12', '--steps', '4', '--class-steps', '2', '--quiet', '--cache', path.join(dir, 'cache')];
 
 test('scan --json prints one object: maskFraction, similarity, verdict, the references position, per class; PNGs and report.json written', async () => {
   const before = liveTensors();

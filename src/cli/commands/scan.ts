@@ -105,8 +105,17 @@ export const scanCommand = defineCommand({
     { name: 'seed', type: 'number', default: 0, description: 'Seed of the searches, the trained references and the transfers.' },
     { name: 'threads', type: 'number', description: 'libtorch intra-op threads.' },
     { name: 'out', short: 'o', type: 'string', valueName: 'dir', default: 'scan-out', description: 'Folder for PNGs and report.json.' },
+    {
+      name: 'cache',
+      type: 'string',
+      valueName: 'dir',
+      default: 'runs/cache/scan',
+      description:
+        "Folder of cached reference statistics, keyed by the reference file's sha256, the scan data, the settings and the scan code (a second scan against the same references scans only the backbone).",
+    },
+    { name: 'no-cache', type: 'boolean', description: 'Neither read nor write cached reference statistics.' },
     { name: 'json', type: 'boolean', description: 'Print the report as one JSON object.' },
-    { name: 'quiet', type: 'boolean', description: 'No progress lines.' },
+    { name: 'quiet', short: 'q', type: 'boolean', description: 'No progress lines (the report only).' },
   ],
   examples: [
     'scan backbone.safetensors --data fashion-mnist:test --reference ref1.safetensors --reference ref2.safetensors --reference ref3.safetensors',
@@ -194,6 +203,7 @@ export function backboneLoader(file: string, flags: ArchFlagValues): BackboneSou
   }
   return {
     label: file,
+    file,
     spec,
     load: (): Classifier => {
       const m = createModel(spec);
@@ -305,9 +315,10 @@ export async function runScan(flags: ScanFlags, pos: PositionalsOf<typeof scanCo
       maxImages: flags.images,
       target,
       outDir: flags.out,
+      cacheDir: flags['no-cache'] ? undefined : flags.cache,
       onProgress: (line) => {
         if (flags.quiet) return;
-        const what = line.replace(/ \d+\/\d+$/, '');
+        const what = line.replace(/ \d+\/\d+( \(.*\))?$/, '');
         if (what !== lastWhat || Date.now() - last > 5000) {
           last = Date.now();
           lastWhat = what;
@@ -332,8 +343,11 @@ function printReport(r: AuditReport, io: CommandIO): void {
   io.out(`headless trigger: mask ${pct(r.maskFraction)} of the image, similarity reached ${num(r.similarity, 3)}`);
   const h = r.references.headless;
   io.out(
-    `references: ${r.references.count}; their median ${pct(h.median)}, robust z ${num(h.z)}, percentile ${h.percentile === null ? '-' : (100 * h.percentile).toFixed(0)}`,
+    `references: ${r.references.count}` +
+      (r.references.cached > 0 ? ` (${r.references.cached} from the cache ${r.cache})` : '') +
+      `; their median ${pct(h.median)}, robust z ${num(h.z)}, percentile ${h.percentile === null ? '-' : (100 * h.percentile).toFixed(0)}`,
   );
+  if (r.mostSuspiciousClass !== null) io.out(`most suspicious class: ${r.mostSuspiciousClassName}`);
   if (r.perClass.length > 0) {
     io.out('');
     io.out(
