@@ -11,7 +11,17 @@ import type { Classifier } from '../nn/index.js';
 import { formatDuration } from '../train/progress.js';
 import type { ProgressEvent } from '../train/trainer.js';
 import { scanCacheInputs, summariseScan, ScanCache, type ScanSummary } from './cache.js';
-import { decide, robustZ, type ReferencePosition, type Verdict, type VerdictInput, type VerdictRule } from './reference.js';
+import {
+  compareClasses,
+  decide,
+  robustZ,
+  type ClassStatistic,
+  type ReferencePosition,
+  type ScaleCheck,
+  type Verdict,
+  type VerdictInput,
+  type VerdictRule,
+} from './reference.js';
 import {
   classLabel,
   resolveScanSettings,
@@ -48,6 +58,8 @@ export interface AuditInput {
   /** Images used by the search (default 256). */
   readonly maxImages?: number;
   readonly rule?: VerdictRule;
+  /** How per-class masks are compared with the references' (default 'relative'; see `ClassStatistic`). */
+  readonly statistic?: ClassStatistic;
   /** Labelled target data for "would it transfer?". */
   readonly target?: { train: ImageDataset; test: ImageDataset; options?: TransferCheckOptions };
   /** Folder for PNGs, report.json and trained references (nothing written without it). */
@@ -63,8 +75,16 @@ export interface AuditInput {
 
 /** Statistics of one headless search, without the trigger pixels. */
 export type HeadlessSummary = Omit<HeadlessFinding, 'trigger'> & { position: ReferencePosition };
-/** Statistics of one class, without the trigger pixels. */
-export type ClassSummary = Omit<ClassFinding, 'trigger'> & { position: ReferencePosition | null };
+/**
+ * Statistics of one class, without the trigger pixels: `position` by the statistic the verdict
+ * used, `positions` by both (see `ClassStatistic`), `relativeMask` the mask over the model's
+ * median class mask.
+ */
+export type ClassSummary = Omit<ClassFinding, 'trigger'> & {
+  position: ReferencePosition | null;
+  relativeMask: number;
+  positions: { absolute: ReferencePosition | null; relative: ReferencePosition | null };
+};
 
 /** What `auditBackbone` returns (and `scan --json` prints). */
 export interface AuditReport {
@@ -75,6 +95,10 @@ export interface AuditReport {
   readonly similarity: number;
   readonly verdict: Verdict;
   readonly reasoning: string[];
+  /** The per-class statistic the verdict used. */
+  readonly statistic: ClassStatistic;
+  /** The backbone's median class mask against the references' (null without per-class references). */
+  readonly scale: ScaleCheck | null;
   /** Where the backbone's headless statistic falls among the references. */
   readonly references: {
     count: number;
@@ -251,17 +275,29 @@ export async function auditBackbone(input: AuditInput): Promise<AuditReport> {
       ),
     }));
     const sameHead = refStats.filter((r) => r.numClasses === numClasses && r.stats.classes.length > 0);
-    const perClass: ClassSummary[] = stats.classes.map((c) => {
-      const vals = sameHead.map((r) => r.stats.classes.find((d) => d.cls === c.cls)?.maskFraction).filter((v) => v !== undefined);
-      return { ...strip(c), position: vals.length > 0 ? robustZ(c.maskFraction, vals) : null };
+    const statistic = input.statistic ?? 'relative';
+    const compared = compareClasses(
+      stats.classes,
+      sameHead.map((r) => r.stats.classes),
+      input.rule?.unlikeFactor,
+    );
+    const perClass: ClassSummary[] = stats.classes.map((c, i) => {
+      const k = compared.classes[i];
+      const positions = { absolute: k.absolute, relative: k.relative };
+      return { ...strip(c), position: positions[statistic], relativeMask: k.relativeMask, positions };
     });
     const inputs: VerdictInput[] = [
       { name: `headless (${h0.measure} at ${h0.layer}, target ${h0.target})`, position: headless[0].position, reached: h0.reached },
       ...perClass
         .filter((c) => c.position !== null)
-        .map((c) => ({ name: `${classLabel(c.cls, c.name)} through the source head`, position: c.position!, reached: c.reached })),
+        .map((c) => ({
+          name: `${classLabel(c.cls, c.name)} through the source head`,
+          position: c.position!,
+          reached: c.reached,
+          relative: statistic === 'relative',
+        })),
     ];
-    const { verdict, reasoning } = decide(inputs, input.rule);
+    const { verdict, reasoning } = decide(inputs, input.rule, compared.scale);
     if (stats.classes.length > 0 && sameHead.length === 0 && refStats.length > 0)
       reasoning.push('the references have another number of classes, so the per-class inversions could not be compared class by class');
     reasoning.push(...notes);
@@ -316,6 +352,8 @@ export async function auditBackbone(input: AuditInput): Promise<AuditReport> {
       similarity: h0.similarity,
       verdict,
       reasoning,
+      statistic,
+      scale: compared.scale,
       references: { count: refStats.length, files: refStats.map((r) => r.label), headless: headless[0].position, cached: fromCache },
       cache: input.cacheDir ?? null,
       headless,

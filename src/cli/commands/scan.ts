@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { auditBackbone, type AuditReport, type BackboneSource } from '../../audit/audit.js';
+import { CLASS_STATISTICS, type ClassStatistic } from '../../audit/reference.js';
 import type { CollapseMeasure, Normalisation } from '../../audit/search.js';
 import { NORMALISATION_KEY, normalisationOf } from '../../audit/train.js';
 import type { ImageDataset } from '../../data/types.js';
@@ -32,9 +33,11 @@ export const scanCommand = defineCommand({
     'Inverts a trigger on the backbone: the smallest mask m and pattern p such that features of (1-m)*x + m*p over clean images ' +
     "collapse (DECREE-style, no labels needed), and, through the checkpoint's own head, the smallest mask sending images to each " +
     'class (Neural-Cleanse-style). The mask sizes are compared with the same scan of clean references of the same architecture ' +
-    '(--reference files and/or --train-references N trained here): robust z-score and percentile per statistic; the verdict is ' +
-    'suspicious (some statistic below every reference and 3.5 robust SDs under their median), no-evidence, or inconclusive ' +
-    '(fewer than 3 references). With --target the recovered trigger is pasted on the target test set after a fixed and a full ' +
+    '(--reference files and/or --train-references N trained here): robust z-score and percentile per statistic, per-class masks ' +
+    "relative to each model's own median class by default (--statistic); the verdict is " +
+    'suspicious (some statistic below every reference and 3.5 robust SDs under their median), no-evidence, inconclusive ' +
+    "(fewer than 3 references) or unlike-references (the backbone's median class mask more than 2x outside the references' range). " +
+    'Reference statistics are cached by content (--cache). With --target the recovered trigger is pasted on the target test set after a fixed and a full ' +
     `transfer and its ASR reported next to a same-size random-pixel control. A DATASET-SPEC is ${DATASET_HELP}.`,
   positionals: [
     { name: 'weights', description: 'The backbone: a safetensors weights file (saveModel format, or a state dict with --arch).' },
@@ -102,6 +105,14 @@ export const scanCommand = defineCommand({
       description: 'Collapse measure of the headless search (cosine = plain DECREE).',
     },
     { name: 'similarity', type: 'number', default: 0.8, description: 'Collapse the headless search must reach (0..1).' },
+    {
+      name: 'statistic',
+      type: 'string',
+      choices: CLASS_STATISTICS,
+      default: 'relative',
+      description:
+        "Per-class comparison: 'relative' (each model's masks over its own median class, robust to references of another recipe) or 'absolute' (mask fractions as they are).",
+    },
     { name: 'seed', type: 'number', default: 0, description: 'Seed of the searches, the trained references and the transfers.' },
     { name: 'threads', type: 'number', description: 'libtorch intra-op threads.' },
     { name: 'out', short: 'o', type: 'string', valueName: 'dir', default: 'scan-out', description: 'Folder for PNGs and report.json.' },
@@ -313,6 +324,7 @@ export async function runScan(flags: ScanFlags, pos: PositionalsOf<typeof scanCo
         seed: flags.seed,
       },
       maxImages: flags.images,
+      statistic: flags.statistic as ClassStatistic,
       target,
       outDir: flags.out,
       cacheDir: flags['no-cache'] ? undefined : flags.cache,
@@ -348,17 +360,27 @@ function printReport(r: AuditReport, io: CommandIO): void {
       `; their median ${pct(h.median)}, robust z ${num(h.z)}, percentile ${h.percentile === null ? '-' : (100 * h.percentile).toFixed(0)}`,
   );
   if (r.mostSuspiciousClass !== null) io.out(`most suspicious class: ${r.mostSuspiciousClassName}`);
+  if (r.scale !== null)
+    io.out(
+      `typical class mask: ${pct(r.scale.value)} (the references' ${r.scale.references.map((x) => pct(x)).join(', ')})` +
+        (r.scale.unlike ? ` — more than ${r.scale.factor}x outside their range` : ''),
+    );
   if (r.perClass.length > 0) {
     io.out('');
+    io.out(`per class (verdict by the ${r.statistic} statistic; relative = mask / the model's median class mask):`);
+    const times = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${x.toFixed(2)}x`);
     io.out(
       formatTable(
-        ['class', 'mask', 'success', 'ref median', 'robust z', 'percentile'],
+        ['class', 'mask', 'success', 'ref median', 'z', 'relative', 'ref median', 'z', 'percentile'],
         r.perClass.map((c) => [
           c.name,
           pct(c.maskFraction),
           pct(c.success),
-          pct(c.position?.median),
-          num(c.position?.z),
+          pct(c.positions.absolute?.median),
+          num(c.positions.absolute?.z),
+          times(c.relativeMask),
+          times(c.positions.relative?.median),
+          num(c.positions.relative?.z),
           c.position?.percentile == null ? '-' : (100 * c.position.percentile).toFixed(0),
         ]),
       ),
