@@ -58,7 +58,7 @@ export interface AuditInput {
   /** Images used by the search (default 256). */
   readonly maxImages?: number;
   readonly rule?: VerdictRule;
-  /** How per-class masks are compared with the references' (default 'relative'; see `ClassStatistic`). */
+  /** How per-class masks are compared with the references' (default 'absolute'; see `ClassStatistic`). */
   readonly statistic?: ClassStatistic;
   /** Labelled target data for "would it transfer?". */
   readonly target?: { train: ImageDataset; test: ImageDataset; options?: TransferCheckOptions };
@@ -275,7 +275,7 @@ export async function auditBackbone(input: AuditInput): Promise<AuditReport> {
       ),
     }));
     const sameHead = refStats.filter((r) => r.numClasses === numClasses && r.stats.classes.length > 0);
-    const statistic = input.statistic ?? 'relative';
+    const statistic = input.statistic ?? 'absolute';
     const compared = compareClasses(
       stats.classes,
       sameHead.map((r) => r.stats.classes),

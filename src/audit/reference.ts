@@ -46,11 +46,14 @@ export function robustZ(value: number, references: readonly number[], minScaleFr
 
 /**
  * How the per-class mask sizes of a backbone are compared with its references':
- * - `relative` (default): each model's mask sizes divided by that model's own median over its
+ * - `relative`: each model's mask sizes divided by that model's own median over its
  *   classes, so a recipe that makes every class's trigger larger or smaller (more epochs, another
  *   optimizer, weight decay) cancels out, and what remains is how far one class stands below the
  *   model's other classes. One backdoored class barely moves the median of five or ten.
- * - `absolute`: the mask fractions themselves (the statistic of the first version of the scan).
+ * - `absolute` (default): the mask fractions themselves (the statistic of the first version of the
+ *   scan, the one its measured proof used). bench/scan-recipes.ts compares the two on a few
+ *   models of two recipes; the evidence so far does not make `relative` the better default (see
+ *   docs/scan.md).
  * The headless statistic is one number per model, so it is always compared as it is.
  */
 export type ClassStatistic = 'relative' | 'absolute';

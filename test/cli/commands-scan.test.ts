@@ -182,12 +182,12 @@ test('scan names classes by the scan data (every reasoning line and table row), 
   // inconclusive and the reasoning lists no class; where it does, the class is named.
   for (const l of rep.reasoning) assert.doesNotMatch(l, /class \d/, l);
   for (const l of rep.reasoning.filter((x) => x.includes('through the source head')))
-    assert.match(l, /^class (T-shirt\/top|Trouser|Pullover) through the source head: smallest mask \d\.\d\d×/);
+    assert.match(l, /^class (T-shirt\/top|Trouser|Pullover) through the source head: smallest mask \d+\.\d\d% of the image/);
   for (const c of rep.perClass) assert.ok(loud.out.includes(`${c.name} `), `table row of ${c.name}:\n${loud.out}`);
-  assert.equal(rep.statistic, 'relative');
+  assert.equal(rep.statistic, 'absolute');
 
-  const quiet = await call(scanCommand, runScan, [...args, '-q', '--statistic', 'absolute']);
+  const quiet = await call(scanCommand, runScan, [...args, '-q', '--statistic', 'relative']);
   assert.equal(quiet.code, 0, quiet.err);
   assert.equal(quiet.err, '');
-  assert.match(quiet.out, /per class \(verdict by the absolute statistic/);
+  assert.match(quiet.out, /per class \(verdict by the relative statistic/);
 });

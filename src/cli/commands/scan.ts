@@ -34,7 +34,7 @@ export const scanCommand = defineCommand({
     "collapse (DECREE-style, no labels needed), and, through the checkpoint's own head, the smallest mask sending images to each " +
     'class (Neural-Cleanse-style). The mask sizes are compared with the same scan of clean references of the same architecture ' +
     '(--reference files and/or --train-references N trained here): robust z-score and percentile per statistic, per-class masks ' +
-    "relative to each model's own median class by default (--statistic); the verdict is " +
+    "as fractions of the image, or relative to each model's own median class (--statistic relative); the verdict is " +
     'suspicious (some statistic below every reference and 3.5 robust SDs under their median), no-evidence, inconclusive ' +
     "(fewer than 3 references) or unlike-references (the backbone's median class mask more than 2x outside the references' range). " +
     'Reference statistics are cached by content (--cache). With --target the recovered trigger is pasted on the target test set after a fixed and a full ' +
@@ -109,9 +109,9 @@ export const scanCommand = defineCommand({
       name: 'statistic',
       type: 'string',
       choices: CLASS_STATISTICS,
-      default: 'relative',
+      default: 'absolute',
       description:
-        "Per-class comparison: 'relative' (each model's masks over its own median class, robust to references of another recipe) or 'absolute' (mask fractions as they are).",
+        "Per-class comparison: 'absolute' (mask fractions as they are) or 'relative' (each model's masks over its own median class, meant for references of another recipe; see docs/scan.md for what was measured).",
     },
     { name: 'seed', type: 'number', default: 0, description: 'Seed of the searches, the trained references and the transfers.' },
     { name: 'threads', type: 'number', description: 'libtorch intra-op threads.' },
