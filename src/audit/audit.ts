@@ -149,7 +149,7 @@ export async function auditBackbone(input: AuditInput): Promise<AuditReport> {
   const notes: string[] = [];
   try {
     // Progress over all search steps of the scans still to run, with an ETA from the time spent searching.
-    const clock = { total: 0, done: 0, searchMs: 0, last: 0 };
+    const clock = { total: 0, done: 0, searchMs: 0 };
     const stepsOf = (k: number, perClass: boolean) => {
       const r = resolveScanSettings(input.scan);
       return r.headless.length * r.headlessSteps + (perClass && r.perClass ? k * r.classSteps : 0);

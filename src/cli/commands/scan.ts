@@ -371,7 +371,7 @@ function printReport(r: AuditReport, io: CommandIO): void {
     const times = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${x.toFixed(2)}x`);
     io.out(
       formatTable(
-        ['class', 'mask', 'success', 'ref median', 'z', 'relative', 'ref median', 'z', 'percentile'],
+        ['class', 'mask', 'success', 'refs median', 'z', 'relative', 'refs relative', 'z relative', 'percentile'],
         r.perClass.map((c) => [
           c.name,
           pct(c.maskFraction),
