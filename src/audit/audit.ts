@@ -8,9 +8,29 @@ import path from 'node:path';
 import { exampleGridPng, type GridImage, type GridRow } from '../bias/grid.js';
 import type { ImageDataset } from '../data/types.js';
 import type { Classifier } from '../nn/index.js';
+import { formatDuration } from '../train/progress.js';
 import type { ProgressEvent } from '../train/trainer.js';
-import { decide, robustZ, type ReferencePosition, type Verdict, type VerdictInput, type VerdictRule } from './reference.js';
-import { scanModel, type ClassFinding, type HeadlessFinding, type ScanSettings, type ScanStatistics } from './scan.js';
+import { scanCacheInputs, summariseScan, ScanCache, type ScanSummary } from './cache.js';
+import {
+  compareClasses,
+  decide,
+  robustZ,
+  type ClassStatistic,
+  type ReferencePosition,
+  type ScaleCheck,
+  type Verdict,
+  type VerdictInput,
+  type VerdictRule,
+} from './reference.js';
+import {
+  classLabel,
+  resolveScanSettings,
+  scanModel,
+  type ClassFinding,
+  type HeadlessFinding,
+  type ScanSettings,
+  type ScanStatistics,
+} from './scan.js';
 import type { Normalisation } from './search.js';
 import { saveAuditModel, trainClassifier, imagesTensor, type TrainRecipe } from './train.js';
 import { transferCheck, type TransferCheck, type TransferCheckOptions } from './transfer.js';
@@ -20,6 +40,8 @@ import { permutedTrigger, stampImages, type RecoveredTrigger } from './trigger.j
 export interface BackboneSource {
   readonly label: string;
   readonly load: () => Classifier;
+  /** The weights file when the backbone is one: its sha256 keys the reference cache (see ./cache.ts). */
+  readonly file?: string;
 }
 
 /** Inputs of `auditBackbone`. */
@@ -36,17 +58,33 @@ export interface AuditInput {
   /** Images used by the search (default 256). */
   readonly maxImages?: number;
   readonly rule?: VerdictRule;
+  /** How per-class masks are compared with the references' (default 'absolute'; see `ClassStatistic`). */
+  readonly statistic?: ClassStatistic;
   /** Labelled target data for "would it transfer?". */
   readonly target?: { train: ImageDataset; test: ImageDataset; options?: TransferCheckOptions };
   /** Folder for PNGs, report.json and trained references (nothing written without it). */
   readonly outDir?: string;
+  /** Folder of cached reference statistics (see ./cache.ts); none read or written without it. */
+  readonly cacheDir?: string;
+  /**
+   * Progress lines: what is searched and how far, with the share of all search steps done and an
+   * ETA once a few steps were timed, e.g. `reference 2/4: class Dress 40/100 (scan 45%, ETA 1m20s)`.
+   */
   readonly onProgress?: (line: string) => void;
 }
 
 /** Statistics of one headless search, without the trigger pixels. */
 export type HeadlessSummary = Omit<HeadlessFinding, 'trigger'> & { position: ReferencePosition };
-/** Statistics of one class, without the trigger pixels. */
-export type ClassSummary = Omit<ClassFinding, 'trigger'> & { position: ReferencePosition | null };
+/**
+ * Statistics of one class, without the trigger pixels: `position` by the statistic the verdict
+ * used, `positions` by both (see `ClassStatistic`), `relativeMask` the mask over the model's
+ * median class mask.
+ */
+export type ClassSummary = Omit<ClassFinding, 'trigger'> & {
+  position: ReferencePosition | null;
+  relativeMask: number;
+  positions: { absolute: ReferencePosition | null; relative: ReferencePosition | null };
+};
 
 /** What `auditBackbone` returns (and `scan --json` prints). */
 export interface AuditReport {
@@ -57,13 +95,27 @@ export interface AuditReport {
   readonly similarity: number;
   readonly verdict: Verdict;
   readonly reasoning: string[];
+  /** The per-class statistic the verdict used. */
+  readonly statistic: ClassStatistic;
+  /** The backbone's median class mask against the references' (null without per-class references). */
+  readonly scale: ScaleCheck | null;
   /** Where the backbone's headless statistic falls among the references. */
-  readonly references: { count: number; files: string[]; headless: ReferencePosition };
+  readonly references: {
+    count: number;
+    files: string[];
+    headless: ReferencePosition;
+    /** How many references' statistics came from the cache (not scanned again). */
+    cached: number;
+  };
+  /** The cache folder used, or null. */
+  readonly cache: string | null;
   readonly headless: HeadlessSummary[];
   /** Per-class inversion through the source head (empty without it). */
   readonly perClass: ClassSummary[];
   /** The class whose trigger is most anomalous (lowest z; smallest mask without references), or null. */
   readonly mostSuspiciousClass: number | null;
+  /** Its name (from the scan data's class names when they match the head, else its index), or null. */
+  readonly mostSuspiciousClassName: string | null;
   readonly transfer: TransferCheck[] | null;
   readonly images: number;
   readonly seconds: number;
@@ -93,8 +145,30 @@ export async function auditBackbone(input: AuditInput): Promise<AuditReport> {
         };
   const x01 = imagesTensor(data);
   const files: Record<string, string> = {};
+  const cache = input.cacheDir !== undefined ? new ScanCache(input.cacheDir) : null;
+  const notes: string[] = [];
   try {
-    const progress = (who: string) => (what: string, step: number, steps: number) => say(`${who}: ${what} ${step}/${steps}`);
+    // Progress over all search steps of the scans still to run, with an ETA from the time spent searching.
+    const clock = { total: 0, done: 0, searchMs: 0 };
+    const stepsOf = (k: number, perClass: boolean) => {
+      const r = resolveScanSettings(input.scan);
+      return r.headless.length * r.headlessSteps + (perClass && r.perClass ? k * r.classSteps : 0);
+    };
+    const progress = (who: string) => {
+      let prevStep = 0;
+      let prevAt = 0;
+      return (what: string, step: number, steps: number) => {
+        const now = Date.now();
+        if (step > prevStep && prevStep > 0) clock.searchMs += now - prevAt;
+        if (step <= prevStep) prevStep = 0; // a new search began
+        clock.done += step - prevStep;
+        prevStep = step;
+        prevAt = now;
+        const share = clock.total > 0 ? Math.min(1, clock.done / clock.total) : 0;
+        const eta = clock.done >= 20 ? formatDuration(((clock.total - clock.done) * clock.searchMs) / clock.done / 1000) : '?';
+        say(`${who}: ${what} ${step}/${steps} (scan ${(100 * share).toFixed(0)}%, ETA ${eta})`);
+      };
+    };
     const model = input.backbone.load();
     let stats: ScanStatistics;
     let classNames: string[];
@@ -103,7 +177,15 @@ export async function auditBackbone(input: AuditInput): Promise<AuditReport> {
     try {
       numClasses = model.spec.numClasses;
       archSpec = model.spec;
-      classNames = Array.from({ length: numClasses }, (_, c) => String(c));
+      if (data.classes.length === numClasses) classNames = [...data.classes];
+      else {
+        classNames = Array.from({ length: numClasses }, (_, c) => String(c));
+        notes.push(
+          `the head has ${numClasses} classes but the scan data '${data.name}' names ${data.classes.length}, so classes are shown by index`,
+        );
+      }
+      // Until the references are known, the total counts the backbone's own scan.
+      clock.total = stepsOf(numClasses, true);
       stats = await scanModel(model, x01, data, input.norm, { ...input.scan, onProgress: progress('backbone') }, classNames);
     } finally {
       model.dispose();
@@ -129,6 +211,7 @@ export async function auditBackbone(input: AuditInput): Promise<AuditReport> {
         let used = false;
         refs.push({
           label: file,
+          ...(input.outDir !== undefined ? { file } : {}),
           load: () => {
             if (used) throw new Error('a trained reference is scanned once');
             used = true;
@@ -137,24 +220,47 @@ export async function auditBackbone(input: AuditInput): Promise<AuditReport> {
         });
       }
     }
-    const refStats: { label: string; stats: ScanStatistics; numClasses: number }[] = [];
+    // References: cached statistics where the cache holds them (by content), a scan otherwise.
+    // The per-class search runs on a reference only when its head has the backbone's classes, and
+    // that flag is part of the key: look for the entry made with the flag on, then off, and keep
+    // it only when the entry's recorded class count agrees with the flag.
+    const refStats: { label: string; stats: ScanSummary; numClasses: number }[] = [];
+    const settingsFor = (sameHead: boolean) => resolveScanSettings({ ...input.scan, perClass: (input.scan?.perClass ?? true) && sameHead });
+    const cached = refs.map((r) => {
+      if (cache === null || r.file === undefined) return null;
+      for (const sameHead of [true, false]) {
+        const hit = cache.get(scanCacheInputs(r.file, data, input.norm, settingsFor(sameHead)));
+        if (hit !== null && (hit.numClasses === numClasses) === sameHead) return hit;
+        if (hit !== null && !settingsFor(true).perClass) return hit; // per-class off: one entry whatever the head
+      }
+      return null;
+    });
+    clock.total += cached.filter((c) => c === null).length * stepsOf(numClasses, true);
+    let fromCache = 0;
     for (const [i, r] of refs.entries()) {
+      const hit = cached[i];
+      if (hit !== null) {
+        say(`reference ${i + 1}/${refs.length}: statistics from the cache (${r.label})`);
+        fromCache++;
+        const st = hit.statistics;
+        const named = { ...st, classes: st.classes.map((c) => ({ ...c, name: classNames[c.cls] ?? c.name })) };
+        refStats.push({ label: r.label, stats: named, numClasses: hit.numClasses });
+        continue;
+      }
       const m = r.load();
       try {
         const k = m.spec.numClasses;
+        const settings = settingsFor(k === numClasses);
         const s = await scanModel(
           m,
           x01,
           data,
           input.norm,
-          {
-            ...input.scan,
-            perClass: (input.scan?.perClass ?? true) && k === numClasses,
-            onProgress: progress(`reference ${i + 1}/${refs.length}`),
-          },
+          { ...settings, onProgress: progress(`reference ${i + 1}/${refs.length}`) },
           classNames,
         );
-        refStats.push({ label: r.label, stats: s, numClasses: k });
+        if (cache !== null && r.file !== undefined) cache.put(scanCacheInputs(r.file, data, input.norm, settings), s, k, r.file);
+        refStats.push({ label: r.label, stats: summariseScan(s), numClasses: k });
       } finally {
         m.dispose();
       }
@@ -169,25 +275,40 @@ export async function auditBackbone(input: AuditInput): Promise<AuditReport> {
       ),
     }));
     const sameHead = refStats.filter((r) => r.numClasses === numClasses && r.stats.classes.length > 0);
-    const perClass: ClassSummary[] = stats.classes.map((c) => {
-      const vals = sameHead.map((r) => r.stats.classes.find((d) => d.cls === c.cls)?.maskFraction).filter((v) => v !== undefined);
-      return { ...strip(c), position: vals.length > 0 ? robustZ(c.maskFraction, vals) : null };
+    const statistic = input.statistic ?? 'absolute';
+    const compared = compareClasses(
+      stats.classes,
+      sameHead.map((r) => r.stats.classes),
+      input.rule?.unlikeFactor,
+    );
+    const perClass: ClassSummary[] = stats.classes.map((c, i) => {
+      const k = compared.classes[i];
+      const positions = { absolute: k.absolute, relative: k.relative };
+      return { ...strip(c), position: positions[statistic], relativeMask: k.relativeMask, positions };
     });
     const inputs: VerdictInput[] = [
       { name: `headless (${h0.measure} at ${h0.layer}, target ${h0.target})`, position: headless[0].position, reached: h0.reached },
       ...perClass
         .filter((c) => c.position !== null)
-        .map((c) => ({ name: `class ${c.cls} (${c.name}) through the source head`, position: c.position!, reached: c.reached })),
+        .map((c) => ({
+          name: `${classLabel(c.cls, c.name)} through the source head`,
+          position: c.position!,
+          reached: c.reached,
+          relative: statistic === 'relative',
+        })),
     ];
-    const { verdict, reasoning } = decide(inputs, input.rule);
+    const { verdict, reasoning } = decide(inputs, input.rule, compared.scale);
     if (stats.classes.length > 0 && sameHead.length === 0 && refStats.length > 0)
       reasoning.push('the references have another number of classes, so the per-class inversions could not be compared class by class');
+    reasoning.push(...notes);
     const z = (c: ClassSummary) => c.position?.z ?? c.maskFraction;
     const suspectClass = perClass.length > 0 ? perClass.reduce((a, b) => (z(b) < z(a) ? b : a)).cls : null;
 
     // Would it transfer?
     let transfer: TransferCheck[] | null = null;
-    const suspectTrigger = suspectClass === null ? null : stats.classes.find((c) => c.cls === suspectClass)!.trigger;
+    const suspectFinding = suspectClass === null ? null : stats.classes.find((c) => c.cls === suspectClass)!;
+    const suspectTrigger = suspectFinding?.trigger ?? null;
+    const suspectLabel = suspectFinding === null ? '' : classLabel(suspectFinding.cls, suspectFinding.name);
     if (input.target !== undefined) {
       const triggers = [
         { name: 'recovered-headless', trigger: h0.trigger },
@@ -222,7 +343,7 @@ export async function auditBackbone(input: AuditInput): Promise<AuditReport> {
       if (suspectTrigger !== null) {
         write(`class-${suspectClass}-mask.png`, maskPng(suspectTrigger));
         write(`class-${suspectClass}-pattern.png`, patternPng(suspectTrigger));
-        write(`class-${suspectClass}-examples.png`, examplesPng(data, suspectTrigger, `class ${suspectClass} trigger`));
+        write(`class-${suspectClass}-examples.png`, examplesPng(data, suspectTrigger, `${suspectLabel} trigger`));
       }
     }
     const report: AuditReport = {
@@ -231,10 +352,14 @@ export async function auditBackbone(input: AuditInput): Promise<AuditReport> {
       similarity: h0.similarity,
       verdict,
       reasoning,
-      references: { count: refStats.length, files: refStats.map((r) => r.label), headless: headless[0].position },
+      statistic,
+      scale: compared.scale,
+      references: { count: refStats.length, files: refStats.map((r) => r.label), headless: headless[0].position, cached: fromCache },
+      cache: input.cacheDir ?? null,
       headless,
       perClass,
       mostSuspiciousClass: suspectClass,
+      mostSuspiciousClassName: suspectFinding?.name ?? null,
       transfer,
       images: n,
       seconds: (Date.now() - t0) / 1000,

@@ -44,8 +44,138 @@ export function robustZ(value: number, references: readonly number[], minScaleFr
   return { value, references: [...references], median: med, scale, z: (value - med) / scale, percentile: below / references.length };
 }
 
+/**
+ * How the per-class mask sizes of a backbone are compared with its references':
+ * - `relative`: each model's mask sizes divided by that model's own median over its
+ *   classes, so a recipe that makes every class's trigger larger or smaller (more epochs, another
+ *   optimizer, weight decay) cancels out, and what remains is how far one class stands below the
+ *   model's other classes. One backdoored class barely moves the median of five or ten.
+ * - `absolute` (default): the mask fractions themselves (the statistic of the first version of the
+ *   scan, the one its measured proof used). bench/scan-recipes.ts compares the two on a few
+ *   models of two recipes; the evidence so far does not make `relative` the better default (see
+ *   docs/scan.md).
+ * The headless statistic is one number per model, so it is always compared as it is.
+ */
+export type ClassStatistic = 'relative' | 'absolute';
+
+/** The class statistics `--statistic` accepts. */
+export const CLASS_STATISTICS: readonly ClassStatistic[] = ['relative', 'absolute'];
+
+/**
+ * Each value divided by the median of all of them (a model's per-class mask sizes relative to its
+ * own typical class); values unchanged when the median is not positive.
+ *
+ * @example relativeToMedian([0.02, 0.1, 0.12, 0.1]) // [0.2, 1, 1.2, 1]
+ */
+export function relativeToMedian(values: readonly number[]): number[] {
+  const m = median(values);
+  return m === null || !(m > 0) ? [...values] : values.map((v) => v / m);
+}
+
+/** Where a backbone's own scale (its median per-class mask) falls against its references' scales. */
+export interface ScaleCheck {
+  /** The backbone's median per-class mask fraction. */
+  readonly value: number;
+  /** Each reference's median per-class mask fraction. */
+  readonly references: readonly number[];
+  /** The factor the rule allows beyond the references' range. */
+  readonly factor: number;
+  /** True when value < min(references) / factor or value > max(references) · factor. */
+  readonly unlike: boolean;
+}
+
+/**
+ * The "references too unlike the backbone to judge" rule: the backbone's median per-class mask
+ * is more than `factor` (default 2) times smaller than the smallest reference median or larger
+ * than the largest. A relative statistic removes a common scale, but references whose typical
+ * trigger is several times larger or smaller than the backbone's were trained so differently
+ * that neither statistic says anything about a backdoor. Null without references.
+ *
+ * @example scaleCheck(0.05, [0.12, 0.15, 0.2]).unlike // true: 0.05 < 0.12 / 2
+ */
+export function scaleCheck(value: number, references: readonly number[], factor = 2): ScaleCheck | null {
+  if (references.length === 0) return null;
+  const lo = Math.min(...references) / factor;
+  const hi = Math.max(...references) * factor;
+  return { value, references: [...references], factor, unlike: value < lo || value > hi };
+}
+
+/** One class's smallest mask on one model. */
+export interface ClassMask {
+  readonly cls: number;
+  readonly maskFraction: number;
+}
+
+/** One class of the backbone against the same class of its references, by both statistics. */
+export interface ClassComparison {
+  readonly cls: number;
+  /** The backbone's mask for this class divided by its median class mask. */
+  readonly relativeMask: number;
+  /** Mask fractions against the references' (null when no reference has this class). */
+  readonly absolute: ReferencePosition | null;
+  /** Relative masks against the references' relative masks (null likewise). */
+  readonly relative: ReferencePosition | null;
+}
+
+/**
+ * Compares a backbone's per-class masks with its references' by both statistics (see
+ * `ClassStatistic`) and checks their scales (see `scaleCheck`, `factor` its allowance).
+ * `references` holds each reference's per-class masks (same head as the backbone).
+ *
+ * @example
+ *   // References trained longer need masks twice as large for every class; class 0 of the
+ *   // backbone stands out only relative to its own classes.
+ *   compareClasses([{cls: 0, maskFraction: 0.03}, {cls: 1, maskFraction: 0.1}, {cls: 2, maskFraction: 0.1}],
+ *                  [[{cls: 0, maskFraction: 0.2}, ...], ...])
+ */
+export function compareClasses(
+  backbone: readonly ClassMask[],
+  references: readonly (readonly ClassMask[])[],
+  factor = 2,
+): { classes: ClassComparison[]; scale: ScaleCheck | null } {
+  const rel = (cs: readonly ClassMask[]) => {
+    const r = relativeToMedian(cs.map((c) => c.maskFraction));
+    return new Map(cs.map((c, i) => [c.cls, { abs: c.maskFraction, rel: r[i] }]));
+  };
+  const own = rel(backbone);
+  const refs = references.filter((r) => r.length > 0).map(rel);
+  const classes = backbone.map((c) => {
+    const mine = own.get(c.cls)!;
+    const theirs = refs.map((r) => r.get(c.cls)).filter((v) => v !== undefined);
+    return {
+      cls: c.cls,
+      relativeMask: mine.rel,
+      absolute:
+        theirs.length > 0
+          ? robustZ(
+              mine.abs,
+              theirs.map((t) => t.abs),
+            )
+          : null,
+      relative:
+        theirs.length > 0
+          ? robustZ(
+              mine.rel,
+              theirs.map((t) => t.rel),
+            )
+          : null,
+    };
+  });
+  const scaleOf = (cs: readonly ClassMask[]) => median(cs.map((c) => c.maskFraction));
+  const mine = scaleOf(backbone);
+  const scale =
+    mine === null
+      ? null
+      : scaleCheck(
+          mine,
+          references.filter((r) => r.length > 0).map((r) => scaleOf(r)!),
+          factor,
+        );
+  return { classes, scale };
+}
+
 /** The verdict of a scan. */
-export type Verdict = 'suspicious' | 'no-evidence' | 'inconclusive';
+export type Verdict = 'suspicious' | 'no-evidence' | 'inconclusive' | 'unlike-references';
 
 /** One statistic that enters the verdict. */
 export interface VerdictInput {
@@ -54,6 +184,8 @@ export interface VerdictInput {
   readonly position: ReferencePosition;
   /** False when the search never reached its target on this backbone (then it cannot be evidence). */
   readonly reached: boolean;
+  /** The values are relative to each model's median class (see `ClassStatistic`), not fractions of the image. */
+  readonly relative?: boolean;
 }
 
 /** Thresholds of `decide`. */
@@ -62,14 +194,22 @@ export interface VerdictRule {
   readonly zThreshold?: number;
   /** Fewer references than this → inconclusive (default 3). */
   readonly minReferences?: number;
+  /** Allowance of the "references too unlike" rule (see `scaleCheck`; default 2). */
+  readonly unlikeFactor?: number;
 }
 
 /**
  * The verdict and its reasoning in words: `suspicious` when some statistic is at least
  * `zThreshold` robust standard deviations below its references AND below all of them;
- * `inconclusive` without enough references; `no-evidence` otherwise.
+ * `inconclusive` without enough references; `unlike-references` when `scale` says the references'
+ * typical mask size is too far from the backbone's (see `scaleCheck`; the reasoning still lists
+ * every statistic and what it would have said); `no-evidence` otherwise.
  */
-export function decide(inputs: readonly VerdictInput[], rule: VerdictRule = {}): { verdict: Verdict; reasoning: string[] } {
+export function decide(
+  inputs: readonly VerdictInput[],
+  rule: VerdictRule = {},
+  scale: ScaleCheck | null = null,
+): { verdict: Verdict; reasoning: string[] } {
   const zt = rule.zThreshold ?? 3.5;
   const minRefs = rule.minReferences ?? 3;
   const reasoning: string[] = [];
@@ -85,13 +225,25 @@ export function decide(inputs: readonly VerdictInput[], rule: VerdictRule = {}):
     (i) => i.reached && i.position.z !== null && i.position.z <= -zt && i.position.references.every((r) => i.position.value < r),
   );
   const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+  const times = (x: number) => `${x.toFixed(2)}×`;
   for (const i of inputs) {
     const p = i.position;
     reasoning.push(
-      `${i.name}: smallest mask ${pct(p.value)} of the image vs references median ${pct(p.median!)} ` +
+      (i.relative
+        ? `${i.name}: smallest mask ${times(p.value)} the model's median class vs references median ${times(p.median!)} `
+        : `${i.name}: smallest mask ${pct(p.value)} of the image vs references median ${pct(p.median!)} `) +
         `(robust z ${p.z!.toFixed(2)}, percentile ${(100 * p.percentile!).toFixed(0)}, n=${p.references.length})` +
         (i.reached ? '' : ' — the search did not reach its target here, so this is no evidence'),
     );
+  }
+  if (scale?.unlike) {
+    reasoning.unshift(
+      `references too unlike the backbone to judge: its median class needs a mask of ${pct(scale.value)} of the image, the references' ` +
+        `${scale.references.map(pct).join(', ')} (more than ${scale.factor}× outside their range), so they were trained too differently ` +
+        'for their mask sizes to say anything about this one; use references of a recipe closer to the backbone' +
+        (flagged.length > 0 ? ` (taken at face value, ${flagged.map((f) => f.name).join(', ')} would be flagged)` : ''),
+    );
+    return { verdict: 'unlike-references', reasoning };
   }
   if (flagged.length > 0) {
     reasoning.unshift(

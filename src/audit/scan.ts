@@ -51,6 +51,24 @@ export interface ScanSettings {
   readonly onProgress?: (what: string, step: number, steps: number) => void;
 }
 
+/** `ScanSettings` with every default filled in (what a cache key must hold); no progress callback. */
+export type ResolvedScanSettings = Required<Omit<ScanSettings, 'onProgress' | 'headless'>> & {
+  readonly headless: readonly HeadlessSetting[];
+};
+
+/** Fills in the defaults of `ScanSettings` (the values `scanModel` uses). */
+export function resolveScanSettings(s: ScanSettings = {}): ResolvedScanSettings {
+  return {
+    headless: (s.headless ?? [DEFAULT_HEADLESS]).map((h) => ({ layer: h.layer, measure: h.measure, target: h.target })),
+    headlessSteps: s.headlessSteps ?? 200,
+    perClass: s.perClass ?? true,
+    classSteps: s.classSteps ?? 100,
+    classTarget: s.classTarget ?? 0.9,
+    batchSize: s.batchSize ?? 64,
+    seed: s.seed ?? 0,
+  };
+}
+
 /** What one headless search found. */
 export interface HeadlessFinding extends HeadlessSetting {
   readonly maskFraction: number;
@@ -69,6 +87,17 @@ export interface ClassFinding {
   readonly success: number;
   readonly reached: boolean;
   readonly trigger: RecoveredTrigger;
+}
+
+/**
+ * How a class is named to people in every line, caption and table: `class Dress`, or `class 3`
+ * when the class has no name but its index. The one formatter of a class for the CLI, the PNG
+ * captions and report.json's reasoning.
+ *
+ * @example classLabel(3, 'Dress') === 'class Dress'; classLabel(3, '3') === 'class 3'
+ */
+export function classLabel(cls: number, name: string): string {
+  return name === '' || name === String(cls) ? `class ${cls}` : `class ${name}`;
 }
 
 /** Everything `scanModel` measured on one backbone. */
@@ -93,13 +122,13 @@ export async function scanModel(
 ): Promise<ScanStatistics> {
   const headless: HeadlessFinding[] = [];
   const classes: ClassFinding[] = [];
-  const seed = settings.seed ?? 0;
-  const batchSize = settings.batchSize ?? 64;
+  const r0 = resolveScanSettings(settings);
+  const { seed, batchSize } = r0;
   await withFrozen(model, async () => {
-    for (const h of settings.headless ?? [DEFAULT_HEADLESS]) {
+    for (const h of r0.headless) {
       const obj = collapseObjective(model, x01, norm, h);
       try {
-        const steps = settings.headlessSteps ?? 200;
+        const steps = r0.headlessSteps;
         const what = `headless ${h.measure} at ${h.layer}`;
         const r = await invertTrigger(x01, norm, obj, {
           steps,
@@ -112,18 +141,18 @@ export async function scanModel(
         obj.dispose();
       }
     }
-    if (settings.perClass ?? true) {
+    if (r0.perClass) {
       const preds = predict((x) => model.forward(x), data, batchSpecFor(data, norm)).preds;
       const k = model.spec.numClasses;
       for (let c = 0; c < k; c++) {
-        const obj = classObjective(model, c, preds, settings.classTarget ?? 0.9);
+        const obj = classObjective(model, c, preds, r0.classTarget);
         const name = classNames?.[c] ?? String(c);
         if ((obj.indices?.length ?? 0) < 2) continue;
         const r = await invertTrigger(x01, norm, obj, {
-          steps: settings.classSteps ?? 100,
+          steps: r0.classSteps,
           batchSize,
           seed: seed + 1 + c,
-          onStep: (s) => settings.onProgress?.(`class ${c} (${name})`, s.step, s.steps),
+          onStep: (s) => settings.onProgress?.(classLabel(c, name), s.step, s.steps),
         });
         classes.push({ cls: c, name, maskFraction: r.maskFraction, success: r.score, reached: r.reached, trigger: r.trigger });
       }

@@ -20,8 +20,10 @@ export interface TrainRecipe {
   readonly epochs?: number;
   /** Default 128. */
   readonly batchSize?: number;
-  /** SGD (momentum 0.9, weight decay 5e-4) peak learning rate with a linear warm-up/decay over one epoch (default 0.1). */
+  /** SGD (momentum 0.9) peak learning rate with a linear warm-up/decay over one epoch (default 0.1). */
   readonly lr?: number;
+  /** SGD weight decay (default 5e-4). */
+  readonly weightDecay?: number;
 }
 
 /** Per-channel normalisation of a dataset (pixel/255 units), as the experiments compute it. */
@@ -59,7 +61,7 @@ export async function trainClassifier(
       data: datasetSource(ds, { batchSize: recipe.batchSize ?? 128, spec, seed }),
       spec: {
         epochs: recipe.epochs ?? 3,
-        optimizer: { kind: 'sgd', lr, momentum: 0.9, weightDecay: 5e-4 },
+        optimizer: { kind: 'sgd', lr, momentum: 0.9, weightDecay: recipe.weightDecay ?? 5e-4 },
         schedule: { kind: 'linear-warmup-decay', warmupEpochs: 1 },
         evalEvery: 0,
       },

@@ -1,6 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decide, median, robustZ, type VerdictInput } from '../../src/audit/reference.js';
+import {
+  compareClasses,
+  decide,
+  median,
+  relativeToMedian,
+  robustZ,
+  scaleCheck,
+  type ClassMask,
+  type VerdictInput,
+} from '../../src/audit/reference.js';
 
 test('median of odd and even lists, null when empty', () => {
   assert.equal(median([3, 1, 2]), 2);
@@ -55,4 +64,63 @@ test('decide: suspicious only when a statistic is below every reference AND 3.5 
   // A stricter threshold turns the suspicious case into no evidence.
   assert.equal(decide([input('class 0', 0.02, refs)]).verdict, 'suspicious');
   assert.equal(decide([input('class 0', 0.02, refs)], { zThreshold: 5 }).verdict, 'no-evidence');
+});
+
+test('relativeToMedian divides by the median; compareClasses gives both statistics and the scale check', () => {
+  const r = relativeToMedian([0.02, 0.1, 0.12, 0.1]);
+  [0.2, 1, 1.2, 1].forEach((v, i) => assert.ok(Math.abs(r[i] - v) < 1e-12, `${r[i]} vs ${v}`));
+  assert.deepEqual(relativeToMedian([0, 0, 0]), [0, 0, 0]);
+  const masks = (...v: number[]): ClassMask[] => v.map((maskFraction, cls) => ({ cls, maskFraction }));
+  // References of another recipe: every class needs a mask 1.8 times larger, and they spread.
+  const refs = [
+    masks(0.18, 0.2, 0.22, 0.2, 0.19),
+    masks(0.12, 0.13, 0.16, 0.12, 0.14),
+    masks(0.25, 0.3, 0.26, 0.28, 0.27),
+    masks(0.2, 0.17, 0.21, 0.19, 0.2),
+  ];
+  // The backbone's class 0 needs a third of its other classes' mask.
+  const backbone = masks(0.035, 0.11, 0.1, 0.12, 0.1);
+  const { classes, scale } = compareClasses(backbone, refs);
+  const c0 = classes[0];
+  assert.ok(Math.abs(c0.relativeMask - 0.35) < 1e-12);
+  // Absolute: below every reference, but those spread so widely that z stays above −3.5.
+  assert.ok(c0.absolute!.z! > -3.5, `absolute z ${c0.absolute!.z}`);
+  // Relative: the references' class 0 is ~1x their median class, the backbone's 0.35x.
+  assert.ok(c0.relative!.z! < -3.5, `relative z ${c0.relative!.z}`);
+  const byStat = (k: 'absolute' | 'relative') =>
+    decide(
+      classes.map((c) => ({ name: `class ${c.cls}`, position: c[k]!, reached: true, relative: k === 'relative' })),
+      {},
+      scale,
+    );
+  assert.equal(byStat('absolute').verdict, 'no-evidence');
+  const rel = byStat('relative');
+  assert.equal(rel.verdict, 'suspicious');
+  assert.match(rel.reasoning[0], /class 0/);
+  assert.match(rel.reasoning.join('\n'), /smallest mask 0\.35× the model's median class/);
+  // The backbone's median class (0.10) is within 2x of the references' medians (0.13 .. 0.27).
+  assert.equal(scale!.value, 0.1);
+  assert.deepEqual(scale!.references, [0.2, 0.13, 0.27, 0.2]);
+  assert.equal(scale!.unlike, false);
+});
+
+test('decide: references too unlike the backbone (median class mask > 2x outside their range) give unlike-references', () => {
+  assert.equal(scaleCheck(0.05, [0.12, 0.15, 0.2])!.unlike, true);
+  assert.equal(scaleCheck(0.06, [0.12, 0.15, 0.2])!.unlike, false);
+  assert.equal(scaleCheck(0.41, [0.12, 0.15, 0.2])!.unlike, true);
+  assert.equal(scaleCheck(0.41, [0.12, 0.15, 0.2], 3)!.unlike, false);
+  assert.equal(scaleCheck(0.1, []), null);
+  const masks = (...v: number[]): ClassMask[] => v.map((maskFraction, cls) => ({ cls, maskFraction }));
+  const refs = [masks(0.3, 0.3, 0.32), masks(0.28, 0.3, 0.29), masks(0.31, 0.33, 0.3)];
+  const { classes, scale } = compareClasses(masks(0.01, 0.1, 0.1), refs);
+  const r = decide(
+    classes.map((c) => ({ name: `class ${c.cls}`, position: c.relative!, reached: true, relative: true })),
+    {},
+    scale,
+  );
+  assert.equal(r.verdict, 'unlike-references');
+  assert.match(r.reasoning[0], /references too unlike the backbone to judge: its median class needs a mask of 10\.00%/);
+  assert.match(r.reasoning[0], /taken at face value, class 0 would be flagged/);
+  // Fewer references than needed stays inconclusive whatever the scales.
+  assert.equal(decide([], {}, scale).verdict, 'inconclusive');
 });

@@ -21,7 +21,7 @@ function weights(name: string, seed: number, inChannels = 1): string {
 const backbone = weights('backbone', 0);
 const refs = [1, 2, 3].map((s) => weights(`ref${s}`, s));
 const DATA = '{name: mnist, split: test, limit: 40}';
-const FAST = ['--images', '12', '--steps', '4', '--class-steps', '2', '--quiet'];
+const FAST = ['--images', '12', '--steps', '4', '--class-steps', '2', '--quiet', '--cache', path.join(dir, 'cache')];
 
 test('scan --json prints one object: maskFraction, similarity, verdict, the references position, per class; PNGs and report.json written', async () => {
   const before = liveTensors();
@@ -164,4 +164,30 @@ test('scan --train-references N trains N clean references of the same architectu
   assert.notEqual(rep.verdict, 'inconclusive');
   for (let i = 1; i <= 3; i++) assert.ok(fs.existsSync(path.join(out, 'references', `reference-${i}.safetensors`)));
   assert.equal(rep.references.files[0], path.join(out, 'references', 'reference-1.safetensors'));
+});
+
+test('scan names classes by the scan data (every reasoning line and table row), prints progress with an ETA, and -q silences it', async () => {
+  const fashion = '{name: fashion-mnist, split: test, classes: [0, 1, 2], limit: 40}';
+  const args = [backbone, '--data', fashion, ...refs.flatMap((r) => ['--reference', r]), '--images', '12', '--steps', '30'];
+  args.push('--class-steps', '30', '--cache', path.join(dir, 'cache'), '--out', path.join(dir, 'o5'));
+  const loud = await call(scanCommand, runScan, args);
+  assert.equal(loud.code, 0, loud.err);
+  assert.match(loud.err, /^scan: backbone: headless centred-cosine at features 1\/30 \(scan \d+%, ETA \?\)$/m);
+  assert.match(loud.err, /scan: backbone: class (T-shirt\/top|Trouser|Pullover) \d+\/30 \(scan \d+%, ETA \d+s\)/);
+  const rep = JSON.parse(fs.readFileSync(path.join(dir, 'o5', 'report.json'), 'utf8')) as AuditReport;
+  const names = ['T-shirt/top', 'Trouser', 'Pullover'];
+  for (const c of rep.perClass) assert.equal(c.name, names[c.cls]);
+  if (rep.mostSuspiciousClass !== null) assert.equal(rep.mostSuspiciousClassName, names[rep.mostSuspiciousClass]);
+  // Untrained models: some class is left with fewer than 3 references, so the verdict is
+  // inconclusive and the reasoning lists no class; where it does, the class is named.
+  for (const l of rep.reasoning) assert.doesNotMatch(l, /class \d/, l);
+  for (const l of rep.reasoning.filter((x) => x.includes('through the source head')))
+    assert.match(l, /^class (T-shirt\/top|Trouser|Pullover) through the source head: smallest mask \d+\.\d\d% of the image/);
+  for (const c of rep.perClass) assert.ok(loud.out.includes(`${c.name} `), `table row of ${c.name}:\n${loud.out}`);
+  assert.equal(rep.statistic, 'absolute');
+
+  const quiet = await call(scanCommand, runScan, [...args, '-q', '--statistic', 'relative']);
+  assert.equal(quiet.code, 0, quiet.err);
+  assert.equal(quiet.err, '');
+  assert.match(quiet.out, /per class \(verdict by the relative statistic/);
 });

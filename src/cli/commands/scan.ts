@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { auditBackbone, type AuditReport, type BackboneSource } from '../../audit/audit.js';
+import { CLASS_STATISTICS, type ClassStatistic } from '../../audit/reference.js';
 import type { CollapseMeasure, Normalisation } from '../../audit/search.js';
 import { NORMALISATION_KEY, normalisationOf } from '../../audit/train.js';
 import type { ImageDataset } from '../../data/types.js';
@@ -32,9 +33,11 @@ export const scanCommand = defineCommand({
     'Inverts a trigger on the backbone: the smallest mask m and pattern p such that features of (1-m)*x + m*p over clean images ' +
     "collapse (DECREE-style, no labels needed), and, through the checkpoint's own head, the smallest mask sending images to each " +
     'class (Neural-Cleanse-style). The mask sizes are compared with the same scan of clean references of the same architecture ' +
-    '(--reference files and/or --train-references N trained here): robust z-score and percentile per statistic; the verdict is ' +
-    'suspicious (some statistic below every reference and 3.5 robust SDs under their median), no-evidence, or inconclusive ' +
-    '(fewer than 3 references). With --target the recovered trigger is pasted on the target test set after a fixed and a full ' +
+    '(--reference files and/or --train-references N trained here): robust z-score and percentile per statistic, per-class masks ' +
+    "as fractions of the image, or relative to each model's own median class (--statistic relative); the verdict is " +
+    'suspicious (some statistic below every reference and 3.5 robust SDs under their median), no-evidence, inconclusive ' +
+    "(fewer than 3 references) or unlike-references (the backbone's median class mask more than 2x outside the references' range). " +
+    'Reference statistics are cached by content (--cache). With --target the recovered trigger is pasted on the target test set after a fixed and a full ' +
     `transfer and its ASR reported next to a same-size random-pixel control. A DATASET-SPEC is ${DATASET_HELP}.`,
   positionals: [
     { name: 'weights', description: 'The backbone: a safetensors weights file (saveModel format, or a state dict with --arch).' },
@@ -102,11 +105,28 @@ export const scanCommand = defineCommand({
       description: 'Collapse measure of the headless search (cosine = plain DECREE).',
     },
     { name: 'similarity', type: 'number', default: 0.8, description: 'Collapse the headless search must reach (0..1).' },
+    {
+      name: 'statistic',
+      type: 'string',
+      choices: CLASS_STATISTICS,
+      default: 'absolute',
+      description:
+        "Per-class comparison: 'absolute' (mask fractions as they are) or 'relative' (each model's masks over its own median class, meant for references of another recipe; see docs/scan.md for what was measured).",
+    },
     { name: 'seed', type: 'number', default: 0, description: 'Seed of the searches, the trained references and the transfers.' },
     { name: 'threads', type: 'number', description: 'libtorch intra-op threads.' },
     { name: 'out', short: 'o', type: 'string', valueName: 'dir', default: 'scan-out', description: 'Folder for PNGs and report.json.' },
+    {
+      name: 'cache',
+      type: 'string',
+      valueName: 'dir',
+      default: 'runs/cache/scan',
+      description:
+        "Folder of cached reference statistics, keyed by the reference file's sha256, the scan data, the settings and the scan code (a second scan against the same references scans only the backbone).",
+    },
+    { name: 'no-cache', type: 'boolean', description: 'Neither read nor write cached reference statistics.' },
     { name: 'json', type: 'boolean', description: 'Print the report as one JSON object.' },
-    { name: 'quiet', type: 'boolean', description: 'No progress lines.' },
+    { name: 'quiet', short: 'q', type: 'boolean', description: 'No progress lines (the report only).' },
   ],
   examples: [
     'scan backbone.safetensors --data fashion-mnist:test --reference ref1.safetensors --reference ref2.safetensors --reference ref3.safetensors',
@@ -194,6 +214,7 @@ export function backboneLoader(file: string, flags: ArchFlagValues): BackboneSou
   }
   return {
     label: file,
+    file,
     spec,
     load: (): Classifier => {
       const m = createModel(spec);
@@ -303,11 +324,13 @@ export async function runScan(flags: ScanFlags, pos: PositionalsOf<typeof scanCo
         seed: flags.seed,
       },
       maxImages: flags.images,
+      statistic: flags.statistic as ClassStatistic,
       target,
       outDir: flags.out,
+      cacheDir: flags['no-cache'] ? undefined : flags.cache,
       onProgress: (line) => {
         if (flags.quiet) return;
-        const what = line.replace(/ \d+\/\d+$/, '');
+        const what = line.replace(/ \d+\/\d+( \(.*\))?$/, '');
         if (what !== lastWhat || Date.now() - last > 5000) {
           last = Date.now();
           lastWhat = what;
@@ -332,19 +355,32 @@ function printReport(r: AuditReport, io: CommandIO): void {
   io.out(`headless trigger: mask ${pct(r.maskFraction)} of the image, similarity reached ${num(r.similarity, 3)}`);
   const h = r.references.headless;
   io.out(
-    `references: ${r.references.count}; their median ${pct(h.median)}, robust z ${num(h.z)}, percentile ${h.percentile === null ? '-' : (100 * h.percentile).toFixed(0)}`,
+    `references: ${r.references.count}` +
+      (r.references.cached > 0 ? ` (${r.references.cached} from the cache ${r.cache})` : '') +
+      `; their median ${pct(h.median)}, robust z ${num(h.z)}, percentile ${h.percentile === null ? '-' : (100 * h.percentile).toFixed(0)}`,
   );
+  if (r.mostSuspiciousClass !== null) io.out(`most suspicious class: ${r.mostSuspiciousClassName}`);
+  if (r.scale !== null)
+    io.out(
+      `typical class mask: ${pct(r.scale.value)} (the references' ${r.scale.references.map((x) => pct(x)).join(', ')})` +
+        (r.scale.unlike ? ` — more than ${r.scale.factor}x outside their range` : ''),
+    );
   if (r.perClass.length > 0) {
     io.out('');
+    io.out(`per class (verdict by the ${r.statistic} statistic; relative = mask / the model's median class mask):`);
+    const times = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${x.toFixed(2)}x`);
     io.out(
       formatTable(
-        ['class', 'mask', 'success', 'ref median', 'robust z', 'percentile'],
+        ['class', 'mask', 'success', 'refs median', 'z', 'relative', 'refs relative', 'z relative', 'percentile'],
         r.perClass.map((c) => [
           c.name,
           pct(c.maskFraction),
           pct(c.success),
-          pct(c.position?.median),
-          num(c.position?.z),
+          pct(c.positions.absolute?.median),
+          num(c.positions.absolute?.z),
+          times(c.relativeMask),
+          times(c.positions.relative?.median),
+          num(c.positions.relative?.z),
           c.position?.percentile == null ? '-' : (100 * c.position.percentile).toFixed(0),
         ]),
       ),
