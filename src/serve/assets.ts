@@ -35,6 +35,8 @@ th button.sort { font: inherit; font-weight: 600; background: none; border: 0; p
 th[aria-sort="ascending"] button.sort::after { content: ' ▲'; }
 th[aria-sort="descending"] button.sort::after { content: ' ▼'; }
 td.metric { white-space: nowrap; }
+#runs { overflow-x: auto; }
+table.runs td:first-child { white-space: nowrap; }
 p.table-tools input { font: inherit; min-width: 22em; }
 `;
 
@@ -157,7 +159,7 @@ export const APP_JS = `'use strict';
     for (var i = 0; i < steps.length; i++) if (steps[i] * p >= v) return steps[i] * p;
     return 10 * p;
   };
-  var W = 260, H = 190, L = 46, R = 10, T = 22, B = 34;
+  var W = 224, H = 180, L = 42, R = 8, T = 22, B = 32;
   var panel = function (svg, x0, label, title, series, yMax, fmt, epochs) {
     var g = el('g', { transform: 'translate(' + x0 + ',0)' }, svg);
     el('text', { x: L, y: 14, 'font-size': 12, 'font-weight': 600 }, g, title);

@@ -281,8 +281,9 @@ function sourcesTrained(config: Record<string, unknown> | null): number {
 /**
  * The overall ETA of `run` from its progress log: the job training now reports its own ETA (its
  * last step event); each job not started yet is assumed to take as long as the finished jobs of
- * its kind (source or target) took on average, from their events' times. Null seconds until a
- * job has reported an ETA or finished.
+ * its kind (source or target) took on average, from their events' times (before one has
+ * finished, as long as the job training now will have taken; a target job as a quarter of a
+ * source until one has finished). Null seconds until a job has reported an ETA.
  */
 export function runEta(rootReal: string, run: RunRecord): RunEta {
   const config = readConfig(rootReal, run);
@@ -319,6 +320,9 @@ export function runEta(rootReal: string, run: RunRecord): RunEta {
   const now = Date.now();
   const mean = (src: boolean) => {
     const d = done.filter(([l]) => l.startsWith('source ') === src).map(([, j]) => (j.last - j.first) / 1000);
+    // No finished job of this kind yet: the one training now, as long as it will have taken.
+    if (d.length === 0 && current && current[0].startsWith('source ') === src && current[1].eta !== null)
+      d.push((current[1].at - current[1].first) / 1000 + current[1].eta);
     return d.length ? d.reduce((a, b) => a + b, 0) / d.length : null;
   };
   let seconds: number | null = 0;
