@@ -32,8 +32,8 @@ figure.chart svg { display: block; }
 figure.curve { margin: 4px 0; }
 figure.curve figcaption { font-weight: 600; font-size: 0.9em; }
 th button.sort { font: inherit; font-weight: 600; background: none; border: 0; padding: 0; cursor: pointer; color: inherit; }
-th[aria-sort="ascending"] button.sort::after { content: ' ▲'; }
-th[aria-sort="descending"] button.sort::after { content: ' ▼'; }
+th[aria-sort="ascending"] button.sort::after { content: ' ▲' / ''; }
+th[aria-sort="descending"] button.sort::after { content: ' ▼' / ''; }
 td.metric { white-space: nowrap; }
 #runs { overflow-x: auto; }
 table.runs td:first-child { white-space: nowrap; }
@@ -126,8 +126,20 @@ export const APP_JS = `'use strict';
         .then(function (r) { return r.ok ? r.text() : null; })
         .then(function (html) {
           if (html !== null && html !== last) {
-            live.innerHTML = html;
             last = html;
+            // Same header: only the rows are replaced, so a focused sort button keeps its focus.
+            var next = document.createElement('template');
+            next.innerHTML = html;
+            var oldHead = live.querySelector('table.runs > thead');
+            var newHead = next.content.querySelector('table.runs > thead');
+            if (oldHead && newHead && oldHead.innerHTML.replace(/ aria-sort="[a-z]+"/g, '') === newHead.innerHTML.replace(/ aria-sort="[a-z]+"/g, '')) {
+              var oldTable = oldHead.parentNode;
+              var newTable = newHead.parentNode;
+              oldTable.replaceChild(newTable.tBodies[0], oldTable.tBodies[0]);
+              oldTable.setAttribute('data-runs', newTable.getAttribute('data-runs'));
+              while (oldTable.nextSibling) oldTable.parentNode.removeChild(oldTable.nextSibling);
+              while (newTable.nextSibling) oldTable.parentNode.appendChild(newTable.nextSibling);
+            } else live.innerHTML = html;
             var t = live.querySelector('table.runs');
             if (t) { applySort(t); applyFilter(); }
           }

@@ -143,10 +143,10 @@ test('the runs table: metric columns in percent with intervals, differing config
   assert.equal(cell, '90.0% [80.0%, 100.0%]');
 
   // Sort by ASR: ascending, then descending on a second click; runs without a value stay last.
-  await page.locator('th[data-metric-column="asr/fixed"] button').click();
+  await page.getByRole('button', { name: 'ASR fixed', exact: true }).click();
   assert.deepEqual(await runIds(page), ['bd-p0.1-seed0-x', 'bd-p1-seed0-x', 'bd-p0.5-seed0-x', runningId]);
   assert.equal(await page.locator('th[aria-sort="ascending"]').textContent(), 'ASR fixed');
-  await page.locator('th[data-metric-column="asr/fixed"] button').click();
+  await page.getByRole('button', { name: 'ASR fixed', exact: true }).click();
   assert.deepEqual(await runIds(page), ['bd-p0.5-seed0-x', 'bd-p1-seed0-x', 'bd-p0.1-seed0-x', runningId]);
 
   // Filter: every word must appear in the row.
@@ -161,7 +161,10 @@ test('the runs table: metric columns in percent with intervals, differing config
     { condition: 'triggered', transferMode: 'fixed', sourceKind: 'biased', target: 'shoes', metric: 'asr', value: 0.95, lo: 0.9, hi: 1 },
   ]);
   store.setStatus(r.id, 'done');
+  const button = page.getByRole('button', { name: 'ASR fixed', exact: true });
+  await button.focus();
   await page.waitForFunction(() => document.querySelectorAll('#runs tbody tr').length === 5);
+  assert.ok(await button.evaluate((b) => b === document.activeElement), 'the refresh kept the focused header button');
   assert.deepEqual(await runIds(page), ['bd-p0.75-seed0-x', 'bd-p0.5-seed0-x', 'bd-p0.1-seed0-x']);
   assert.equal(await page.locator('th[aria-sort="descending"]').textContent(), 'ASR fixed');
   await page.getByLabel('Filter runs').fill('');
