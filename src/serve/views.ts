@@ -386,7 +386,12 @@ export function comparePage(f: CompareForm, c: Comparison | null, csvHref: strin
         .join('');
       body +=
         '<table class="comparison"><thead><tr><th scope="col">metric</th><th scope="col">target</th><th scope="col">mode / source</th>' +
-        c.items.map((it) => `<th scope="col">${esc(it.label)}</th>`).join('') +
+        c.items
+          .map(
+            (it) =>
+              `<th scope="col">${it.kind === 'run' ? `<a href="/runs/${encodeURIComponent(it.id)}">${esc(it.label)}</a>` : esc(it.label)}</th>`,
+          )
+          .join('') +
         '</tr></thead><tbody>';
       for (const r of c.rows)
         body +=

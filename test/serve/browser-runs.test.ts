@@ -179,6 +179,9 @@ test('the runs table: metric columns in percent with intervals, differing config
   assert.deepEqual((await page.locator('table.comparison thead th').allTextContents()).slice(3), ['bd-p0.5-seed0-x']);
   const asrRow = await page.locator('table.comparison tbody tr').first().locator('td').allTextContents();
   assert.deepEqual([asrRow[0], asrRow[3]], ['asr', '90.0% [80.0%, 100.0%]']);
+  // ... and back from the comparison to the run.
+  await page.locator('table.comparison thead').getByRole('link', { name: 'bd-p0.5-seed0-x' }).click();
+  await page.waitForURL('**/runs/bd-p0.5-seed0-x');
   assert.deepEqual(problems, []);
 });
 
