@@ -7,7 +7,7 @@
 import type { Agg } from '../experiment/report.js';
 import type { MetricRecord, RunRecord } from '../experiment/store/index.js';
 import { escapeXml as esc, formatNumber } from '../report/index.js';
-import { formatDuration } from '../train/progress.js';
+import { formatDuration, formatPercent } from '../train/progress.js';
 import { comparisonCharts, metricInfo, type Comparison, type SweepPoint } from './compare.js';
 import type { CodeVersion } from './reader.js';
 
@@ -53,21 +53,130 @@ export function codeText(c: CodeVersion): string {
 
 const status = (s: string) => `<span class="status ${esc(s)}" data-status="${esc(s)}">${esc(s)}</span>`;
 
-/** The runs table (the live part of the experiments page): one row per run, newest first. */
-export function runsTable(runs: readonly RunRecord[], code: (r: RunRecord) => CodeVersion, counts: Map<string, number>): string {
-  if (runs.length === 0)
+/** Metrics whose values are fractions in [0, 1] (shown as percentages). */
+const FRACTION_METRICS = new Set(['asr', 'targeted-asr', 'accuracy', 'source-accuracy', 'changed', 'tv-shift', 'shift-toward-correlated']);
+/** Metrics that are differences of two fractions (shown in percentage points). */
+const DIFFERENCE_METRICS = new Set([
+  'attribute-gap',
+  'tv-shift-minus-scratch',
+  'tv-vs-scratch-patched',
+  'final-gain',
+  'skew-excess',
+  'skew-excess-minus-scratch',
+]);
+
+/** How a metric's values read: 'percent' (a fraction), 'points' (a difference of fractions), 'class' (a class index), or 'number'. */
+export function metricUnit(metric: string): 'percent' | 'points' | 'class' | 'number' {
+  const base = metric.split(':')[0];
+  if (metric.endsWith('-class')) return 'class';
+  if (FRACTION_METRICS.has(base) || base === 'class-accuracy' || base === 'hist' || base.startsWith('shift-toward-correlated'))
+    return 'percent';
+  if (DIFFERENCE_METRICS.has(base) || base === 'class-gap') return 'points';
+  return 'number';
+}
+
+/**
+ * A metric value as people read it, through the shared formatters (`formatPercent` of
+ * src/train/progress, `formatNumber` of src/report): fractions as percentages with their interval
+ * (`81.2% [78.0%, 84.1%]`), differences of fractions in percentage points (`+3.1 pp`), class
+ * indices as the class's name (`classes`, the target's class names, when known), other numbers as
+ * they are.
+ */
+export function metricText(
+  m: { readonly metric: string; readonly value: number | null; readonly lo?: number | null; readonly hi?: number | null },
+  classes: readonly string[] | null = null,
+): string {
+  if (m.value === null || !Number.isFinite(m.value)) return '—';
+  const unit = metricUnit(m.metric);
+  const interval = (f: (v: number) => string) =>
+    m.lo !== null && m.lo !== undefined && m.hi !== null && m.hi !== undefined ? ` [${f(m.lo)}, ${f(m.hi)}]` : '';
+  if (unit === 'percent') return formatPercent(m.value) + interval(formatPercent);
+  if (unit === 'points') {
+    const pp = (v: number) => `${v > 0 ? '+' : ''}${formatPercent(v).slice(0, -1)} pp`;
+    return pp(m.value) + interval(pp);
+  }
+  if (unit === 'class') return classes?.[m.value] ?? `class ${formatNumber(m.value)}`;
+  return formatNumber(m.value) + interval(formatNumber);
+}
+
+/** The name of a per-class metric with its class index replaced by the class's name: 'class-accuracy:1' → 'class-accuracy: Trouser'. */
+export function metricName(metric: string, classes: readonly string[] | null): string {
+  const i = metric.indexOf(':');
+  if (i < 0 || classes === null) return metric;
+  const k = Number(metric.slice(i + 1));
+  return Number.isInteger(k) && classes[k] !== undefined ? `${metric.slice(0, i)}: ${classes[k]}` : metric;
+}
+
+/** A metric column of the runs table: one metric of a run's main target, in one transfer mode. */
+export interface RunsMetricColumn {
+  readonly key: string;
+  readonly title: string;
+  readonly metric: string;
+}
+
+/** One run of the runs table with what its columns show. */
+export interface RunsTableRow {
+  readonly run: RunRecord;
+  readonly code: CodeVersion;
+  readonly metricRows: number;
+  /** Dotted config key → JSON value (only the keys that differ between runs are shown). */
+  readonly config: Readonly<Record<string, string>>;
+  /** Column key → the metric row (value and interval) of this run, when it has one. */
+  readonly values: ReadonlyMap<string, { value: number; lo: number | null; hi: number | null }>;
+  /** Seconds left for a running run (null: not estimated yet); undefined when not running. */
+  readonly etaSeconds?: number | null;
+  /** Its experiment's report, when one exists. */
+  readonly reportHref: string | null;
+}
+
+const th = (title: string, kind: 'text' | 'num') =>
+  `<th scope="col" data-type="${kind}" aria-sort="none"><button type="button" class="sort">${esc(title)}</button></th>`;
+const sortCell = (text: string, key: string | number | null, cls = '') =>
+  `<td${cls ? ` class="${cls}"` : ''}${key === null ? '' : ` data-sort="${esc(String(key))}"`}>${text}</td>`;
+
+/**
+ * The runs table (the live part of the experiments page): one row per run, newest first, with
+ * the config keys that differ between the runs, the main target's headline metrics, and links to
+ * the run's report and comparison. app.js sorts it by a clicked header and filters it by the text
+ * box above it (both kept across the live refreshes).
+ */
+export function runsTable(rows: readonly RunsTableRow[], diffKeys: readonly string[], columns: readonly RunsMetricColumn[]): string {
+  if (rows.length === 0)
     return '<p class="empty" data-runs="0">No runs yet. Start a sweep with this results root; runs appear here as they start.</p>';
   let s =
-    `<table class="runs" data-runs="${runs.length}"><thead><tr><th scope="col">run</th><th scope="col">experiment</th><th scope="col">status</th>` +
-    '<th scope="col">seed</th><th scope="col">sweep point</th><th scope="col">code version</th><th scope="col">duration</th>' +
-    '<th scope="col">metric rows</th></tr></thead><tbody>';
-  for (const r of runs) {
+    `<table class="runs" data-runs="${rows.length}"><thead><tr>${th('run', 'text')}${th('experiment', 'text')}${th('status', 'text')}` +
+    `${th('seed', 'num')}${th('sweep point', 'text')}` +
+    diffKeys.map((k) => th(k, 'text').replace('<th ', `<th data-config-key="${esc(k)}" `)).join('') +
+    columns.map((c) => th(c.title, 'num').replace('<th ', `<th data-metric-column="${esc(c.key)}" `)).join('') +
+    `${th('duration / ETA', 'num')}${th('code version', 'text')}${th('metric rows', 'num')}<th scope="col">links</th></tr></thead><tbody>`;
+  for (const row of rows) {
+    const r = row.run;
     const secs = runSeconds(r);
+    const time =
+      row.etaSeconds !== undefined
+        ? sortCell(
+            `${secs === null ? '' : `${esc(formatDuration(secs))} · `}<span class="eta" data-eta="${row.etaSeconds ?? ''}">ETA ${row.etaSeconds === null ? '?' : esc(formatDuration(row.etaSeconds))}</span>`,
+            secs ?? 0,
+            'num',
+          )
+        : sortCell(secs === null ? '—' : esc(formatDuration(secs)), secs, 'num');
+    const q = encodeURIComponent(r.name);
+    const links = [
+      row.reportHref ? `<a href="${esc(row.reportHref)}">report</a>` : '',
+      `<a href="/compare?experiment=${q}&amp;by=run&amp;run=${encodeURIComponent(r.id)}&amp;show=compare">compare</a>`,
+    ].filter(Boolean);
     s +=
-      `<tr data-run="${esc(r.id)}"><td><a href="/runs/${encodeURIComponent(r.id)}">${esc(r.id)}</a></td><td>${esc(r.name)}</td>` +
-      `<td>${status(r.status)}</td><td class="num">${r.seed ?? '—'}</td><td>${esc(r.sweepId ?? 'default')}</td>` +
-      `<td>${esc(codeText(code(r)))}</td><td class="num">${secs === null ? '—' : esc(formatDuration(secs))}</td>` +
-      `<td class="num">${counts.get(r.id) ?? 0}</td></tr>`;
+      `<tr data-run="${esc(r.id)}">${sortCell(`<a href="/runs/${encodeURIComponent(r.id)}">${esc(r.id)}</a>`, r.id)}${sortCell(esc(r.name), r.name)}` +
+      `${sortCell(status(r.status), r.status)}${sortCell(String(r.seed ?? '—'), r.seed, 'num')}${sortCell(esc(r.sweepId ?? 'default'), r.sweepId ?? 'default')}` +
+      diffKeys.map((k) => sortCell(`<code>${esc(row.config[k] ?? '—')}</code>`, row.config[k] ?? '')).join('') +
+      columns
+        .map((c) => {
+          const v = row.values.get(c.key);
+          return v ? sortCell(esc(metricText({ metric: c.metric, ...v })), v.value, 'num metric') : sortCell('—', null, 'num metric');
+        })
+        .join('') +
+      time +
+      `${sortCell(esc(codeText(row.code)), codeText(row.code))}${sortCell(String(row.metricRows), row.metricRows, 'num')}<td>${links.join(' · ')}</td></tr>`;
   }
   return `${s}</tbody></table>`;
 }
@@ -79,6 +188,8 @@ export interface ExperimentSummary {
   readonly byStatus: Readonly<Record<string, number>>;
   /** URL of its report under /files, when one exists. */
   readonly reportHref: string | null;
+  /** Seconds until its running and queued runs are done (null: not estimated yet); undefined when none runs. */
+  readonly etaSeconds?: number | null;
 }
 
 /** A report file found in the results root. */
@@ -87,53 +198,70 @@ export interface ReportLink {
   readonly href: string;
 }
 
+/** The experiments table (a live part of the experiments page), with the overall ETA of those running. */
+export function experimentsTable(experiments: readonly ExperimentSummary[]): string {
+  if (experiments.length === 0) return '<p class="empty">No experiments yet.</p>';
+  let body =
+    '<table class="experiments"><thead><tr><th scope="col">experiment</th><th scope="col">runs</th><th scope="col">done</th>' +
+    '<th scope="col">running</th><th scope="col">failed</th><th scope="col">ETA</th><th scope="col">report</th><th scope="col">compare</th></tr></thead><tbody>';
+  for (const e of experiments) {
+    const q = encodeURIComponent(e.name);
+    const eta =
+      e.etaSeconds === undefined
+        ? '—'
+        : `<span class="eta" data-eta="${e.etaSeconds ?? ''}">${e.etaSeconds === null ? '?' : esc(formatDuration(e.etaSeconds))}</span>`;
+    body +=
+      `<tr data-experiment="${esc(e.name)}"><td>${esc(e.name)}</td><td class="num">${e.runs}</td><td class="num">${e.byStatus.done ?? 0}</td>` +
+      `<td class="num">${e.byStatus.running ?? 0}</td><td class="num">${e.byStatus.failed ?? 0}</td><td class="num">${eta}</td>` +
+      `<td>${e.reportHref ? `<a href="${esc(e.reportHref)}">report</a>` : '—'}</td>` +
+      `<td><a href="/compare?experiment=${q}&amp;by=point">sweep points</a> · <a href="/compare?experiment=${q}&amp;by=run">runs</a></td></tr>`;
+  }
+  return `${body}</tbody></table>`;
+}
+
 /** The experiments page. */
 export function homePage(o: {
   root: string;
   hasIndex: boolean;
-  experiments: readonly ExperimentSummary[];
+  experimentsHtml: string;
   reports: readonly ReportLink[];
   runsHtml: string;
   queue: boolean;
 }): string {
   let body = `<p class="meta">Results root <code>${esc(o.root)}</code>${o.hasIndex ? '' : ' — no index yet (no sweep has written here)'}.</p>`;
-  body += '<h2>Experiments</h2>';
-  if (o.experiments.length === 0) body += '<p class="empty">No experiments yet.</p>';
-  else {
-    body +=
-      '<table class="experiments"><thead><tr><th scope="col">experiment</th><th scope="col">runs</th><th scope="col">done</th>' +
-      '<th scope="col">running</th><th scope="col">failed</th><th scope="col">report</th><th scope="col">compare</th></tr></thead><tbody>';
-    for (const e of o.experiments) {
-      const q = encodeURIComponent(e.name);
-      body +=
-        `<tr data-experiment="${esc(e.name)}"><td>${esc(e.name)}</td><td class="num">${e.runs}</td><td class="num">${e.byStatus.done ?? 0}</td>` +
-        `<td class="num">${e.byStatus.running ?? 0}</td><td class="num">${e.byStatus.failed ?? 0}</td>` +
-        `<td>${e.reportHref ? `<a href="${esc(e.reportHref)}">report</a>` : '—'}</td>` +
-        `<td><a href="/compare?experiment=${q}&amp;by=point">sweep points</a> · <a href="/compare?experiment=${q}&amp;by=run">runs</a></td></tr>`;
-    }
-    body += '</tbody></table>';
-  }
+  body += `<h2>Experiments</h2><div id="experiments" data-live="/partials/experiments">${o.experimentsHtml}</div>`;
   if (o.reports.length > 0)
     body += `<h2>Reports</h2><ul class="reports">${o.reports.map((r) => `<li><a href="${esc(r.href)}">${esc(r.title)}</a></li>`).join('')}</ul>`;
-  body += `<h2>Runs</h2><div id="runs" data-live="/partials/runs">${o.runsHtml}</div>`;
+  body +=
+    '<h2>Runs</h2><p class="table-tools"><label>Filter runs <input type="search" id="runs-filter" data-filter="#runs table.runs" ' +
+    'placeholder="e.g. running, probability=0.5, seed"></label> <span class="meta" id="runs-filter-count"></span> ' +
+    '<span class="meta">Click a column header to sort.</span></p>' +
+    `<div id="runs" data-live="/partials/runs">${o.runsHtml}</div>`;
   return page({ title: 'Experiments', body, nav: 'experiments', queue: o.queue });
 }
 
-function aggText(a: Agg | null): string {
+function aggText(a: Agg | null, metric: string): string {
   if (!a || a.mean === null) return '—';
-  return a.lo !== null && a.hi !== null ? `${formatNumber(a.mean)} [${formatNumber(a.lo)}, ${formatNumber(a.hi)}]` : formatNumber(a.mean);
+  return metricText({ metric, value: a.mean, lo: a.lo, hi: a.hi });
 }
 
-/** A run's page: what it is, its live progress (filled by app.js from server-sent events), its metric rows and files. */
+/** A run's page: what it is, links to its report and comparison, its training curves and live progress (drawn and updated by app.js from the curves API and server-sent events), its metric rows and files. */
 export function runPage(o: {
   run: RunRecord;
   code: CodeVersion;
   metrics: readonly MetricRecord[];
   files: readonly ReportLink[];
+  /** Its experiment's report, when one exists. */
+  reportHref: string | null;
+  /** Class names of a target (index = label), when known. */
+  classes: (target: string | null) => readonly string[] | null;
+  /** Seconds left while it runs (null: not estimated yet); undefined when not running. */
+  etaSeconds?: number | null;
   queue: boolean;
 }): string {
   const r = o.run;
   const secs = runSeconds(r);
+  const id = encodeURIComponent(r.id);
   const facts: [string, string][] = [
     ['experiment', esc(r.name)],
     ['status', `<span data-run-status>${status(r.status)}</span>`],
@@ -145,12 +273,30 @@ export function runPage(o: {
     ['finished', esc(r.finishedAt ?? '—')],
     ['duration', secs === null ? '—' : esc(formatDuration(secs))],
   ];
+  if (o.etaSeconds !== undefined)
+    facts.push([
+      'ETA (whole run)',
+      `<span class="eta" id="run-eta" data-eta-url="/api/runs/${id}/eta">${o.etaSeconds === null ? '?' : esc(formatDuration(o.etaSeconds))}</span>`,
+    ]);
   if (r.error) facts.push(['error', `<span class="error">${esc(r.error)}</span>`]);
+  const q = encodeURIComponent(r.name);
+  const links = [
+    o.reportHref ? `<a href="${esc(o.reportHref)}" data-link="report">experiment report</a>` : '',
+    `<a href="/compare?experiment=${q}&amp;by=run&amp;run=${id}&amp;show=compare" data-link="compare-run">compare this run</a>`,
+    `<a href="/compare?experiment=${q}&amp;by=point&amp;point=${esc(r.configHash)}&amp;show=compare" data-link="compare-point">its sweep point (seeds pooled)</a>`,
+    `<a href="/compare?experiment=${q}&amp;by=run" data-link="compare-experiment">all runs of ${esc(r.name)}</a>`,
+  ].filter(Boolean);
   let body = `<dl class="facts">${facts.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${v}</dd>`).join('')}</dl>`;
+  body += `<p class="links">${links.join(' · ')}</p>`;
   if (o.files.length)
     body += `<p class="files">Files: ${o.files.map((f) => `<a href="${esc(f.href)}">${esc(f.title)}</a>`).join(' · ')}</p>`;
   body +=
-    `<h2>Progress</h2><div id="progress" data-events="/api/runs/${encodeURIComponent(r.id)}/events" data-initial-status="${esc(r.status)}">` +
+    `<h2>Training curves</h2><div id="curves" data-curves="/api/runs/${id}/curves">` +
+    '<p class="meta">Per epoch, for every job: training loss (left) and accuracy (right: training, and evaluation on held-out images). ' +
+    'Drawn from the saved training histories and the progress log, updated while the run trains.</p>' +
+    '<p class="empty no-curves">No finished epoch yet.</p></div>';
+  body +=
+    `<h2>Progress</h2><div id="progress" data-events="/api/runs/${id}/events" data-initial-status="${esc(r.status)}">` +
     '<table class="progress"><thead><tr><th scope="col">job</th><th scope="col">epoch</th><th scope="col">step</th><th scope="col">loss</th>' +
     '<th scope="col">accuracy</th><th scope="col">eval accuracy</th><th scope="col">state</th></tr></thead><tbody></tbody></table>' +
     '<p class="empty no-progress">No progress events yet: they appear here while the run trains (jobs done by queue workers report theirs in the queue).</p>' +
@@ -159,15 +305,17 @@ export function runPage(o: {
   if (o.metrics.length === 0) body += '<p class="empty" data-metrics="0">No metric rows yet (they are written when the run finishes).</p>';
   else {
     body +=
+      `<p class="meta">Fractions as percentages, differences of fractions in percentage points (pp); brackets: 95% intervals.</p>` +
       `<table class="metrics" data-metrics="${o.metrics.length}"><thead><tr><th scope="col">metric</th><th scope="col">condition</th><th scope="col">mode</th>` +
-      '<th scope="col">source</th><th scope="col">target</th><th scope="col">value</th><th scope="col">interval</th>' +
+      '<th scope="col">source</th><th scope="col">target</th><th scope="col">value [interval]</th>' +
       '<th scope="col">counts</th></tr></thead><tbody>';
-    for (const m of o.metrics)
+    for (const m of o.metrics) {
+      const classes = o.classes(m.target);
       body +=
-        `<tr><td>${esc(m.metric)}</td><td>${esc(m.condition)}</td><td>${esc(m.transferMode ?? '—')}</td><td>${esc(m.sourceKind ?? '—')}</td>` +
-        `<td>${esc(m.target ?? '—')}</td><td class="num">${esc(formatNumber(m.value))}</td>` +
-        `<td class="num">${m.lo !== null && m.hi !== null ? `[${esc(formatNumber(m.lo))}, ${esc(formatNumber(m.hi))}]` : '—'}</td>` +
+        `<tr data-metric="${esc(m.metric)}"><td>${esc(metricName(m.metric, classes))}</td><td>${esc(m.condition)}</td><td>${esc(m.transferMode ?? '—')}</td><td>${esc(m.sourceKind ?? '—')}</td>` +
+        `<td>${esc(m.target ?? '—')}</td><td class="num">${esc(metricText(m, classes))}</td>` +
         `<td class="num">${m.numerator !== null && m.denominator !== null ? `${m.numerator} / ${m.denominator}` : '—'}</td></tr>`;
+    }
     body += '</tbody></table>';
   }
   return page({ title: `Run ${r.id}`, body, nav: 'experiments', queue: o.queue });
@@ -238,12 +386,17 @@ export function comparePage(f: CompareForm, c: Comparison | null, csvHref: strin
         .join('');
       body +=
         '<table class="comparison"><thead><tr><th scope="col">metric</th><th scope="col">target</th><th scope="col">mode / source</th>' +
-        c.items.map((it) => `<th scope="col">${esc(it.label)}</th>`).join('') +
+        c.items
+          .map(
+            (it) =>
+              `<th scope="col">${it.kind === 'run' ? `<a href="/runs/${encodeURIComponent(it.id)}">${esc(it.label)}</a>` : esc(it.label)}</th>`,
+          )
+          .join('') +
         '</tr></thead><tbody>';
       for (const r of c.rows)
         body +=
           `<tr><td>${esc(r.metric)}</td><td>${esc(r.target ?? '—')}</td><td>${esc(r.group)}</td>` +
-          r.values.map((v) => `<td class="num">${esc(aggText(v))}</td>`).join('') +
+          r.values.map((v) => `<td class="num">${esc(aggText(v, r.metric))}</td>`).join('') +
           '</tr>';
       body += '</tbody></table>';
     }

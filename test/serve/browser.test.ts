@@ -88,13 +88,14 @@ test('a run appears in the open runs table and its progress is followed live unt
   const row = page.locator('#runs tr[data-run]').first();
   await row.waitFor({ timeout: 300_000 });
   firstRun = (await row.getAttribute('data-run'))!;
-  await row.locator('a').click();
+  await row.locator('a[href^="/runs/"]').click();
   await page.waitForURL(`**/runs/${encodeURIComponent(firstRun)}`);
   const initial = await page.locator('#progress').getAttribute('data-initial-status');
   assert.ok(initial === 'queued' || initial === 'running', `the run should still be running when opened, was ${initial}`);
   // Follow the page until the run ends: record the status badge and the events received.
   const statuses: string[] = [];
   const received: number[] = [];
+  const points: number[] = [];
   for (const t0 = Date.now(); ;) {
     const s = await page
       .locator('[data-run-status] .status')
@@ -108,6 +109,15 @@ test('a run appears in the open runs table and its progress is followed live unt
     );
     if (s && statuses.at(-1) !== s) statuses.push(s);
     received.push(n);
+    if ((await page.locator('table.metrics').count()) === 0)
+      points.push(
+        Number(
+          (await page
+            .locator('#curves')
+            .getAttribute('data-points')
+            .catch(() => null)) ?? 0,
+        ),
+      );
     if ((await page.locator('table.metrics').count()) > 0) break;
     assert.ok(Date.now() - t0 < 300_000, `run ${firstRun} did not finish in the page (statuses ${statuses.join(' → ')})`);
     await page.waitForTimeout(200);
@@ -117,6 +127,10 @@ test('a run appears in the open runs table and its progress is followed live unt
   assert.ok(
     received.some((n, i) => i > 0 && n > received[0]),
     'progress events arrived while the page was open',
+  );
+  assert.ok(
+    points.some((n, i) => i > 0 && n > points[0]),
+    `the training curves grew while the page was open (${points[0]} → ${points.at(-1)} points)`,
   );
   // After it ended the page reloaded with the metric rows and every job's progress complete.
   assert.ok(Number(await page.locator('table.metrics').getAttribute('data-metrics')) > 10);
@@ -131,6 +145,24 @@ test('a run appears in the open runs table and its progress is followed live unt
     `every job's progress is complete: ${values.join(', ')}`,
   );
   assert.match((await page.locator('pre.lines').textContent()) ?? '', /\[source biased seed 0\] epoch 16\/16 done/);
+  // Every job's loss and accuracy curves: 16 epochs per source, 1 per target job.
+  await page.waitForFunction(() => document.querySelectorAll('#curves figure[data-job]').length >= 5);
+  const curves = await page
+    .locator('#curves figure[data-job]')
+    .evaluateAll((fs) => fs.map((f) => [f.getAttribute('data-job'), f.getAttribute('data-epochs')]));
+  for (const [job, n] of [
+    ['source biased seed 0', '16'],
+    ['source clean seed 0', '16'],
+    ['digits/scratch', '1'],
+    ['digits/biased/fixed', '1'],
+    ['digits/biased/full', '1'],
+  ])
+    assert.ok(
+      curves.some(([j, e]) => j === job && e === n),
+      `curves of ${job} (${n} epochs) in ${JSON.stringify(curves)}`,
+    );
+  await checkCharts(page, 5);
+  assert.match((await page.locator('tr[data-metric="asr"] td').nth(5).textContent()) ?? '', /^\d+\.\d% \[\d+\.\d%, \d+\.\d%\]$/);
   await checkLinks(page);
   noProblems('on the run page');
 });
@@ -166,7 +198,7 @@ test('the comparison view: sweep points side by side, then two runs picked in th
   assert.deepEqual(heads.slice(3), ['tiny-serve · probability=0.5', 'tiny-serve · probability=1']);
   const asrRow = await page.locator('table.comparison tbody tr').first().locator('td').allTextContents();
   assert.equal(asrRow[0], 'asr');
-  assert.match(asrRow[3], /^[\d.]+ \[[\d.]+, [\d.]+\]$/, `value with its interval: ${asrRow[3]}`);
+  assert.match(asrRow[3], /^\d+\.\d% \[\d+\.\d%, \d+\.\d%\]$/, `a percentage with its interval: ${asrRow[3]}`);
   await checkLinks(page);
 
   // Single runs: switch in the form, tick both runs, compare.

@@ -8,6 +8,7 @@ import { formatDuration } from '../../train/progress.js';
 import { RUN_PARAMS, type ServeContext } from '../context.js';
 import { HttpError } from '../paths.js';
 import { readProgress } from '../progress.js';
+import { runCurves, runEta } from '../runinfo.js';
 import { codeText, runSeconds } from '../views.js';
 
 /** At most this many progress entries are replayed to a new stream (the most recent ones). */
@@ -61,6 +62,25 @@ export const apiRoutes: FastifyPluginAsync<{ ctx: ServeContext }> = async (app, 
   app.get('/runs/:id/metrics', { schema: { params: RUN_PARAMS } }, async (req) => {
     const r = mustRun(ctx, (req.params as { id: string }).id);
     return ctx.reader.metrics({ runId: r.id });
+  });
+
+  // Every job's per-epoch curve: saved histories and the progress log's epoch events.
+  app.get('/runs/:id/curves', { schema: { params: RUN_PARAMS } }, async (req) => {
+    const r = mustRun(ctx, (req.params as { id: string }).id);
+    return runCurves(ctx.rootReal, r);
+  });
+
+  // The whole run's ETA while it runs (seconds null: not estimated yet).
+  app.get('/runs/:id/eta', { schema: { params: RUN_PARAMS } }, async (req) => {
+    const r = mustRun(ctx, (req.params as { id: string }).id);
+    const eta = runEta(ctx.rootReal, r);
+    const running = r.status === 'running' || r.status === 'queued';
+    return {
+      status: r.status,
+      ...eta,
+      seconds: running ? eta.seconds : 0,
+      text: running ? (eta.seconds === null ? '?' : formatDuration(eta.seconds)) : '—',
+    };
   });
 
   // Server-sent events: 'progress' (one per progress log entry: the recent past first, then as

@@ -9,7 +9,19 @@ import type { RunRecord } from '../../experiment/store/index.js';
 import { buildComparison, comparisonCsv, HEADLINE_METRICS, pickableMetrics, sweepPoints, type CompareItem } from '../compare.js';
 import { RUN_ID_SCHEMA, RUN_PARAMS, type ServeContext } from '../context.js';
 import { HttpError, isInside } from '../paths.js';
-import { comparePage, homePage, runPage, runsTable, type ExperimentSummary, type ReportLink } from '../views.js';
+import { differingKeys, flattenConfig, readConfig, runEta, targetClassNames } from '../runinfo.js';
+import {
+  comparePage,
+  experimentsTable,
+  homePage,
+  runPage,
+  runsTable,
+  runSeconds,
+  type ExperimentSummary,
+  type ReportLink,
+  type RunsMetricColumn,
+  type RunsTableRow,
+} from '../views.js';
 
 /** What the app's own pages may do: their stylesheet and script, fetches and event streams to the app; nothing else. */
 export const APP_CSP =
@@ -74,10 +86,101 @@ function html(reply: FastifyReply, body: string): FastifyReply {
 /** The runs table shows at most this many runs (the newest); the comparison view reaches all of them. */
 export const RUNS_SHOWN = 300;
 
+/** The report of experiment `name`: its own, else the combined one of `reproduce` (which holds every experiment it ran). */
+function reportOf(reports: ReturnType<typeof findReports>, name: string): string | null {
+  return (reports.find((x) => x.name === name) ?? reports.find((x) => x.name === null))?.href ?? null;
+}
+
+/** The runs table's metric columns: a headline metric of the main target, under its condition. */
+const TABLE_METRICS = [
+  { metric: 'accuracy', condition: 'clean', title: 'clean acc' },
+  { metric: 'asr', condition: 'triggered', title: 'ASR' },
+] as const;
+const MODE_ORDER = ['fixed', 'full', 'scratch'];
+
+/** The runs table of `runs`: the newest RUNS_SHOWN, with differing config keys, main-target metric columns and ETAs. */
 function table(ctx: ServeContext, runs: readonly RunRecord[]): string {
   const shown = runs.slice(0, RUNS_SHOWN);
   const more = runs.length > shown.length ? `<p class="meta">Showing the newest ${shown.length} of ${runs.length} runs.</p>` : '';
-  return runsTable(shown, (r) => ctx.reader.codeVersion(r), ctx.reader.metricCounts()) + more;
+  const reports = findReports(ctx);
+  const counts = ctx.reader.metricCounts();
+  const configs = new Map(shown.map((r) => [r.id, readConfig(ctx.rootReal, r)]));
+  const flat = new Map(shown.map((r) => [r.id, flattenConfig(configs.get(r.id) ?? {})]));
+  const diffKeys = differingKeys([...flat.values()]);
+  // The main target of a run: the first of its config's targets.
+  const mainTarget = (r: RunRecord) => {
+    const t = (configs.get(r.id)?.targets as { name?: unknown }[] | undefined)?.[0]?.name;
+    return typeof t === 'string' ? t : null;
+  };
+  const ids = new Set(shown.map((r) => r.id));
+  const values = new Map<string, Map<string, { value: number; lo: number | null; hi: number | null }>>();
+  const columns = new Map<string, RunsMetricColumn & { order: number }>();
+  TABLE_METRICS.forEach((tm, ti) => {
+    for (const m of ctx.reader.metrics({ metric: tm.metric })) {
+      if (!ids.has(m.runId) || m.condition !== tm.condition || m.value === null) continue;
+      const run = shown.find((r) => r.id === m.runId)!;
+      if (m.target !== mainTarget(run)) continue;
+      // The biased source's transfers, and scratch (no source) as the baseline.
+      if (m.sourceKind !== 'biased' && m.sourceKind !== null) continue;
+      const mode = m.transferMode ?? 'source';
+      const key = `${tm.metric}/${mode}`;
+      const mi = MODE_ORDER.indexOf(mode);
+      if (!columns.has(key))
+        columns.set(key, { key, title: `${tm.title} ${mode}`, metric: tm.metric, order: ti * 100 + (mi < 0 ? 50 : mi) });
+      let v = values.get(m.runId);
+      if (!v) values.set(m.runId, (v = new Map()));
+      v.set(key, { value: m.value, lo: m.lo, hi: m.hi });
+    }
+  });
+  const rows: RunsTableRow[] = shown.map((r) => ({
+    run: r,
+    code: ctx.reader.codeVersion(r),
+    metricRows: counts.get(r.id) ?? 0,
+    config: flat.get(r.id)!,
+    values: values.get(r.id) ?? new Map(),
+    ...(r.status === 'running' ? { etaSeconds: runEta(ctx.rootReal, r).seconds } : {}),
+    reportHref: reportOf(reports, r.name),
+  }));
+  const cols = [...columns.values()].sort((a, b) => a.order - b.order || a.title.localeCompare(b.title));
+  return runsTable(rows, diffKeys, cols) + more;
+}
+
+/**
+ * The experiments with their run counts, report and overall ETA. The ETA of an experiment with
+ * running runs: the longest ETA of its running runs, plus its queued runs and the seeds of its
+ * sweep points not started yet (each as long as its finished runs took on average), spread over
+ * as many runs as run at once now. Runs a sweep has not created yet (its later sweep points) are
+ * not known to the index, so not counted.
+ */
+function experimentSummaries(ctx: ServeContext, runs: readonly RunRecord[]): ExperimentSummary[] {
+  const reports = findReports(ctx);
+  const byName = new Map<string, RunRecord[]>();
+  for (const r of runs) byName.set(r.name, [...(byName.get(r.name) ?? []), r]);
+  return [...byName]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, rs]) => {
+      const byStatus: Record<string, number> = {};
+      for (const r of rs) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
+      const running = rs.filter((r) => r.status === 'running');
+      let etaSeconds: number | null | undefined;
+      if (running.length > 0) {
+        const etas = running.map((r) => runEta(ctx.rootReal, r).seconds);
+        const done = rs.filter((r) => r.status === 'done').map((r) => runSeconds(r) ?? 0);
+        const mean = done.length ? done.reduce((a, b) => a + b, 0) / done.length : null;
+        // Seeds of a sweep point not started yet: its config's seed list against the runs it has.
+        let missing = 0;
+        const points = new Map<string, RunRecord[]>();
+        for (const r of rs) points.set(r.configHash, [...(points.get(r.configHash) ?? []), r]);
+        for (const g of points.values()) {
+          const seeds = readConfig(ctx.rootReal, g[0])?.seeds;
+          if (Array.isArray(seeds)) missing += Math.max(0, seeds.length - g.length);
+        }
+        const waiting = (byStatus.queued ?? 0) + missing;
+        const longest = etas.some((e) => e === null) ? null : Math.max(...(etas as number[]));
+        etaSeconds = longest === null ? null : waiting === 0 ? longest : mean === null ? null : longest + (waiting * mean) / running.length;
+      }
+      return { name, runs: rs.length, byStatus, reportHref: reportOf(reports, name), ...(etaSeconds !== undefined ? { etaSeconds } : {}) };
+    });
 }
 
 /** The comparison query (GET /compare and /compare.csv). */
@@ -186,25 +289,13 @@ export const pageRoutes: FastifyPluginAsync<{ ctx: ServeContext }> = async (app,
 
   app.get('/', async (_req, reply) => {
     const runs = ctx.reader.runs();
-    const reports = findReports(ctx);
-    const byName = new Map<string, ExperimentSummary>();
-    for (const r of runs) {
-      const e = byName.get(r.name) ?? {
-        name: r.name,
-        runs: 0,
-        byStatus: {},
-        // Its own report, else the combined one of `reproduce` (which holds every experiment it ran).
-        reportHref: (reports.find((x) => x.name === r.name) ?? reports.find((x) => x.name === null))?.href ?? null,
-      };
-      byName.set(r.name, { ...e, runs: e.runs + 1, byStatus: { ...e.byStatus, [r.status]: (e.byStatus[r.status] ?? 0) + 1 } });
-    }
     return html(
       reply,
       homePage({
         root: ctx.rootReal,
         hasIndex: ctx.reader.hasIndex(),
-        experiments: [...byName.values()].sort((a, b) => a.name.localeCompare(b.name)),
-        reports,
+        experimentsHtml: experimentsTable(experimentSummaries(ctx, runs)),
+        reports: findReports(ctx),
         runsHtml: table(ctx, runs),
         queue: ctx.queue,
       }),
@@ -212,11 +303,13 @@ export const pageRoutes: FastifyPluginAsync<{ ctx: ServeContext }> = async (app,
   });
 
   app.get('/partials/runs', async (_req, reply) => html(reply, table(ctx, ctx.reader.runs())));
+  app.get('/partials/experiments', async (_req, reply) => html(reply, experimentsTable(experimentSummaries(ctx, ctx.reader.runs()))));
 
   app.get('/runs/:id', { schema: { params: RUN_PARAMS } }, async (req, reply) => {
     const id = (req.params as { id: string }).id;
     const run = ctx.reader.run(id);
     if (!run) throw new HttpError(404, `no run '${id}' in this results root`);
+    const config = readConfig(ctx.rootReal, run);
     return html(
       reply,
       runPage({
@@ -224,6 +317,9 @@ export const pageRoutes: FastifyPluginAsync<{ ctx: ServeContext }> = async (app,
         code: ctx.reader.codeVersion(run),
         metrics: ctx.reader.metrics({ runId: id }),
         files: runFiles(ctx, run),
+        reportHref: reportOf(findReports(ctx), run.name),
+        classes: (target) => targetClassNames(config, target),
+        ...(run.status === 'running' || run.status === 'queued' ? { etaSeconds: runEta(ctx.rootReal, run).seconds } : {}),
         queue: ctx.queue,
       }),
     );
