@@ -11,7 +11,7 @@ import { expandSweep, type LoadedConfig } from './config/index.js';
 import { loadSource, prepareTarget, sourceVariants, type PrepareContext, type TargetData } from './prepare.js';
 import { aggregate, experimentSections } from './report.js';
 import { probeExampleImages } from './probes.js';
-import { chooseRuns, codeHash, codeOfRunId, type RunChoice } from './run-ids.js';
+import { chooseRuns, codeHash, codeOfRunId, finishedSeeds, type RunChoice } from './run-ids.js';
 import { openStore, type MetricRecord } from './store/index.js';
 
 function pick(ds: ImageDataset, perClass: number, only?: Uint8Array): number[] {
@@ -57,18 +57,24 @@ export function exampleImages(ctx: PrepareContext, seed: number, source: ImageDa
 /**
  * Sections for one experiment config, from the store under `root`: the runs of the current code
  * version, or with `acceptStale` a finished run of the same config made by other code where the
- * current code has none (the overview then says how many and which code made them).
+ * current code has none (the overview then says how many and which code made them). With `pool`,
+ * the seeds of every finished run of the config under `root` join the config's own.
  */
 export function sectionsFor(
   root: string,
   loaded: LoadedConfig,
-  opts: { seconds?: number; examples?: boolean; acceptStale?: boolean } = {},
+  opts: { seconds?: number; examples?: boolean; acceptStale?: boolean; pool?: boolean } = {},
 ): { sections: Section[]; rows: MetricRecord[] } {
-  const c = loaded.config;
+  let c = loaded.config;
   const store = openStore(root);
   let rows: MetricRecord[];
   let choices: RunChoice[];
+  let pooled: number[] = [];
   try {
+    if (opts.pool) {
+      pooled = finishedSeeds(store, c, loaded.dir).filter((s) => !c.seeds.includes(s));
+      if (pooled.length > 0) c = { ...c, seeds: [...c.seeds, ...pooled].sort((a, b) => a - b) };
+    }
     choices = chooseRuns(store, c, loaded.dir, { acceptStale: opts.acceptStale });
     const ids = new Set(choices.flatMap((ch) => (ch.used ? [ch.used] : [])));
     rows = store.queryMetrics({ name: c.name }).filter((r) => ids.has(r.runId));
@@ -76,6 +82,12 @@ export function sectionsFor(
     store.close();
   }
   const notes = staleNotes(choices);
+  if (opts.pool) {
+    const shown = [...new Set(choices.flatMap((ch) => (ch.used ? [ch.seed] : [])))].sort((a, b) => a - b);
+    notes.push(
+      `Seeds in this report: ${shown.join(', ') || 'none'} (every finished run of this config under ${root}${pooled.length > 0 ? `; seed${pooled.length > 1 ? 's' : ''} ${pooled.join(', ')} from earlier runs` : ''}).`,
+    );
+  }
   const pre = c.source.pretrained;
   if (pre !== null)
     notes.push(
@@ -139,18 +151,22 @@ export function staleNotes(choices: readonly RunChoice[]): string[] {
   return notes;
 }
 
-/** Writes report.html, aggregate.csv and aggregate.json for one or more experiments into `outDir`. */
+/**
+ * Writes report.html, aggregate.csv and aggregate.json for one or more experiments into `outDir`.
+ * With `pool`, each experiment's report takes every finished run of its config under `root`
+ * (seeds run earlier with other `seeds` lists too) and its overview says which seeds it shows.
+ */
 export function writeExperimentReport(
   root: string,
   experiments: { loaded: LoadedConfig; seconds?: number }[],
   outDir: string,
-  opts: { title?: string; intro?: Section; acceptStale?: boolean } = {},
+  opts: { title?: string; intro?: Section; acceptStale?: boolean; pool?: boolean } = {},
 ): string {
   mkdirSync(outDir, { recursive: true });
   const sections: Section[] = opts.intro ? [opts.intro] : [];
   const aggRows: (string | number | null)[][] = [];
   for (const e of experiments) {
-    const r = sectionsFor(root, e.loaded, { seconds: e.seconds, acceptStale: opts.acceptStale });
+    const r = sectionsFor(root, e.loaded, { seconds: e.seconds, acceptStale: opts.acceptStale, pool: opts.pool });
     sections.push(...r.sections);
     for (const [k, a] of aggregate(r.rows, { confidence: e.loaded.config.evaluation.confidence }))
       aggRows.push([e.loaded.config.name, ...k.split('|'), a.mean, a.lo, a.hi, a.n]);
