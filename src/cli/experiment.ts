@@ -355,6 +355,16 @@ export const QUICK_OVERRIDES: Record<string, string[]> = {
 };
 
 /**
+ * The overrides of `reproduce --quick` for experiment `name`: {@link QUICK_OVERRIDES} and a
+ * description that does not claim the full size's data and plateau (the report adds the sizes
+ * that ran, generated from the config).
+ */
+export function quickOverrides(name: string): string[] {
+  const text = `Quick size of the ${name} experiment (reproduce --quick): fewer images and epochs than the full size, to try the pipeline in a few minutes; what ran is listed next.`;
+  return [...(QUICK_OVERRIDES[name] ?? []), `description=${JSON.stringify(text)}`];
+}
+
+/**
  * The results root of `reproduce`: a given `--root` as it is (so `serve --root` and
  * `runs-list --root` with the same folder find the runs), else runs/reproduce, or
  * runs/reproduce/quick with `--quick` (so a quick try never mixes with the full size's runs).
@@ -387,7 +397,7 @@ export async function runReproduce(
   const root = reproduceRoot(flags);
   const done: { loaded: LoadedConfig; seconds: number }[] = [];
   const t0 = Date.now();
-  const loadedAll = names.map((n) => load(join(dir, `${n}.yaml`), flags.quick ? QUICK_OVERRIDES[n] : [], flags.threads));
+  const loadedAll = names.map((n) => load(join(dir, `${n}.yaml`), flags.quick ? quickOverrides(n) : [], flags.threads));
   await withExecution({ ...flags, quiet: flags.quiet ?? false }, root, io, async (ex) => {
     // On a queue, every job of the three experiments is queued together (no idle worker between them).
     await ex.drive(loadedAll.map((loaded) => ({ loaded, root, acceptStale: flags['accept-stale'] ?? false })));

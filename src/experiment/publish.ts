@@ -9,7 +9,8 @@ import type { ImageDataset } from '../data/types.js';
 import { renderReport, toCsv, type ReportImage, type Section } from '../report/index.js';
 import { expandSweep, type LoadedConfig } from './config/index.js';
 import { loadSource, prepareTarget, sourceVariants, type PrepareContext, type TargetData } from './prepare.js';
-import { aggregate, experimentSections } from './report.js';
+import { ACCURACY_FLOOR, CHANCE_MARGIN, aggregate, experimentSections, smokeTest, type FloorCheck } from './report.js';
+import { describeRun } from './describe.js';
 import { probeExampleImages } from './probes.js';
 import { chooseRuns, codeHash, codeOfRunId, finishedSeeds, type RunChoice } from './run-ids.js';
 import { openStore, type MetricRecord } from './store/index.js';
@@ -64,7 +65,7 @@ export function sectionsFor(
   root: string,
   loaded: LoadedConfig,
   opts: { seconds?: number; examples?: boolean; acceptStale?: boolean; pool?: boolean } = {},
-): { sections: Section[]; rows: MetricRecord[] } {
+): { sections: Section[]; rows: MetricRecord[]; setup: string; floor: FloorCheck; seeds: number[] } {
   let c = loaded.config;
   const store = openStore(root);
   let rows: MetricRecord[];
@@ -111,8 +112,18 @@ export function sectionsFor(
   const points = expandSweep(c);
   const sweepIds = points.map((p) => p.id);
   const sweepValues = Object.fromEntries(points.map((p) => [p.id, p.values]));
+  const setup = describeRun(c, src, targets);
+  const floor = smokeTest({
+    rows,
+    modes: c.transfer.modes,
+    targets: c.targets.map((t) => t.name),
+    targetClasses,
+    sweepIds,
+    confidence: c.evaluation.confidence,
+  });
   const sections = experimentSections({
     name: c.name,
+    setup,
     description: c.description,
     rows,
     modes: c.transfer.modes,
@@ -130,7 +141,8 @@ export function sectionsFor(
     confidence: c.evaluation.confidence,
     notes,
   });
-  return { sections, rows };
+  const seeds = [...new Set(choices.flatMap((ch) => (ch.used ? [ch.seed] : [])))].sort((a, b) => a - b);
+  return { sections, rows, setup, floor, seeds };
 }
 
 /** What the overview says about runs made by other code (used with --accept-stale, or left out). */
@@ -151,9 +163,36 @@ export function staleNotes(choices: readonly RunChoice[]): string[] {
   return notes;
 }
 
+/** What report.json says about one experiment of a report. */
+export interface ExperimentSummary {
+  readonly name: string;
+  /** The config's hand-written description. */
+  readonly description: string;
+  /** What ran, generated from the resolved config and the loaded data. */
+  readonly setup: string;
+  /** The seeds whose runs the report shows. */
+  readonly seeds: readonly number[];
+  /** Target models with a clean accuracy, and those below the accuracy floor (report.ts accuracyFloor). */
+  readonly models: number;
+  readonly belowFloor: readonly string[];
+  /** At least half the models below the floor: a smoke test, not a measurement. */
+  readonly smokeTest: boolean;
+}
+
+/** The report's banner when any experiment is a smoke test (most of its models below the accuracy floor), else null. */
+export function smokeBanner(summaries: readonly ExperimentSummary[]): { title: string; text: string } | null {
+  const smoke = summaries.filter((s) => s.smokeTest);
+  if (smoke.length === 0) return null;
+  return {
+    title: 'Smoke test: not a measurement.',
+    text: `Most target models of ${smoke.map((s) => `${s.name} (${s.belowFloor.length} of ${s.models})`).join(', ')} are under-trained: below ${ACCURACY_FLOOR * 100}% clean accuracy or within ${CHANCE_MARGIN * 100} points of chance. Their bias numbers and verdicts show that the pipeline runs, not what the paper's claims do at this scale; train longer or on more images (e.g. reproduce without --quick) to measure.`,
+  };
+}
+
 /**
- * Writes report.html, aggregate.csv and aggregate.json for one or more experiments into `outDir`.
- * With `pool`, each experiment's report takes every finished run of its config under `root`
+ * Writes report.html, aggregate.csv, aggregate.json and report.json (title, smoke-test banner,
+ * each experiment's generated setup, seeds and models below the accuracy floor) for one or more
+ * experiments into `outDir`. With `pool`, each experiment's report takes every finished run of its config under `root`
  * (seeds run earlier with other `seeds` lists too) and its overview says which seeds it shows.
  */
 export function writeExperimentReport(
@@ -165,9 +204,19 @@ export function writeExperimentReport(
   mkdirSync(outDir, { recursive: true });
   const sections: Section[] = opts.intro ? [opts.intro] : [];
   const aggRows: (string | number | null)[][] = [];
+  const summaries: ExperimentSummary[] = [];
   for (const e of experiments) {
     const r = sectionsFor(root, e.loaded, { seconds: e.seconds, acceptStale: opts.acceptStale, pool: opts.pool });
     sections.push(...r.sections);
+    summaries.push({
+      name: e.loaded.config.name,
+      description: e.loaded.config.description,
+      setup: r.setup,
+      seeds: r.seeds,
+      models: r.floor.models,
+      belowFloor: r.floor.below,
+      smokeTest: r.floor.smokeTest,
+    });
     for (const [k, a] of aggregate(r.rows, { confidence: e.loaded.config.evaluation.confidence }))
       aggRows.push([e.loaded.config.name, ...k.split('|'), a.mean, a.lo, a.hi, a.n]);
   }
@@ -182,7 +231,24 @@ export function writeExperimentReport(
     ),
   );
   const title = opts.title ?? experiments.map((e) => e.loaded.config.name).join(', ');
-  const html = renderReport({ title, subtitle: 'bias-transfer report', generatedAt: new Date(), sections });
+  const banner = smokeBanner(summaries);
+  const generatedAt = new Date();
+  writeFileSync(
+    join(outDir, 'report.json'),
+    JSON.stringify(
+      {
+        title,
+        generatedAt: generatedAt.toISOString(),
+        smokeTest: banner !== null,
+        banner,
+        accuracyFloor: ACCURACY_FLOOR,
+        experiments: summaries,
+      },
+      null,
+      1,
+    ),
+  );
+  const html = renderReport({ title, subtitle: 'bias-transfer report', generatedAt, sections, ...(banner ? { banner } : {}) });
   const file = join(outDir, 'report.html');
   writeFileSync(file, html);
   return file;

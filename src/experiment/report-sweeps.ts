@@ -76,7 +76,7 @@ export function sweepCurveSections(
                 a?.lo ?? null,
                 a?.hi ?? null,
                 acc?.mean ?? null,
-                trainingCheck(A, id, target, k, m),
+                trainingCheck(A, id, target, k, m, inp.targetClasses[target]?.length),
               ]);
               return { x: logX ? Math.max(x, 1e-9) : x, y: a?.mean ?? null, lo: a?.lo ?? null, hi: a?.hi ?? null };
             }),
@@ -94,7 +94,7 @@ export function sweepCurveSections(
           const aLo = get(lo.id, k, m, 'triggered', 'asr');
           const aHi = get(hi.id, k, m, 'triggered', 'asr');
           const note = (id: string) => {
-            const flag = trainingCheck(A, id, target, k, m);
+            const flag = trainingCheck(A, id, target, k, m, inp.targetClasses[target]?.length);
             return ` (clean accuracy ${pct(get(id, k, m, 'clean', 'accuracy')?.mean)}${flag ? `; ${flag}` : ''})`;
           };
           const ctl = get(hi.id, 'clean', m, 'triggered', 'asr');

@@ -163,7 +163,11 @@ export function renderReport(report: Report): string {
     `<title>${escapeXml(report.title)}</title><style>${REPORT_CSS}</style></head><body><main>` +
     `<header><h1>${escapeXml(report.title)}</h1>` +
     (report.subtitle ? `<p class="subtitle">${escapeXml(report.subtitle)}</p>` : '') +
-    `<p class="meta">Generated ${escapeXml(when)}</p>${summaryHtml(report.sections)}</header>` +
+    `<p class="meta">Generated ${escapeXml(when)}</p>` +
+    (report.banner
+      ? `<div class="banner" role="alert"><strong>${escapeXml(report.banner.title)}</strong> ${escapeXml(report.banner.text)}</div>`
+      : '') +
+    `${summaryHtml(report.sections)}</header>` +
     toc +
     report.sections.map(sectionHtml).join('\n') +
     `<footer>bias-transfer report · generated ${escapeXml(when)} · self-contained: no scripts, no network.</footer>` +

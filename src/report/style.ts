@@ -11,6 +11,9 @@ h2 { font-size: 1.4em; margin-top: 2em; padding-bottom: 0.2em; border-bottom: 1p
 nav.toc { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 6px; padding: 10px 18px; margin: 18px 0; }
 nav.toc ol { margin: 4px 0; padding-left: 22px; }
 a { color: #0969da; }
+.banner { background: #fff8c5; border: 1px solid #d4a72c; border-left: 6px solid #bf8700; border-radius: 6px; padding: 10px 14px;
+  margin: 12px 0; color: #3b2300; }
+.banner strong { text-transform: uppercase; letter-spacing: 0.02em; }
 .summary { display: flex; gap: 10px; flex-wrap: wrap; margin: 10px 0; }
 .findings { border: 1px solid #d0d7de; border-radius: 6px; margin: 14px 0; overflow: hidden; }
 .findings h3 { margin: 0; padding: 8px 12px; background: #f6f8fa; font-size: 1em; border-bottom: 1px solid #d0d7de; }

@@ -92,6 +92,25 @@ test('run --set seeds=[1] after seed 0 writes a report pooling both seeds, and s
     fs.readFileSync(path.join(dir, 'report.html'), 'utf8'),
     /Seeds in this report: 0, 1 \(every finished run of this config under [^;]*; seed 0 from earlier runs\)/,
   );
+  // The tiny models (1 epoch on 200 images, about 50% on 2 classes) are a smoke test, and the report says so.
+  const html = fs.readFileSync(path.join(dir, 'report.html'), 'utf8');
+  assert.match(
+    html,
+    /<div class="banner" role="alert"><strong>Smoke test: not a measurement\.<\/strong> Most target models of tiny \(\d+ of \d+\)/,
+  );
+  assert.match(
+    html,
+    /As run: source mnist \(3 classes, 300 images\), 1 epoch; target digits: mnist, 2 classes, 200 training and 100 test images, 1 epoch; modes fixed, scratch; seeds 0, 1\./,
+  );
+  const json = JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')) as {
+    smokeTest: boolean;
+    experiments: { name: string; setup: string; seeds: number[]; smokeTest: boolean; belowFloor: string[] }[];
+  };
+  assert.equal(json.smokeTest, true);
+  assert.equal(json.experiments[0].name, 'tiny');
+  assert.deepEqual(json.experiments[0].seeds, [0, 1]);
+  assert.match(json.experiments[0].setup, /^As run: source mnist/);
+  assert.ok(json.experiments[0].belowFloor.every((b) => /under-trained: \d+\.\d% clean accuracy/.test(b)));
   const rep = await call(reportCommand, runReport, [TINY, '--root', root, '--set', 'seeds=[0]']);
   assert.equal(rep.code, 0, rep.err);
   assert.deepEqual(nSeeds(), new Set(['2']));
