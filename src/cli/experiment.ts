@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineCommand, SET_FLAG, CliError } from './args.js';
 import { closestMatch } from '../experiment/config/suggest.js';
-import type { CommandIO } from './commands/io.js';
+import { checkInt, type CommandIO } from './commands/io.js';
 import { exportJsonSchema, loadConfig, expandSweep, type LoadedConfig } from '../experiment/config/index.js';
 import { writeExperimentReport } from '../experiment/publish.js';
 import { createProgressPrinter } from '../train/progress.js';
@@ -90,7 +90,7 @@ export const reportCommand = defineCommand({
     ROOT_FLAG,
     SET_FLAG,
     ACCEPT_STALE_FLAG,
-    { name: 'out', type: 'string', valueName: 'dir', description: 'Output folder (default ROOT/reports/NAME).' },
+    { name: 'out', short: 'o', type: 'string', valueName: 'dir', description: 'Output folder (default ROOT/reports/NAME).' },
   ],
   positionals: [{ name: 'config', description: 'The experiment config the runs came from.' }],
 });
@@ -157,6 +157,8 @@ function progress(quiet: boolean): (label: string, e: ProgressEvent) => void {
 
 function load(path: string, sets: readonly string[] | undefined, threads: number | undefined): LoadedConfig {
   if (!existsSync(path)) throw new CliError(`config file not found: ${path}`);
+  // Checked here so the message names the flag given, not the `--set threads=N` it becomes.
+  checkInt('threads', threads);
   const overrides = [...(sets ?? [])];
   if (threads !== undefined) overrides.push(`threads=${threads}`);
   return loadConfig(path, { overrides });

@@ -44,7 +44,7 @@ export const runsMetricsCommand = defineCommand({
     { name: 'condition', type: 'string', description: "Only this condition, e.g. 'triggered'." },
     JSON_FLAG,
   ],
-  examples: ['runs-metrics backdoor-seed0-1a2b3c4d --metric asr'],
+  examples: ['runs-metrics backdoor-probability=1-seed0-1a2b3c4d-c0123456789ab --metric asr'],
 });
 
 /** `runs-compare`: one metric across runs and (mode, source kind, condition). */

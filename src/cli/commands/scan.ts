@@ -106,7 +106,7 @@ export const scanCommand = defineCommand({
     { name: 'threads', type: 'number', description: 'libtorch intra-op threads.' },
     { name: 'out', short: 'o', type: 'string', valueName: 'dir', default: 'scan-out', description: 'Folder for PNGs and report.json.' },
     { name: 'json', type: 'boolean', description: 'Print the report as one JSON object.' },
-    { name: 'quiet', type: 'boolean', description: 'No progress lines.' },
+    { name: 'quiet', short: 'q', type: 'boolean', description: 'No progress lines.' },
   ],
   examples: [
     'scan backbone.safetensors --data fashion-mnist:test --reference ref1.safetensors --reference ref2.safetensors --reference ref3.safetensors',
