@@ -22,8 +22,8 @@ const epochs = (n: number) => `${n} epoch${n === 1 ? '' : 's'}`;
 export function describeRun(config: ExperimentConfig, source: ImageDataset, targets: readonly TargetData[]): string {
   const pre = config.source.pretrained;
   const src =
-    pre !== null
-      ? `source: pretrained weights ${pre.weights} (not trained here)`
+    pre !== null || config.sourceTraining === null
+      ? `source: pretrained weights ${pre?.weights ?? '?'} (not trained here)`
       : `source ${config.source.dataset.name} (${source.classes.length} classes, ${count(source.n)} images), ${epochs(config.sourceTraining.epochs)}`;
   const tgts = targets.map((t, i) => {
     const spec = config.targets[i];

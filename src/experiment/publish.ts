@@ -29,12 +29,13 @@ function pick(ds: ImageDataset, perClass: number, only?: Uint8Array): number[] {
   return out;
 }
 
-/** Example grids: clean vs biased source images and the target's evaluation conditions. */
+/** Example grids: clean vs biased source images (not for a pretrained source: nothing was injected) and the target's evaluation conditions. */
 export function exampleImages(ctx: PrepareContext, seed: number, source: ImageDataset, target: TargetData | null): ReportImage[] {
   const images: ReportImage[] = [];
   const variants = sourceVariants(ctx, seed, source);
   const biased = variants.find((v) => v.kind === 'biased');
-  if (biased) {
+  // A pretrained source had nothing injected here: there is no before and after to show.
+  if (biased && ctx.config.source.pretrained === null) {
     const rec = biased.record as { indices?: number[] } | null;
     const idx = rec?.indices ? rec.indices.slice(0, 8) : pick(biased.dataset, 2);
     const clean = variants.find((v) => v.kind === 'clean');
@@ -124,6 +125,7 @@ export function sectionsFor(
   const sections = experimentSections({
     name: c.name,
     setup,
+    ...(pre !== null ? { pretrained: { control: pre.control } } : {}),
     description: c.description,
     rows,
     modes: c.transfer.modes,

@@ -125,6 +125,11 @@ export interface ReportInput {
   seconds?: number;
   /** Confidence level of every interval (the config's `evaluation.confidence`; default 0.95). */
   confidence?: number;
+  /**
+   * Set when the source is a pretrained backbone (source.pretrained: nothing injected, not trained
+   * here): its control weights file, or null without one. The texts then describe that control.
+   */
+  pretrained?: { readonly control: string | null };
   /** What ran, generated from the resolved config and the loaded data (./describe.ts), shown after the description. */
   setup?: string;
   /** Notes shown in the overview, e.g. that some runs were made by other code (reused with --accept-stale). */
@@ -252,6 +257,14 @@ export function smokeTest(inp: Pick<ReportInput, 'rows' | 'modes' | 'targets' | 
   return { models, below, smokeTest: models > 0 && below.length * 2 >= models };
 }
 
+/** What the report says the control is: a clean source trained here, a pretrained control backbone, or none. */
+function controlSentence(inp: Pick<ReportInput, 'pretrained'>): string {
+  if (!inp.pretrained) return 'The clean-source control is the same pipeline with an unpoisoned source; scratch has no source at all.';
+  if (inp.pretrained.control === null)
+    return 'The source is a pretrained backbone (nothing was injected here) and has no control (source.pretrained.control is not set); scratch has no source at all.';
+  return `The source is a pretrained backbone (nothing was injected here); its control is the pretrained backbone ${inp.pretrained.control} (source.pretrained.control); scratch has no source at all.`;
+}
+
 function modeSeries(kind: string | null, mode: string): string {
   if (mode === 'scratch') return 'scratch (no source)';
   return `${kind} source`;
@@ -339,7 +352,7 @@ function backdoorSection(inp: ReportInput, A: Map<string, Agg>, target: string, 
     id: `${inp.name}-backdoor-${target}${sweep !== 'default' ? `-${sweep}` : ''}`.replace(/[^a-z0-9-]/gi, '-'),
     title: `Backdoor: attack success rate on ${target}${sweep !== 'default' ? ` (${sweep})` : ''}`,
     paragraphs: [
-      'ASR = P(f(T(x)) ≠ y | f(x) = y): among target test images the model classifies correctly, the share it gets wrong once the source trigger T is pasted. The clean-source control is the same pipeline with an unpoisoned source; scratch has no source at all.',
+      `ASR = P(f(T(x)) ≠ y | f(x) = y): among target test images the model classifies correctly, the share it gets wrong once the ${inp.pretrained ? 'trigger T under test (evaluation.trigger)' : 'source trigger T'} is pasted. ${controlSentence(inp)}`,
       'Targeted ASR is toward the class that gains the most predictions under the trigger (chosen after the fact, so read it as descriptive).',
     ],
     findings,
