@@ -16,7 +16,7 @@ const epochs = (n: number) => `${n} epoch${n === 1 ? '' : 's'}`;
  * Counts are those of the first seed's data (`source`, `targets`).
  *
  * @example describeRun(config, src, targets)
- * // 'As run: source fashion-mnist (5 classes, 10,000 images), 8 epochs; target digits: mnist,
+ * // 'As run: source fashion-mnist (5 classes, 10,000 images), 8 epochs; target digits (mnist):
  * //  10 classes, 4,000 training and 1,000 test images, 6 epochs; modes fixed, full, scratch; seeds 0, 1.'
  */
 export function describeRun(config: ExperimentConfig, source: ImageDataset, targets: readonly TargetData[]): string {
@@ -28,7 +28,8 @@ export function describeRun(config: ExperimentConfig, source: ImageDataset, targ
   const tgts = targets.map((t, i) => {
     const spec = config.targets[i];
     const test = t.conditions.get('clean')?.n;
-    return `target ${t.name}: ${spec.dataset.name}, ${t.classes.length} classes, ${count(t.train.n)} training${test !== undefined ? ` and ${count(test)} test` : ''} images, ${epochs(config.targetTraining.epochs)}`;
+    const name = spec.dataset.name === t.name ? t.name : `${t.name} (${spec.dataset.name})`;
+    return `target ${name}: ${t.classes.length} classes, ${count(t.train.n)} training${test !== undefined ? ` and ${count(test)} test` : ''} images, ${epochs(config.targetTraining.epochs)}`;
   });
   const sweep = Object.entries(config.sweep).map(([k, v]) => `${k} over ${(v as unknown[]).map((x) => JSON.stringify(x)).join(', ')}`);
   return (

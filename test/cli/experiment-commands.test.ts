@@ -100,7 +100,7 @@ test('run --set seeds=[1] after seed 0 writes a report pooling both seeds, and s
   );
   assert.match(
     html,
-    /As run: source mnist \(3 classes, 300 images\), 1 epoch; target digits: mnist, 2 classes, 200 training and 100 test images, 1 epoch; modes fixed, scratch; seeds 0, 1\./,
+    /As run: source mnist \(3 classes, 300 images\), 1 epoch; target digits \(mnist\): 2 classes, 200 training and 100 test images, 1 epoch; modes fixed, scratch; seeds 0, 1\./,
   );
   const json = JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')) as {
     smokeTest: boolean;
