@@ -170,6 +170,8 @@ export interface ParseOptions {
   readonly program?: string;
   /** One line about the program, shown in its help. */
   readonly summary?: string;
+  /** The program's version, printed by `--version` / `-V` (parseCommandLine returns it as a HelpRequest). */
+  readonly version?: string;
 }
 
 /**
@@ -259,7 +261,8 @@ export function parseCommandArgs<C extends CommandDef>(
 /**
  * Parses a whole command line `[command] [flags and arguments]` (argv without node and the
  * script) against a list of commands. `-h`/`--help` with no command, or no arguments at all,
- * gives the program help; an unknown command throws CliError with a suggestion.
+ * gives the program help; `--version`/`-V` the version (when `options.version` is given); an
+ * unknown command throws CliError with a suggestion.
  */
 export function parseCommandLine<const C extends readonly CommandDef[]>(
   argv: readonly string[],
@@ -275,6 +278,8 @@ export function parseCommandLine<const C extends readonly CommandDef[]>(
       text: topic ? renderHelp(topic, { program }) : renderProgramHelp(commands, { program, summary: options.summary }),
     };
   }
+  if ((first === '--version' || first === '-V') && options.version !== undefined)
+    return { kind: 'help', text: `${program} ${options.version}` };
   const command = commands.find((c) => c.name === first);
   if (!command) {
     const near = closestMatch(

@@ -10,12 +10,14 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineCommand, SET_FLAG, CliError } from './args.js';
-import type { CommandIO } from './commands/io.js';
+import { closestMatch } from '../experiment/config/suggest.js';
+import { checkInt, type CommandIO } from './commands/io.js';
 import { exportJsonSchema, loadConfig, expandSweep, type LoadedConfig } from '../experiment/config/index.js';
 import { writeExperimentReport } from '../experiment/publish.js';
 import { createProgressPrinter } from '../train/progress.js';
 import type { ProgressEvent } from '../train/trainer.js';
-import { openStore } from '../experiment/store/index.js';
+import { indexPath, openStore } from '../experiment/store/index.js';
+import { chooseRuns, finishedSeeds, type RunChoice } from '../experiment/run-ids.js';
 import { setNumThreads } from '../torch/index.js';
 import { QUEUE_FLAG, WORKERS_FLAG, withExecution, type ExecutionFlags } from './worker.js';
 
@@ -60,7 +62,7 @@ export const runCommand = defineCommand({
     },
   ],
   positionals: [{ name: 'config', description: 'Experiment config (YAML or JSON).' }],
-  examples: ['run experiments/natural.yaml --set seeds=[0]', 'run experiments/backdoor.yaml --point probability=0.25'],
+  examples: ['run experiments/natural.yaml --set seeds=[0]', 'run experiments/backdoor.yaml --point probability=1'],
 });
 
 export const sweepCommand = defineCommand({
@@ -88,10 +90,15 @@ export const reportCommand = defineCommand({
     ROOT_FLAG,
     SET_FLAG,
     ACCEPT_STALE_FLAG,
-    { name: 'out', type: 'string', valueName: 'dir', description: 'Output folder (default ROOT/reports/NAME).' },
+    { name: 'out', short: 'o', type: 'string', valueName: 'dir', description: 'Output folder (default ROOT/reports/NAME).' },
   ],
   positionals: [{ name: 'config', description: 'The experiment config the runs came from.' }],
 });
+
+/** Where `reproduce` writes without --root. */
+export const REPRODUCE_ROOT = 'runs/reproduce';
+/** Where `reproduce --quick` writes without --root (apart from the full size's runs). */
+export const REPRODUCE_QUICK_ROOT = 'runs/reproduce/quick';
 
 export const reproduceCommand = defineCommand({
   name: 'reproduce',
@@ -99,7 +106,12 @@ export const reproduceCommand = defineCommand({
   description:
     'Backdoor (ASR by transfer mode and against the number of poisoned images), spurious correlation (the shift of predictions toward the correlated class when the attribute appears, and accuracy per class with/without it) and natural bias (directional skew under crops of source-class images, beyond a neutral patch and against scratch), each with its control. Full size (5 seeds, targets trained to a plateau): about 8 minutes on 2 otherwise idle cores; --quick: a few minutes. --mitigations adds the fine-tuning budget sweep and the four mitigations.',
   flags: [
-    { ...ROOT_FLAG, default: 'runs/reproduce' },
+    {
+      name: 'root',
+      type: 'string',
+      valueName: 'dir',
+      description: `Results root: runs, cache, index database and the report live here (default ${REPRODUCE_ROOT}, with --quick ${REPRODUCE_QUICK_ROOT}; a given --root is used as it is, --quick or not).`,
+    },
     { name: 'quick', type: 'boolean', description: 'Reduced size (1 seed, smaller data, fewer epochs) for a first try.' },
     THREADS_FLAG,
     QUIET_FLAG,
@@ -145,6 +157,8 @@ function progress(quiet: boolean): (label: string, e: ProgressEvent) => void {
 
 function load(path: string, sets: readonly string[] | undefined, threads: number | undefined): LoadedConfig {
   if (!existsSync(path)) throw new CliError(`config file not found: ${path}`);
+  // Checked here so the message names the flag given, not the `--set threads=N` it becomes.
+  checkInt('threads', threads);
   const overrides = [...(sets ?? [])];
   if (threads !== undefined) overrides.push(`threads=${threads}`);
   return loadConfig(path, { overrides });
@@ -162,13 +176,37 @@ async function runLoaded(
   const r = await withExecution({ ...exec, quiet }, root, io, (ex) =>
     ex.run({ loaded, root, onProgress: progress(quiet), log: quiet ? () => {} : (l) => io.err(l), points, acceptStale }),
   );
-  const file = writeExperimentReport(root, [{ loaded, seconds: r.seconds }], join(root, 'reports', loaded.config.name), { acceptStale });
+  // The report pools every finished run of this config under the root (as `report` does), not only the seeds just run.
+  const file = writeExperimentReport(root, [{ loaded, seconds: r.seconds }], join(root, 'reports', loaded.config.name), {
+    acceptStale,
+    pool: true,
+  });
   const stale = r.runs.filter((x) => x.stale).length;
   io.out(
     `${loaded.config.name}: ${r.runs.length} run(s) in ${(r.seconds / 60).toFixed(1)} min${stale > 0 ? ` (${stale} stale, made by other code)` : ''}`,
   );
   io.out(`report: ${file}`);
   return 0;
+}
+
+/**
+ * Throws a CliError unless every `--point` id is a point of the config's sweep; the message
+ * lists the real ones (an unknown point would otherwise run nothing and exit 0).
+ */
+export function checkPoints(file: string, loaded: LoadedConfig, points: readonly string[]): void {
+  const ids = expandSweep(loaded.config).map((p) => p.id);
+  const unknown = points.filter((p) => !ids.includes(p));
+  if (unknown.length === 0) return;
+  const near = closestMatch(unknown[0], ids);
+  const known = Object.keys(loaded.config.sweep).length === 0 ? `${file} has no sweep` : `its points: ${ids.join(', ')}`;
+  throw new CliError(
+    `--point: ${unknown.map((u) => `'${u}'`).join(', ')} ${unknown.length === 1 ? 'is not a sweep point' : 'are not sweep points'} of ${file}${near ? ` (did you mean ${near}?)` : ''}; ${known} (see 'sweep ${file} --list')`,
+  );
+}
+
+/** The config without its sweep: what `run CONFIG` runs without --point. */
+function withoutSweep(loaded: LoadedConfig): LoadedConfig {
+  return { ...loaded, config: { ...loaded.config, sweep: {} } };
 }
 
 /** `run CONFIG` */
@@ -179,8 +217,9 @@ export async function runRun(
 ): Promise<number> {
   const loaded = load(pos.config, flags.set, flags.threads);
   const stale = flags['accept-stale'] ?? false;
+  if (flags.point && flags.point.length > 0) checkPoints(pos.config, loaded, flags.point);
   if (flags.point && flags.point.length > 0) return runLoaded(io, loaded, flags.root, flags.quiet ?? false, flags.point, stale, flags);
-  const noSweep = { ...loaded, config: { ...loaded.config, sweep: {} } };
+  const noSweep = withoutSweep(loaded);
   return runLoaded(io, noSweep, flags.root, flags.quiet ?? false, undefined, stale, flags);
 }
 
@@ -204,13 +243,45 @@ export async function runReport(
   pos: { config: string },
   io: CommandIO,
 ): Promise<number> {
-  const loaded = load(pos.config, flags.set, undefined);
+  const asGiven = load(pos.config, flags.set, undefined);
+  const acceptStale = flags['accept-stale'] ?? false;
+  if (!existsSync(indexPath(flags.root)))
+    throw new CliError(
+      `no results index under ${flags.root} (expected ${indexPath(flags.root)}): run ${pos.config} there first, or give the --root it ran under`,
+    );
   const store = openStore(flags.root);
-  const n = store.listRuns({ name: loaded.config.name }).length;
-  store.close();
-  if (n === 0) throw new CliError(`no runs of '${loaded.config.name}' under ${flags.root}: run it first`);
+  let choices: RunChoice[];
+  let named: number;
+  let loaded = asGiven;
+  try {
+    named = store.listRuns({ name: asGiven.config.name }).length;
+    const pick = (l: LoadedConfig) => {
+      const seeds = [...new Set([...l.config.seeds, ...finishedSeeds(store, l.config, l.dir)])];
+      return chooseRuns(store, { ...l.config, seeds }, l.dir, { acceptStale });
+    };
+    choices = pick(asGiven);
+    // `run CONFIG` without --point runs the config without its sweep: report those runs when no sweep point ran.
+    if (!choices.some((c) => c.used !== null) && Object.keys(asGiven.config.sweep).length > 0) {
+      const noSweep = withoutSweep(asGiven);
+      const plain = pick(noSweep);
+      if (plain.some((c) => c.used !== null)) [loaded, choices] = [noSweep, plain];
+    }
+  } finally {
+    store.close();
+  }
+  if (!choices.some((c) => c.used !== null)) {
+    const stale = choices.filter((c) => c.staleAvailable !== null).length;
+    const why =
+      stale > 0
+        ? `${stale} finished run(s) of it were made by other code: pass --accept-stale to report them, or run it again`
+        : named > 0
+          ? `the ${named} run(s) named '${loaded.config.name}' there are of another config (other settings, --set overrides or --quick sizes) or unfinished: run it first, or give the same config and --set`
+          : `run it first ('run ${pos.config} --root ${flags.root}'), or give the --root it ran under`;
+    throw new CliError(`no finished runs of ${pos.config} (experiment '${loaded.config.name}') under ${flags.root}: ${why}`);
+  }
   const file = writeExperimentReport(flags.root, [{ loaded }], flags.out ?? join(flags.root, 'reports', loaded.config.name), {
-    acceptStale: flags['accept-stale'] ?? false,
+    acceptStale,
+    pool: true,
   });
   io.out(`report: ${file}`);
   return 0;
@@ -292,10 +363,29 @@ export const QUICK_OVERRIDES: Record<string, string[]> = {
   ],
 };
 
+/**
+ * The overrides of `reproduce --quick` for experiment `name`: {@link QUICK_OVERRIDES} and a
+ * description that does not claim the full size's data and plateau (the report adds the sizes
+ * that ran, generated from the config).
+ */
+export function quickOverrides(name: string): string[] {
+  const text = `Quick size of the ${name} experiment (reproduce --quick): fewer images and epochs than the full size, to try the pipeline in a few minutes; what ran is listed next.`;
+  return [...(QUICK_OVERRIDES[name] ?? []), `description=${JSON.stringify(text)}`];
+}
+
+/**
+ * The results root of `reproduce`: a given `--root` as it is (so `serve --root` and
+ * `runs-list --root` with the same folder find the runs), else runs/reproduce, or
+ * runs/reproduce/quick with `--quick` (so a quick try never mixes with the full size's runs).
+ */
+export function reproduceRoot(flags: { root?: string; quick?: boolean }): string {
+  return flags.root ?? (flags.quick ? REPRODUCE_QUICK_ROOT : REPRODUCE_ROOT);
+}
+
 /** `reproduce [--quick]` */
 export async function runReproduce(
   flags: {
-    root: string;
+    root?: string;
     quick?: boolean;
     threads?: number;
     quiet?: boolean;
@@ -313,10 +403,10 @@ export async function runReproduce(
     flags.only && flags.only.length > 0
       ? known.filter((n) => flags.only!.includes(n))
       : [...PAPER_EXPERIMENTS, ...(flags.mitigations ? MITIGATION_EXPERIMENTS : [])];
-  const root = flags.quick ? join(flags.root, 'quick') : flags.root;
+  const root = reproduceRoot(flags);
   const done: { loaded: LoadedConfig; seconds: number }[] = [];
   const t0 = Date.now();
-  const loadedAll = names.map((n) => load(join(dir, `${n}.yaml`), flags.quick ? QUICK_OVERRIDES[n] : [], flags.threads));
+  const loadedAll = names.map((n) => load(join(dir, `${n}.yaml`), flags.quick ? quickOverrides(n) : [], flags.threads));
   await withExecution({ ...flags, quiet: flags.quiet ?? false }, root, io, async (ex) => {
     // On a queue, every job of the three experiments is queued together (no idle worker between them).
     await ex.drive(loadedAll.map((loaded) => ({ loaded, root, acceptStale: flags['accept-stale'] ?? false })));
@@ -358,6 +448,7 @@ export async function runReproduce(
     ),
   );
   io.out(`report: ${file}`);
+  io.out(`browse the runs: bias-transfer serve --root ${root}`);
   return 0;
 }
 

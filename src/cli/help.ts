@@ -13,7 +13,8 @@ function flagText(f: FlagDef): string {
   const notes: string[] = [];
   if (f.choices) notes.push(`one of: ${f.choices.join(', ')}`);
   if (f.default !== undefined && !(Array.isArray(f.default) && f.default.length === 0)) notes.push(`default: ${JSON.stringify(f.default)}`);
-  if (f.type === 'string[]') notes.push('repeatable');
+  // Said once: a description may already say so.
+  if (f.type === 'string[]' && !/\brepeatable\b/i.test(f.description)) notes.push('repeatable');
   return notes.length ? `${f.description} (${notes.join('; ')})` : f.description;
 }
 
@@ -54,6 +55,6 @@ export function renderProgramHelp(commands: readonly CommandDef[], options: { pr
   const lines = [`Usage: ${program} <command> [options]`];
   if (options.summary) lines.push('', options.summary);
   lines.push('', 'Commands:', ...table(commands.map((c) => [c.name, c.summary] as const)));
-  lines.push('', `Run '${program} <command> --help' for a command's options.`);
+  lines.push('', `Run '${program} <command> --help' for a command's options; '${program} --version' prints the version.`);
   return `${lines.join('\n')}\n`;
 }

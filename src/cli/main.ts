@@ -3,6 +3,9 @@
  * Experiment commands are in ./experiment.ts, inspection commands (datasets, model, runs) in
  * ./commands/.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CliError, parseCommandLine } from './args.js';
 import { dispatchInspection, inspectionCommands, isInspectionParsed, joinSubcommand } from './commands/index.js';
 import { runAction, type CommandIO } from './commands/io.js';
@@ -12,6 +15,15 @@ import { runServe, serveCommand } from './serve.js';
 import { runWorker, workerCommand } from './worker.js';
 
 const commands = [...experimentCommands, scanCommand, serveCommand, workerCommand, ...inspectionCommands] as const;
+
+/** This package's version, from the nearest package.json above this file (source or built). */
+function packageVersion(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version?: string }).version ?? 'unknown';
+    if (dirname(dir) === dir) return 'unknown';
+  }
+}
 
 const io: CommandIO = {
   out: (s) => process.stdout.write(`${s}\n`),
@@ -24,6 +36,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     parsed = parseCommandLine(joinSubcommand(argv, commands), commands, {
       summary: 'Measure whether the biases of a pretrained model survive transfer learning (libtorch from TypeScript).',
+      version: argv[0] === '--version' || argv[0] === '-V' ? packageVersion() : undefined,
     });
   } catch (e) {
     io.err(`error: ${(e as Error).message}`);

@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
-import { datasetDigest } from '../data/index.js';
+import { DatasetError, datasetDigest } from '../data/index.js';
 import type { DatasetSpec, ExperimentConfig } from './config/index.js';
 import { fileDigest } from './file-digest.js';
 import { loadConfiguredDataset } from './prepare.js';
@@ -24,8 +24,7 @@ function isDatasetSpec(v: Record<string, unknown>): boolean {
  * config key: `source.dataset`, `targets[0].testDataset`, `source.bias.trigger.path`,
  * `source.pretrained.weights`, `evaluation.patches[1].path`, … Datasets are digested whole
  * (every class, before `range` and `limit`, which the config itself records; loads are cached in
- * the process). Throws an error naming the file (and, for other files, the key) when an input
- * cannot be read. The `sweep` block is skipped: a sweep point's config already holds its values.
+ * the process). Throws an error naming the file and the config key when an input cannot be read. The `sweep` block is skipped: a sweep point's config already holds its values.
  *
  * @example inputDigests(loaded.config, loaded.dir) // { 'source.dataset': '9b1e…', 'targets[0].dataset': '04c2…', … }
  */
@@ -46,9 +45,19 @@ export function inputDigests(config: ExperimentConfig, dir: string): Record<stri
     const o = v as Record<string, unknown>;
     if (isDatasetSpec(o)) {
       const spec = o as unknown as DatasetSpec;
-      out[key] = datasetDigest(
-        loadConfiguredDataset({ ...spec, classes: null, range: null, limit: null }, dir, 0, key, { backbone: config.source.pretrained }),
-      );
+      let ds;
+      try {
+        ds = loadConfiguredDataset({ ...spec, classes: null, range: null, limit: null }, dir, 0, key, {
+          backbone: config.source.pretrained,
+        });
+      } catch (e) {
+        // Name the config key too: a newcomer's folder path is wrong in the config, not in the data.
+        if (!(e instanceof DatasetError)) throw e;
+        const said = e.message.startsWith(`${e.file}: `) ? e.message.slice(e.file.length + 2) : e.message;
+        const where = spec.path !== null ? `${key}.path = ${spec.path}` : `${key}.name = ${spec.name}`;
+        throw new DatasetError(e.file, `${said} (config key ${where})`, { cause: e });
+      }
+      out[key] = datasetDigest(ds);
       return;
     }
     if (o.kind === 'image' && typeof o.path === 'string') {

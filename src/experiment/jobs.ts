@@ -191,15 +191,20 @@ export async function sourceModel(
     const initHash = weightsHash(model);
     try {
       const evalSpec = batchSpecOf(norm, geometry);
-      const prep = prepareTransfer(model, { mode: 'scratch', lr: c.sourceTraining.optimizer.lr });
+      const st = c.sourceTraining;
+      if (st === null)
+        throw new Error(
+          `${c.name}: sourceTraining is null, but a source model is being trained (the schema requires it without source.pretrained)`,
+        );
+      const prep = prepareTransfer(model, { mode: 'scratch', lr: st.optimizer.lr });
       const result = await train({
         model,
         data: datasetSource(ds, {
-          batchSize: c.sourceTraining.batchSize,
-          spec: batchSpecOf(norm, geometry, c.sourceTraining),
+          batchSize: st.batchSize,
+          spec: batchSpecOf(norm, geometry, st),
           seed: derivedSeed(seed, 'order/source'),
         }),
-        spec: trainSpecOf(c.sourceTraining),
+        spec: trainSpecOf(st),
         seed: derivedSeed(seed, 'steps/source'),
         paramGroups: prep.paramGroups,
         forward: prep.forward,

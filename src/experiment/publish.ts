@@ -17,9 +17,10 @@ import {
   type PrepareContext,
   type TargetData,
 } from './prepare.js';
-import { aggregate, experimentSections } from './report.js';
+import { ACCURACY_FLOOR, CHANCE_MARGIN, aggregate, experimentSections, smokeTest, type FloorCheck } from './report.js';
+import { describeRun } from './describe.js';
 import { probeExampleImages } from './probes.js';
-import { chooseRuns, codeHash, codeOfRunId, type RunChoice } from './run-ids.js';
+import { chooseRuns, codeHash, codeOfRunId, finishedSeeds, type RunChoice } from './run-ids.js';
 import { openStore, type MetricRecord } from './store/index.js';
 
 function pick(ds: ImageDataset, perClass: number, only?: Uint8Array): number[] {
@@ -36,12 +37,13 @@ function pick(ds: ImageDataset, perClass: number, only?: Uint8Array): number[] {
   return out;
 }
 
-/** Example grids: clean vs biased source images and the target's evaluation conditions. */
+/** Example grids: clean vs biased source images (not for a pretrained source: nothing was injected) and the target's evaluation conditions. */
 export function exampleImages(ctx: PrepareContext, seed: number, source: ImageDataset, target: TargetData | null): ReportImage[] {
   const images: ReportImage[] = [];
   const variants = sourceVariants(ctx, seed, source);
   const biased = variants.find((v) => v.kind === 'biased');
-  if (biased) {
+  // A pretrained source had nothing injected here: there is no before and after to show.
+  if (biased && ctx.config.source.pretrained === null) {
     const rec = biased.record as { indices?: number[] } | null;
     const idx = rec?.indices ? rec.indices.slice(0, 8) : pick(biased.dataset, 2);
     const clean = variants.find((v) => v.kind === 'clean');
@@ -70,7 +72,7 @@ export type DataDescriptions = Record<string, string>;
  * and the datasets as loaded for its first seed: the source's training data, the source accuracy's
  * test data (or why there is none), and each target's training and test data (clean accuracy, ASR,
  * subgroup and skew numbers are all on the target's test images). Written into the report's
- * overview and into data.json beside aggregate.csv.
+ * overview and into report.json (experiments[].data) beside aggregate.csv.
  *
  * @example dataDescriptions(ctx, src, targets)['targets.mnist.test'] // 'mnist test split, 1,000 images (seeded class-balanced subset, limit 1000)'
  */
@@ -100,18 +102,24 @@ export function dataDescriptions(ctx: PrepareContext, source: ImageDataset, targ
 /**
  * Sections for one experiment config, from the store under `root`: the runs of the current code
  * version, or with `acceptStale` a finished run of the same config made by other code where the
- * current code has none (the overview then says how many and which code made them).
+ * current code has none (the overview then says how many and which code made them). With `pool`,
+ * the seeds of every finished run of the config under `root` join the config's own.
  */
 export function sectionsFor(
   root: string,
   loaded: LoadedConfig,
-  opts: { seconds?: number; examples?: boolean; acceptStale?: boolean } = {},
-): { sections: Section[]; rows: MetricRecord[]; data: DataDescriptions } {
-  const c = loaded.config;
+  opts: { seconds?: number; examples?: boolean; acceptStale?: boolean; pool?: boolean } = {},
+): { sections: Section[]; rows: MetricRecord[]; setup: string; floor: FloorCheck; seeds: number[]; data: DataDescriptions } {
+  let c = loaded.config;
   const store = openStore(root);
   let rows: MetricRecord[];
   let choices: RunChoice[];
+  let pooled: number[] = [];
   try {
+    if (opts.pool) {
+      pooled = finishedSeeds(store, c, loaded.dir).filter((s) => !c.seeds.includes(s));
+      if (pooled.length > 0) c = { ...c, seeds: [...c.seeds, ...pooled].sort((a, b) => a - b) };
+    }
     choices = chooseRuns(store, c, loaded.dir, { acceptStale: opts.acceptStale });
     const ids = new Set(choices.flatMap((ch) => (ch.used ? [ch.used] : [])));
     rows = store.queryMetrics({ name: c.name }).filter((r) => ids.has(r.runId));
@@ -119,6 +127,12 @@ export function sectionsFor(
     store.close();
   }
   const notes = staleNotes(choices);
+  if (opts.pool) {
+    const shown = [...new Set(choices.flatMap((ch) => (ch.used ? [ch.seed] : [])))].sort((a, b) => a - b);
+    notes.push(
+      `Seeds in this report: ${shown.join(', ') || 'none'} (every finished run of this config under ${root}${pooled.length > 0 ? `; seed${pooled.length > 1 ? 's' : ''} ${pooled.join(', ')} from earlier runs` : ''}).`,
+    );
+  }
   const pre = c.source.pretrained;
   if (pre !== null)
     notes.push(
@@ -150,8 +164,19 @@ export function sectionsFor(
   const points = expandSweep(c);
   const sweepIds = points.map((p) => p.id);
   const sweepValues = Object.fromEntries(points.map((p) => [p.id, p.values]));
+  const setup = describeRun(c, src, targets);
+  const floor = smokeTest({
+    rows,
+    modes: c.transfer.modes,
+    targets: c.targets.map((t) => t.name),
+    targetClasses,
+    sweepIds,
+    confidence: c.evaluation.confidence,
+  });
   const sections = experimentSections({
     name: c.name,
+    setup,
+    ...(pre !== null ? { pretrained: { control: pre.control } } : {}),
     description: c.description,
     rows,
     modes: c.transfer.modes,
@@ -169,7 +194,8 @@ export function sectionsFor(
     confidence: c.evaluation.confidence,
     notes,
   });
-  return { sections, rows, data };
+  const seeds = [...new Set(choices.flatMap((ch) => (ch.used ? [ch.seed] : [])))].sort((a, b) => a - b);
+  return { sections, rows, setup, floor, seeds, data };
 }
 
 /** What the overview says about runs made by other code (used with --accept-stale, or left out). */
@@ -190,24 +216,64 @@ export function staleNotes(choices: readonly RunChoice[]): string[] {
   return notes;
 }
 
+/** What report.json says about one experiment of a report. */
+export interface ExperimentSummary {
+  readonly name: string;
+  /** The config's hand-written description. */
+  readonly description: string;
+  /** What ran, generated from the resolved config and the loaded data. */
+  readonly setup: string;
+  /** The seeds whose runs the report shows. */
+  readonly seeds: readonly number[];
+  /** Target models with a clean accuracy, and those below the accuracy floor (report.ts accuracyFloor). */
+  readonly models: number;
+  readonly belowFloor: readonly string[];
+  /** At least half the models below the floor: a smoke test, not a measurement. */
+  readonly smokeTest: boolean;
+  /** Which images each number was computed on, by role (`dataDescriptions`). */
+  readonly data: DataDescriptions;
+}
+
+/** The report's banner when any experiment is a smoke test (most of its models below the accuracy floor), else null. */
+export function smokeBanner(summaries: readonly ExperimentSummary[]): { title: string; text: string } | null {
+  const smoke = summaries.filter((s) => s.smokeTest);
+  if (smoke.length === 0) return null;
+  return {
+    title: 'Smoke test: not a measurement.',
+    text: `Most target models of ${smoke.map((s) => `${s.name} (${s.belowFloor.length} of ${s.models})`).join(', ')} are under-trained: below ${ACCURACY_FLOOR * 100}% clean accuracy or within ${CHANCE_MARGIN * 100} points of chance. Their bias numbers and verdicts show that the pipeline runs, not what the paper's claims do at this scale; train longer or on more images (e.g. reproduce without --quick) to measure.`,
+  };
+}
+
 /**
- * Writes report.html, aggregate.csv, aggregate.json and data.json (which images each number was
- * computed on, per experiment and role) for one or more experiments into `outDir`.
+ * Writes report.html, aggregate.csv, aggregate.json and report.json (title, smoke-test banner,
+ * each experiment's generated setup, seeds, models below the accuracy floor and which images each
+ * number was computed on) for one or more
+ * experiments into `outDir`. With `pool`, each experiment's report takes every finished run of its config under `root`
+ * (seeds run earlier with other `seeds` lists too) and its overview says which seeds it shows.
  */
 export function writeExperimentReport(
   root: string,
   experiments: { loaded: LoadedConfig; seconds?: number }[],
   outDir: string,
-  opts: { title?: string; intro?: Section; acceptStale?: boolean } = {},
+  opts: { title?: string; intro?: Section; acceptStale?: boolean; pool?: boolean } = {},
 ): string {
   mkdirSync(outDir, { recursive: true });
   const sections: Section[] = opts.intro ? [opts.intro] : [];
   const aggRows: (string | number | null)[][] = [];
-  const data: Record<string, DataDescriptions> = {};
+  const summaries: ExperimentSummary[] = [];
   for (const e of experiments) {
-    const r = sectionsFor(root, e.loaded, { seconds: e.seconds, acceptStale: opts.acceptStale });
+    const r = sectionsFor(root, e.loaded, { seconds: e.seconds, acceptStale: opts.acceptStale, pool: opts.pool });
     sections.push(...r.sections);
-    data[e.loaded.config.name] = r.data;
+    summaries.push({
+      name: e.loaded.config.name,
+      description: e.loaded.config.description,
+      setup: r.setup,
+      seeds: r.seeds,
+      models: r.floor.models,
+      belowFloor: r.floor.below,
+      smokeTest: r.floor.smokeTest,
+      data: r.data,
+    });
     for (const [k, a] of aggregate(r.rows, { confidence: e.loaded.config.evaluation.confidence }))
       aggRows.push([e.loaded.config.name, ...k.split('|'), a.mean, a.lo, a.hi, a.n]);
   }
@@ -221,9 +287,25 @@ export function writeExperimentReport(
       1,
     ),
   );
-  writeFileSync(join(outDir, 'data.json'), JSON.stringify(data, null, 1));
   const title = opts.title ?? experiments.map((e) => e.loaded.config.name).join(', ');
-  const html = renderReport({ title, subtitle: 'bias-transfer report', generatedAt: new Date(), sections });
+  const banner = smokeBanner(summaries);
+  const generatedAt = new Date();
+  writeFileSync(
+    join(outDir, 'report.json'),
+    JSON.stringify(
+      {
+        title,
+        generatedAt: generatedAt.toISOString(),
+        smokeTest: banner !== null,
+        banner,
+        accuracyFloor: ACCURACY_FLOOR,
+        experiments: summaries,
+      },
+      null,
+      1,
+    ),
+  );
+  const html = renderReport({ title, subtitle: 'bias-transfer report', generatedAt, sections, ...(banner ? { banner } : {}) });
   const file = join(outDir, 'report.html');
   writeFileSync(file, html);
   return file;

@@ -5,7 +5,7 @@
  * and, for a two-key sweep, per value of the second key; its findings box asks whether raising
  * the value lowers the ASR, judged by ./verdict.ts, with clean accuracy beside every number.
  */
-import { lineChart, toCsv, type Finding, type Section } from '../report/index.js';
+import { PALETTE, lineChart, toCsv, type Finding, type Section } from '../report/index.js';
 import { aggKey, trainingCheck, type Agg, type ReportInput } from './report.js';
 import { judgeGreater } from './verdict.js';
 
@@ -21,6 +21,29 @@ export const TRANSFER_SWEEP_KEYS: Record<string, { label: string; logX: boolean 
 const pct = (v: number | null | undefined) => (v == null ? 'n/a' : `${(v * 100).toFixed(1)}%`);
 const withCi = (a: Agg | undefined) =>
   !a || a.mean === null ? 'n/a' : a.lo !== null && a.hi !== null ? `${pct(a.mean)} [${pct(a.lo)}, ${pct(a.hi)}]` : pct(a.mean);
+
+/** The most lines one chart gets: one per colour of the palette, so no two lines share a colour. */
+export const MAX_SERIES = PALETTE.length;
+
+/**
+ * Splits a chart's lines into panels (small multiples) of at most {@link MAX_SERIES}: by their
+ * `group` (the second sweep key's value) when there are more lines than colours, and a group with
+ * still too many lines into chunks. One panel when all fit.
+ */
+export function panels<T extends { group: string }>(series: readonly T[]): T[][] {
+  if (series.length <= MAX_SERIES) return [[...series]];
+  const out: T[][] = [];
+  for (const g of [...new Set(series.map((s) => s.group))]) {
+    const of = series.filter((s) => s.group === g);
+    for (let i = 0; i < of.length; i += MAX_SERIES) out.push(of.slice(i, i + MAX_SERIES));
+  }
+  return out;
+}
+
+function panelTitle(ps: readonly { group: string }[], n: number): string {
+  const g = ps[0]?.group ?? '';
+  return n > 1 && g !== '' && ps.every((p) => p.group === g) ? `, ${g}` : '';
+}
 
 /**
  * One section per target for a config whose sweep has a key of {@link TRANSFER_SWEEP_KEYS} (the
@@ -50,7 +73,7 @@ export function sweepCurveSections(
   for (const target of inp.targets) {
     const get = (id: string, kind: string | null, mode: string, cond: string, metric: string) =>
       A.get(aggKey(id, mode === 'scratch' ? null : kind, target, mode, cond, metric));
-    const series: { name: string; points: { x: number; y: number | null; lo: number | null; hi: number | null }[] }[] = [];
+    const series: { name: string; group: string; points: { x: number; y: number | null; lo: number | null; hi: number | null }[] }[] = [];
     const accSeries: typeof series = [];
     const csvRows: (string | number | null)[][] = [];
     const findings: Finding[] = [];
@@ -63,6 +86,7 @@ export function sweepCurveSections(
           const name = `${m}, ${k ?? 'no'} source${g ? `, ${g}` : ''}`;
           series.push({
             name,
+            group: g,
             points: pts.map(({ id, x }) => {
               const a = get(id, k, m, 'triggered', 'asr');
               const acc = get(id, k, m, 'clean', 'accuracy');
@@ -76,13 +100,14 @@ export function sweepCurveSections(
                 a?.lo ?? null,
                 a?.hi ?? null,
                 acc?.mean ?? null,
-                trainingCheck(A, id, target, k, m),
+                trainingCheck(A, id, target, k, m, inp.targetClasses[target]?.length),
               ]);
               return { x: logX ? Math.max(x, 1e-9) : x, y: a?.mean ?? null, lo: a?.lo ?? null, hi: a?.hi ?? null };
             }),
           });
           accSeries.push({
             name,
+            group: g,
             points: pts.map(({ id, x }) => {
               const acc = get(id, k, m, 'clean', 'accuracy');
               return { x: logX ? Math.max(x, 1e-9) : x, y: acc?.mean ?? null, lo: acc?.lo ?? null, hi: acc?.hi ?? null };
@@ -94,7 +119,7 @@ export function sweepCurveSections(
           const aLo = get(lo.id, k, m, 'triggered', 'asr');
           const aHi = get(hi.id, k, m, 'triggered', 'asr');
           const note = (id: string) => {
-            const flag = trainingCheck(A, id, target, k, m);
+            const flag = trainingCheck(A, id, target, k, m, inp.targetClasses[target]?.length);
             return ` (clean accuracy ${pct(get(id, k, m, 'clean', 'accuracy')?.mean)}${flag ? `; ${flag}` : ''})`;
           };
           const ctl = get(hi.id, 'clean', m, 'triggered', 'asr');
@@ -113,24 +138,38 @@ export function sweepCurveSections(
         `Each point is one sweep setting (${ids.length} in all); lines: transfer mode and source${others.length ? `, and ${others.join(', ')}` : ''}. Clean accuracy is drawn beside it: a lower ASR bought with a model that did not learn the task is no mitigation.`,
       ],
       findings,
+      // More lines than colours: small multiples, one chart per value of the second key (same axes).
       charts: [
-        {
-          svg: lineChart({ series, title: `ASR vs ${label} (${target})`, xLabel: label, yLabel: 'attack success rate', logX, yMin: 0 }),
-          caption: 'Shaded: intervals over seeds.',
-          csvName: `asr-vs-${xKey.split('.').pop()}-${target}.csv`,
-          csv: toCsv(['target', 'group', 'mode', 'source', xKey, 'asr', 'lo', 'hi', 'clean_accuracy', 'training_check'], csvRows),
-        },
-        {
+        ...panels(series).map((ps, i, all) => ({
           svg: lineChart({
-            series: accSeries,
-            title: `Clean accuracy vs ${label} (${target})`,
+            series: ps,
+            title: `ASR vs ${label} (${target}${panelTitle(ps, all.length)})`,
+            xLabel: label,
+            yLabel: 'attack success rate',
+            logX,
+            yMin: 0,
+            ...(all.length > 1 ? { yMax: 1 } : {}),
+          }),
+          caption: `Shaded: intervals over seeds.${all.length > 1 ? ` Panel ${i + 1} of ${all.length} (at most ${MAX_SERIES} lines each, same y axis).` : ''}`,
+          ...(i === 0
+            ? {
+                csvName: `asr-vs-${xKey.split('.').pop()}-${target}.csv`,
+                csv: toCsv(['target', 'group', 'mode', 'source', xKey, 'asr', 'lo', 'hi', 'clean_accuracy', 'training_check'], csvRows),
+              }
+            : {}),
+        })),
+        ...panels(accSeries).map((ps, i, all) => ({
+          svg: lineChart({
+            series: ps,
+            title: `Clean accuracy vs ${label} (${target}${panelTitle(ps, all.length)})`,
             xLabel: label,
             yLabel: 'clean accuracy',
             logX,
             yMin: 0,
+            ...(all.length > 1 ? { yMax: 1 } : {}),
           }),
-          caption: 'The clean accuracy of the same models.',
-        },
+          caption: `The clean accuracy of the same models.${all.length > 1 ? ` Panel ${i + 1} of ${all.length}.` : ''}`,
+        })),
       ],
     });
   }

@@ -125,6 +125,13 @@ export interface ReportInput {
   seconds?: number;
   /** Confidence level of every interval (the config's `evaluation.confidence`; default 0.95). */
   confidence?: number;
+  /**
+   * Set when the source is a pretrained backbone (source.pretrained: nothing injected, not trained
+   * here): its control weights file, or null without one. The texts then describe that control.
+   */
+  pretrained?: { readonly control: string | null };
+  /** What ran, generated from the resolved config and the loaded data (./describe.ts), shown after the description. */
+  setup?: string;
   /** Notes shown in the overview, e.g. that some runs were made by other code (reused with --accept-stale). */
   notes?: readonly string[];
   /** Pictures of test images carrying each probe and its neutral twin (condition → image), for the probe-bank section. */
@@ -142,10 +149,49 @@ function level(inp: ReportInput): string {
 export const UNDERTRAINED_MARGIN = 0.1;
 /** A final evaluation this far (0.02 = 2 points) above every earlier one flags a curve as still rising (see finalGain). */
 export const STILL_RISING = 0.02;
+/**
+ * A model whose clean accuracy is below this (0.5 = 50%) is under-trained whatever scratch
+ * reached: it gets fewer than half of its test images right, so its bias numbers are measured on
+ * a minority of them. At full size the shipped targets reach 80-96% from scratch and the lowest
+ * model, fixed-feature transfer at its frozen-feature ceiling, 54-57%; the quick size's 32% digit
+ * model is caught.
+ */
+export const ACCURACY_FLOOR = 0.5;
+/** A model within this many points (0.1 = 10) of chance (1 / number of classes) is under-trained. */
+export const CHANCE_MARGIN = 0.1;
+
+/**
+ * The lowest clean accuracy a model of a `numClasses`-way target may have and count as trained:
+ * the higher of {@link ACCURACY_FLOOR} and chance plus {@link CHANCE_MARGIN}.
+ *
+ * @example accuracyFloor(10) // 0.5; accuracyFloor(2) // 0.6
+ */
+export function accuracyFloor(numClasses: number | undefined): number {
+  return Math.max(ACCURACY_FLOOR, numClasses !== undefined && numClasses > 0 ? 1 / numClasses + CHANCE_MARGIN : 0);
+}
+
+/**
+ * Why a model's mean clean accuracy fails the floor ({@link accuracyFloor}), or '' when it does
+ * not (or is unknown).
+ *
+ * @example floorNote(0.25, 4) // 'under-trained: 25.0% clean accuracy, within 10 points of chance (25.0%)'
+ */
+export function floorNote(accuracy: number | null | undefined, numClasses: number | undefined): string {
+  if (accuracy == null) return '';
+  const chance = numClasses !== undefined && numClasses > 0 ? 1 / numClasses : null;
+  const p = (v: number) => `${(v * 100).toFixed(1)}%`;
+  if (chance !== null && accuracy < chance + CHANCE_MARGIN)
+    return `under-trained: ${p(accuracy)} clean accuracy, within ${CHANCE_MARGIN * 100} points of chance (${p(chance)})`;
+  if (accuracy < ACCURACY_FLOOR) return `under-trained: ${p(accuracy)} clean accuracy, below the ${p(ACCURACY_FLOOR)} floor`;
+  return '';
+}
 
 /**
  * The training check of one model (mean over seeds), '' when it passes. The rule:
- * - **under-trained**: its clean accuracy is more than {@link UNDERTRAINED_MARGIN} below the
+ * - **under-trained** (absolute): its clean accuracy is below {@link accuracyFloor} (within
+ *   {@link CHANCE_MARGIN} of chance for a `numClasses`-way target, or below
+ *   {@link ACCURACY_FLOOR}), whatever scratch reached; this applies to scratch too;
+ * - **under-trained** (relative): its clean accuracy is more than {@link UNDERTRAINED_MARGIN} below the
  *   scratch baseline of the same target and sweep point (bias numbers on such a model are measured
  *   on the few images it gets right). When its own curve has plateaued the note says so: for
  *   fixed-feature transfer that is the ceiling of the frozen features, not too few steps;
@@ -153,20 +199,70 @@ export const STILL_RISING = 0.02;
  *   above the best earlier one (`final-gain`, mean over seeds; needs `evalEvery: 1`), so more
  *   training would change it.
  *
- * @example trainingCheck(A, 'default', 'mnist', 'biased', 'fixed') // 'under-trained: 40.1 points below scratch (curve plateaued)'
+ * @example trainingCheck(A, 'default', 'mnist', 'biased', 'fixed', 10) // 'under-trained: 40.1 points below scratch (curve plateaued)'
  */
-export function trainingCheck(A: Map<string, Agg>, sweep: string, target: string, kind: string | null, mode: string): string {
+export function trainingCheck(
+  A: Map<string, Agg>,
+  sweep: string,
+  target: string,
+  kind: string | null,
+  mode: string,
+  numClasses?: number,
+): string {
   const acc = A.get(aggKey(sweep, mode === 'scratch' ? null : kind, target, mode, 'clean', 'accuracy'));
   const scratch = A.get(aggKey(sweep, null, target, 'scratch', 'clean', 'accuracy'));
   const late = A.get(aggKey(sweep, mode === 'scratch' ? null : kind, target, mode, 'clean', 'final-gain'));
   const rising = late?.mean != null && late.mean > STILL_RISING;
   const notes: string[] = [];
+  const floor = floorNote(acc?.mean, numClasses);
+  if (floor) notes.push(floor);
   if (mode !== 'scratch' && acc?.mean != null && scratch?.mean != null && acc.mean < scratch.mean - UNDERTRAINED_MARGIN)
     notes.push(
-      `under-trained: ${((scratch.mean - acc.mean) * 100).toFixed(1)} points below scratch${late?.mean != null && !rising ? ' (curve plateaued)' : ''}`,
+      `${floor ? '' : 'under-trained: '}${((scratch.mean - acc.mean) * 100).toFixed(1)} points below scratch${late?.mean != null && !rising ? ' (curve plateaued)' : ''}`,
     );
   if (rising) notes.push(`still rising (last epoch +${(late!.mean! * 100).toFixed(1)} points above every earlier one)`);
   return notes.join('; ');
+}
+
+/** The models of an experiment below the accuracy floor, out of all its target models (see {@link smokeTest}). */
+export interface FloorCheck {
+  /** Every target model: sweep point × target × mode × source kind with a clean accuracy. */
+  readonly models: number;
+  /** Those below {@link accuracyFloor}, each as 'sweep/target/mode/source: note'. */
+  readonly below: readonly string[];
+  /** True when at least half the models are below the floor: the experiment is a smoke test, not a measurement. */
+  readonly smokeTest: boolean;
+}
+
+/**
+ * Checks every target model of an experiment against {@link accuracyFloor}. When at least half
+ * of them fail it, the experiment's numbers are a smoke test of the pipeline, not a measurement
+ * (the report then says so in a banner): most bias rates would be read off models that did not
+ * learn their target.
+ */
+export function smokeTest(inp: Pick<ReportInput, 'rows' | 'modes' | 'targets' | 'targetClasses' | 'sweepIds' | 'confidence'>): FloorCheck {
+  const A = aggregate(inp.rows, { confidence: inp.confidence });
+  let models = 0;
+  const below: string[] = [];
+  for (const sweep of inp.sweepIds)
+    for (const target of inp.targets)
+      for (const mode of inp.modes)
+        for (const kind of kindsRun(A, sweep, target, mode)) {
+          const acc = A.get(aggKey(sweep, kind, target, mode, 'clean', 'accuracy'));
+          if (acc?.mean == null) continue;
+          models++;
+          const note = floorNote(acc.mean, inp.targetClasses[target]?.length);
+          if (note) below.push(`${sweep === 'default' ? '' : `${sweep}/`}${target}/${mode}/${kind ?? 'no'} source: ${note}`);
+        }
+  return { models, below, smokeTest: models > 0 && below.length * 2 >= models };
+}
+
+/** What the report says the control is: a clean source trained here, a pretrained control backbone, or none. */
+function controlSentence(inp: Pick<ReportInput, 'pretrained'>): string {
+  if (!inp.pretrained) return 'The clean-source control is the same pipeline with an unpoisoned source; scratch has no source at all.';
+  if (inp.pretrained.control === null)
+    return 'The source is a pretrained backbone (nothing was injected here) and has no control (source.pretrained.control is not set); scratch has no source at all.';
+  return `The source is a pretrained backbone (nothing was injected here); its control is the pretrained backbone ${inp.pretrained.control} (source.pretrained.control); scratch has no source at all.`;
 }
 
 function modeSeries(kind: string | null, mode: string): string {
@@ -196,12 +292,20 @@ function backdoorSection(inp: ReportInput, A: Map<string, Agg>, target: string, 
       const tacc = get(k, m, 'triggered', 'accuracy');
       const tasr = get(k, m, 'triggered', 'targeted-asr');
       csvRows.push([target, m, k ?? 'none', asr?.mean ?? null, asr?.lo ?? null, asr?.hi ?? null, acc?.mean ?? null, asr?.n ?? 0]);
-      tableRows.push([m, k ?? 'none', withCi(acc), withCi(tacc), withCi(asr), withCi(tasr), trainingCheck(A, sweep, target, k, m) || 'ok']);
+      tableRows.push([
+        m,
+        k ?? 'none',
+        withCi(acc),
+        withCi(tacc),
+        withCi(asr),
+        withCi(tasr),
+        trainingCheck(A, sweep, target, k, m, inp.targetClasses[target]?.length) || 'ok',
+      ]);
     }
   const findings: Finding[] = [];
   // Clean accuracy beside every ASR in the findings (and the training check when it fails).
   const accNote = (k: string | null, m: string) => {
-    const flag = trainingCheck(A, sweep, target, k, m);
+    const flag = trainingCheck(A, sweep, target, k, m, inp.targetClasses[target]?.length);
     return ` (clean accuracy ${pct(get(k, m, 'clean', 'accuracy')?.mean ?? null)}${flag ? `; ${flag}` : ''})`;
   };
   const fb = get('biased', 'fixed', 'triggered', 'asr');
@@ -248,7 +352,7 @@ function backdoorSection(inp: ReportInput, A: Map<string, Agg>, target: string, 
     id: `${inp.name}-backdoor-${target}${sweep !== 'default' ? `-${sweep}` : ''}`.replace(/[^a-z0-9-]/gi, '-'),
     title: `Backdoor: attack success rate on ${target}${sweep !== 'default' ? ` (${sweep})` : ''}`,
     paragraphs: [
-      'ASR = P(f(T(x)) ≠ y | f(x) = y): among target test images the model classifies correctly, the share it gets wrong once the source trigger T is pasted. The clean-source control is the same pipeline with an unpoisoned source; scratch has no source at all.',
+      `ASR = P(f(T(x)) ≠ y | f(x) = y): among target test images the model classifies correctly, the share it gets wrong once the ${inp.pretrained ? 'trigger T under test (evaluation.trigger)' : 'source trigger T'} is pasted. ${controlSentence(inp)}`,
       'Targeted ASR is toward the class that gains the most predictions under the trigger (chosen after the fact, so read it as descriptive).',
     ],
     findings,
@@ -376,7 +480,7 @@ function spuriousSection(inp: ReportInput, A: Map<string, Agg>, target: string, 
   // went with in the source. Per class (accuracy with vs without) and the shift toward that class.
   const t = get('biased', inp.modes.find((m) => m !== 'scratch') ?? 'fixed', 'with_attribute', 'correlated-class')?.mean ?? null;
   const accNote = (k: string | null, m: string) => {
-    const flag = trainingCheck(A, sweep, target, k, m);
+    const flag = trainingCheck(A, sweep, target, k, m, inp.targetClasses[target]?.length);
     return ` (clean accuracy ${pct(get(k, m, 'clean', 'accuracy')?.mean ?? null)}${flag ? `; ${flag}` : ''})`;
   };
   const perClass = (k: string | null, m: string) =>
@@ -615,7 +719,7 @@ function accuracySection(inp: ReportInput, A: Map<string, Agg>, sweep: string): 
     for (const m of inp.modes)
       for (const k of kindsRun(A, sweep, t, m)) {
         const a = A.get(aggKey(sweep, k, t, m, 'clean', 'accuracy'));
-        if (a) rows.push([t, m, k ?? 'none', withCi(a), trainingCheck(A, sweep, t, k, m) || 'ok']);
+        if (a) rows.push([t, m, k ?? 'none', withCi(a), trainingCheck(A, sweep, t, k, m, inp.targetClasses[t]?.length) || 'ok']);
       }
   return {
     id: `${inp.name}-accuracy${sweep !== 'default' ? `-${sweep}` : ''}`.replace(/[^a-z0-9-]/gi, '-'),
@@ -631,6 +735,15 @@ function accuracySection(inp: ReportInput, A: Map<string, Agg>, sweep: string): 
 }
 
 /** Builds the report sections of an experiment. */
+/** The overview's paragraph about models below the accuracy floor: none when every model passes. */
+export function smokeParagraph(f: FloorCheck): string[] {
+  if (f.below.length === 0) return [];
+  const head = f.smokeTest
+    ? `Smoke test: not a measurement. ${f.below.length} of ${f.models} target models are below the accuracy floor, so the bias numbers and verdicts below are read off models that did not learn their target`
+    : `${f.below.length} of ${f.models} target models are below the accuracy floor (read their bias numbers with care)`;
+  return [`${head}: ${f.below.join('; ')}.`];
+}
+
 export function experimentSections(inp: ReportInput): Section[] {
   const A = aggregate(inp.rows, { confidence: inp.confidence });
   const sections: Section[] = [
@@ -639,6 +752,8 @@ export function experimentSections(inp: ReportInput): Section[] {
       title: `${inp.name}: overview`,
       paragraphs: [
         inp.description || 'No description.',
+        ...(inp.setup ? [inp.setup] : []),
+        ...smokeParagraph(smokeTest(inp)),
         `Seeds: ${inp.seeds.join(', ')}. Transfer modes: ${inp.modes.join(', ')}. Targets: ${inp.targets.join(', ')}.${inp.sweepIds.length > 1 ? ` Sweep points: ${inp.sweepIds.join('; ')}.` : ''}${inp.seconds !== undefined ? ` Wall time: ${(inp.seconds / 60).toFixed(1)} min.` : ''}`,
         ...(inp.notes ?? []),
       ],

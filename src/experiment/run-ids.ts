@@ -131,3 +131,19 @@ export function chooseRuns(store: RunStore, config: ExperimentConfig, dir: strin
     }
   return out;
 }
+
+/**
+ * The seeds of every finished run of `config` (any sweep point) under the current code in
+ * `store`, besides the config's own seeds: what a report pools. A stored run counts only when
+ * its id is exactly the id this config gives that seed (same settings, data and code), so runs
+ * of other overrides of the same experiment name are left out.
+ */
+export function finishedSeeds(store: RunStore, config: ExperimentConfig, dir: string): number[] {
+  const done = store.listRuns({ name: config.name, status: 'done' });
+  const seeds = new Set<number>();
+  const ids = new Set(done.map((r) => r.id));
+  const candidates = new Set(done.flatMap((r) => (r.seed === null ? [] : [r.seed])));
+  for (const p of expandSweep(config))
+    for (const seed of candidates) if (!seeds.has(seed) && ids.has(runIdFor(p.config, p.id, seed, dir))) seeds.add(seed);
+  return [...seeds].sort((a, b) => a - b);
+}

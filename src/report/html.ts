@@ -87,7 +87,14 @@ function imageFigure(sectionId: string, im: ReportImage, i: number): string {
     throw new Error(`renderReport: section "${sectionId}" image ${i} ("${im.caption}") is not a PNG (bad signature)`);
   }
   const alt = escapeXml(im.alt ?? im.caption);
-  return `<figure><img src="data:image/png;base64,${bytes.toString('base64')}" alt="${alt}"><figcaption>${escapeXml(im.caption)}</figcaption></figure>`;
+  // Click to enlarge without scripts: the link makes the figure the page's :target (see style.ts);
+  // clicking again, or the ×, goes back to the section.
+  const id = `${sectionId}-image-${i}`;
+  return (
+    `<figure id="${escapeXml(id)}"><a class="close" href="#${escapeXml(sectionId)}" aria-label="Close">×</a>` +
+    `<a class="zoom" href="#${escapeXml(id)}" title="Click to enlarge"><img src="data:image/png;base64,${bytes.toString('base64')}" alt="${alt}"></a>` +
+    `<figcaption>${escapeXml(im.caption)} (click to enlarge)</figcaption></figure>`
+  );
 }
 
 /** JSON text of any value: typed arrays as arrays, bigint as strings, cycles marked. */
@@ -163,7 +170,11 @@ export function renderReport(report: Report): string {
     `<title>${escapeXml(report.title)}</title><style>${REPORT_CSS}</style></head><body><main>` +
     `<header><h1>${escapeXml(report.title)}</h1>` +
     (report.subtitle ? `<p class="subtitle">${escapeXml(report.subtitle)}</p>` : '') +
-    `<p class="meta">Generated ${escapeXml(when)}</p>${summaryHtml(report.sections)}</header>` +
+    `<p class="meta">Generated ${escapeXml(when)}</p>` +
+    (report.banner
+      ? `<div class="banner" role="alert"><strong>${escapeXml(report.banner.title)}</strong> ${escapeXml(report.banner.text)}</div>`
+      : '') +
+    `${summaryHtml(report.sections)}</header>` +
     toc +
     report.sections.map(sectionHtml).join('\n') +
     `<footer>bias-transfer report · generated ${escapeXml(when)} · self-contained: no scripts, no network.</footer>` +

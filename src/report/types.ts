@@ -65,5 +65,7 @@ export interface Report {
   readonly subtitle?: string;
   /** When the report was generated (a Date or an ISO string). */
   readonly generatedAt: Date | string;
+  /** A warning shown above everything else, e.g. that the models are under-trained (a smoke test, not a measurement). */
+  readonly banner?: { readonly title: string; readonly text: string };
   readonly sections: readonly Section[];
 }

@@ -10,7 +10,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
-import { indexPath, runRecordOf, type MetricRecord, type RunRecord, type RunRow, type RunStatus } from '../experiment/store/index.js';
+import {
+  indexPath,
+  notADatabase,
+  runRecordOf,
+  type MetricRecord,
+  type RunRecord,
+  type RunRow,
+  type RunStatus,
+} from '../experiment/store/index.js';
 
 /** Filter of `ResultsReader.runs`; every given field must match. */
 export interface RunQuery {
@@ -54,9 +62,15 @@ export class ResultsReader {
     if (!fs.existsSync(file)) return null;
     const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 5000 });
     // A brand-new index may not have its tables yet (a writer is creating them).
-    const ready = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('runs', 'metrics')").get() as {
-      n: number;
-    };
+    let ready: { n: number };
+    try {
+      ready = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('runs', 'metrics')").get() as {
+        n: number;
+      };
+    } catch (e) {
+      db.close();
+      throw notADatabase(file, e);
+    }
     if (ready.n < 2) {
       db.close();
       return null;

@@ -138,6 +138,44 @@ test('runs-compare tabulates a metric per run and (mode, source kind, condition)
   assert.match(missing.err, /--metric is required/);
 });
 
+test('runs-compare does not average two different backbones of the same name: one mean per weights sha256', async () => {
+  const { root, ids } = populate();
+  // As the runner writes it for a source.pretrained run: the audited backbone keyed by its file's sha256.
+  const store = openStore(root);
+  const sha = ['a'.repeat(32), 'b'.repeat(32)];
+  try {
+    ids
+      .slice(0, 2)
+      .forEach((id, i) =>
+        fs.writeFileSync(
+          path.join(store.getRun(id)!.paths.dir, 'sources.json'),
+          JSON.stringify([{ kind: 'biased', key: `pretrained-${sha[i]}`, weights: 'resnet18.safetensors' }]),
+        ),
+      );
+  } finally {
+    store.close();
+  }
+  const j = await call(runsCompareCommand, runRunsCompare, ['--root', root, '--metric', 'asr', '--json']);
+  const c = JSON.parse(j.out) as Comparison;
+  assert.deepEqual(
+    c.rows.map((r) => r.backbone),
+    sha,
+  );
+  assert.deepEqual(
+    c.means.map((m) => [m.backbone, m.runs, m.values[0]]),
+    [
+      [sha[0], 1, 0.9],
+      [sha[1], 1, 0.7],
+    ],
+  );
+  const t = await call(runsCompareCommand, runRunsCompare, ['--root', root, '--metric', 'asr']);
+  assert.match(t.out, /^run\s+seed\s+backbone sha256\s+fixed\/biased\/triggered/m);
+  assert.match(t.out, /^mean \(1 runs\)\s+-\s+aaaaaaaaaaaa\s+0\.9\s/m);
+  assert.match(t.out, /^mean \(1 runs\)\s+-\s+bbbbbbbbbbbb\s+0\.7\s/m);
+  assert.doesNotMatch(t.out, /^mean\s+-\s+0\.8/m, 'no mean over both backbones');
+  assert.match(t.out, /2 different backbones: one mean per backbone/);
+});
+
 test('compareMetric adds the target to column names only when records span several targets, and leaves gaps empty', () => {
   const rec = (runId: string, target: string, value: number): MetricRecord => ({
     runId,

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { MITIGATION_EXPERIMENTS, PAPER_EXPERIMENTS, QUICK_OVERRIDES } from '../../src/cli/experiment.js';
+import { MITIGATION_EXPERIMENTS, PAPER_EXPERIMENTS, QUICK_OVERRIDES, quickOverrides } from '../../src/cli/experiment.js';
 import { expandSweep, loadConfig } from '../../src/experiment/config/index.js';
 import { runExperiment } from '../../src/experiment/runner.js';
 
@@ -17,8 +17,11 @@ test('every experiment reproduce can run is a shipped config with quick override
     const file = `experiments/${name}.yaml`;
     assert.ok(existsSync(file), `${file} missing`);
     assert.ok(QUICK_OVERRIDES[name], `no --quick overrides for ${name}`);
-    const quick = loadConfig(file, { overrides: QUICK_OVERRIDES[name] }).config;
+    const quick = loadConfig(file, { overrides: quickOverrides(name) }).config;
     assert.equal(quick.name, name);
+    // The full size's description names its data and plateau; --quick's must not claim them.
+    assert.match(quick.description, /^Quick size of the /);
+    assert.doesNotMatch(quick.description, /plateau|\d,\d{3}/);
     assert.deepEqual(quick.seeds, [0], `${name}: --quick runs one seed`);
     assert.ok(expandSweep(quick).length <= 4, `${name}: --quick has at most 4 sweep points`);
   }

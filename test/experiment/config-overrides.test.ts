@@ -17,7 +17,7 @@ test('overrides set nested keys, list items and whole objects, with YAML-parsed 
       'evaluation.confidence=0.9',
     ],
   });
-  assert.equal(config.sourceTraining.epochs, 1);
+  assert.equal(config.sourceTraining!.epochs, 1);
   assert.deepEqual(config.seeds, [3, 4]);
   assert.equal(config.targets[0].dataset.limit, 64);
   assert.deepEqual(config.targetTraining.optimizer, { kind: 'adam', lr: 0.01, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 });

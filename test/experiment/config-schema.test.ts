@@ -45,10 +45,10 @@ test('defaults are filled in at every level', () => {
   assert.equal(config.source.control, true);
   assert.equal(config.source.dataset.split, 'train');
   assert.equal(config.source.dataset.path, null);
-  assert.deepEqual(config.sourceTraining.optimizer, { kind: 'sgd', lr: 0.1, momentum: 0.9, nesterov: false, weightDecay: 5e-4 });
-  assert.deepEqual(config.sourceTraining.schedule, { kind: 'constant' });
-  assert.deepEqual(config.sourceTraining.augment, { cropPadding: 0, hflip: false });
-  assert.equal(config.sourceTraining.batchSize, 128);
+  assert.deepEqual(config.sourceTraining!.optimizer, { kind: 'sgd', lr: 0.1, momentum: 0.9, nesterov: false, weightDecay: 5e-4 });
+  assert.deepEqual(config.sourceTraining!.schedule, { kind: 'constant' });
+  assert.deepEqual(config.sourceTraining!.augment, { cropPadding: 0, hflip: false });
+  assert.equal(config.sourceTraining!.batchSize, 128);
   assert.deepEqual(config.transfer, { modes: ['fixed', 'full'], bnTrainInFixed: true, headLr: null, backboneLr: null });
   assert.equal(config.evaluation.trigger, null);
   assert.equal(config.evaluation.bootstrap, 1000);

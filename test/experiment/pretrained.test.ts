@@ -117,6 +117,22 @@ test('a source model written by the tool, brought back as source.pretrained, tra
   const overview = (yaml: string, r: string) =>
     sectionsFor(r, parseConfigText(yaml, { file: join(dir, 'pre.yaml') }), { examples: false }).sections[0].paragraphs!.join(' ');
   assert.match(overview(lastYaml, root), /Control: pretrained weights control\.safetensors/);
+  // Nothing was injected: no before/after source pictures, no unpoisoned-source control described.
+  const full = sectionsFor(root, parseConfigText(lastYaml, { file: join(dir, 'pre.yaml') })).sections;
+  const text = JSON.stringify(full.map((s) => [s.paragraphs, s.images?.map((i) => i.caption)]));
+  assert.doesNotMatch(text, /before and after bias injection/);
+  assert.doesNotMatch(text, /unpoisoned source|clean-source control is the same pipeline/);
+  assert.ok(
+    full[0].images!.some((i) => /Target test images/.test(i.caption)),
+    'the target examples stay',
+  );
+  // A pretrained config needs no sourceTraining (nothing is trained as a source); a trained one does.
+  const noTraining = (yaml: string) => yaml.replace(/^sourceTraining:.*$/m, '');
+  assert.equal(parseConfigText(noTraining(lastYaml), { file: join(dir, 'pre.yaml') }).config.sourceTraining, null);
+  assert.throws(
+    () => parseConfigText(noTraining(config('null')), { file: join(dir, 'pre.yaml') }),
+    /sourceTraining: required: the source is trained here/,
+  );
 });
 
 test('a torchvision ResNet-18 state dict written by Python torch goes through model import into an experiment', async () => {

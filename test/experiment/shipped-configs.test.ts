@@ -88,11 +88,11 @@ for (const file of files) {
       );
     const report = writeExperimentReport(root, [{ loaded, seconds: out.seconds }], join(root, 'reports', loaded.config.name));
     assert.match(report, /report\.html$/);
-    // Which images every number was computed on: in data.json and in the report's overview.
-    const data = JSON.parse(readFileSync(join(root, 'reports', loaded.config.name, 'data.json'), 'utf8')) as Record<
-      string,
-      Record<string, string>
-    >;
+    // Which images every number was computed on: in report.json and in the report's overview.
+    const summary = JSON.parse(readFileSync(join(root, 'reports', loaded.config.name, 'report.json'), 'utf8')) as {
+      experiments: { name: string; data: Record<string, string> }[];
+    };
+    const data = Object.fromEntries(summary.experiments.map((e) => [e.name, e.data]));
     const mine = data[loaded.config.name];
     for (const t of loaded.config.targets) assert.match(mine[`targets.${t.name}.test`], new RegExp(`^${t.testDataset.name}.*test split`));
     assert.ok(mine['source.accuracy'], 'the source accuracy says which images (or why none)');

@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { aggKey, trainingCheck, type Agg } from '../../src/experiment/report.js';
+import { ACCURACY_FLOOR, accuracyFloor, aggKey, smokeTest, trainingCheck, type Agg } from '../../src/experiment/report.js';
+import type { MetricRecord } from '../../src/experiment/store/index.js';
 import { finalGain } from '../../src/experiment/results.js';
 
 test('finalGain is the last evaluation minus the best earlier one; null below two evaluations', () => {
@@ -48,4 +49,105 @@ test('still rising: the mean final gain over seeds above 2 points; under-trained
     trainingCheck(A, 'default', 'mnist', 'clean', 'fixed'),
     'under-trained: 44.2 points below scratch; still rising (last epoch +4.0 points above every earlier one)',
   );
+});
+
+test('a model at or near chance, or below the 50% floor, is under-trained whatever scratch reached (scratch included)', () => {
+  // 4 classes: chance 25%. The quick digits run: scratch 32.4%, the others near it.
+  const A = table([
+    [null, 'scratch', 'accuracy', [0.324]],
+    ['biased', 'full', 'accuracy', [0.25]],
+    ['biased', 'fixed', 'accuracy', [0.4]],
+    ['clean', 'full', 'accuracy', [0.2]],
+  ]);
+  assert.equal(
+    trainingCheck(A, 'default', 'mnist', null, 'scratch', 4),
+    'under-trained: 32.4% clean accuracy, within 10 points of chance (25.0%)',
+  );
+  assert.equal(
+    trainingCheck(A, 'default', 'mnist', 'biased', 'full', 4),
+    'under-trained: 25.0% clean accuracy, within 10 points of chance (25.0%)',
+  );
+  assert.equal(trainingCheck(A, 'default', 'mnist', 'biased', 'fixed', 4), 'under-trained: 40.0% clean accuracy, below the 50.0% floor');
+  assert.equal(
+    trainingCheck(A, 'default', 'mnist', 'clean', 'full', 4),
+    'under-trained: 20.0% clean accuracy, within 10 points of chance (25.0%); 12.4 points below scratch',
+  );
+  // Without the number of classes the absolute floor still applies.
+  assert.match(trainingCheck(A, 'default', 'mnist', 'biased', 'full'), /below the 50\.0% floor/);
+  // 2 classes: chance 50%, so the floor is 60%; 80% (the shipped T-shirt vs Shirt level) passes.
+  const B = table([
+    [null, 'scratch', 'accuracy', [0.8]],
+    ['biased', 'full', 'accuracy', [0.55]],
+  ]);
+  assert.equal(accuracyFloor(2), 0.6);
+  assert.equal(accuracyFloor(10), ACCURACY_FLOOR);
+  assert.equal(trainingCheck(B, 'default', 'mnist', null, 'scratch', 2), '');
+  assert.match(
+    trainingCheck(B, 'default', 'mnist', 'biased', 'full', 2),
+    /^under-trained: 55\.0% clean accuracy, within 10 points of chance \(50\.0%\); 25\.0 points below scratch/,
+  );
+});
+
+function rows(entries: [string | null, string, number][]): MetricRecord[] {
+  return entries.map(([kind, mode, value]) => ({
+    runId: 'r',
+    runName: 'x',
+    seed: 0,
+    sweepId: 'default',
+    condition: 'clean',
+    transferMode: mode,
+    sourceKind: kind as 'biased' | 'clean' | null,
+    target: 'mnist',
+    metric: 'accuracy',
+    value,
+    lo: null,
+    hi: null,
+    numerator: null,
+    denominator: null,
+  }));
+}
+
+test('an experiment is a smoke test when at least half its target models are below the floor', () => {
+  const base = {
+    modes: ['fixed', 'full', 'scratch'],
+    targets: ['mnist'],
+    targetClasses: { mnist: ['0', '1', '2', '3'] },
+    sweepIds: ['default'],
+  };
+  // The full-size backdoor: fixed transfer at its frozen-feature ceiling (56%) is not a smoke test.
+  const full = smokeTest({
+    ...base,
+    rows: rows([
+      ['biased', 'fixed', 0.56],
+      ['clean', 'fixed', 0.54],
+      ['biased', 'full', 0.95],
+      ['clean', 'full', 0.95],
+      [null, 'scratch', 0.95],
+    ]),
+  });
+  assert.deepEqual(full, { models: 5, below: [], smokeTest: false });
+  const quick = smokeTest({
+    ...base,
+    rows: rows([
+      ['biased', 'fixed', 0.28],
+      ['clean', 'fixed', 0.3],
+      ['biased', 'full', 0.33],
+      ['clean', 'full', 0.6],
+      [null, 'scratch', 0.324],
+    ]),
+  });
+  assert.equal(quick.models, 5);
+  assert.equal(quick.below.length, 4);
+  assert.ok(quick.smokeTest);
+  assert.match(quick.below[0], /^mnist\/fixed\/biased source: under-trained: 28\.0% clean accuracy/);
+  const one = smokeTest({
+    ...base,
+    rows: rows([
+      ['biased', 'fixed', 0.3],
+      ['biased', 'full', 0.9],
+      [null, 'scratch', 0.9],
+    ]),
+  });
+  assert.equal(one.smokeTest, false, '1 of 3 below: flagged per model, not a smoke test');
+  assert.equal(one.below.length, 1);
 });

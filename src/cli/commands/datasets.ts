@@ -18,6 +18,7 @@ import {
   type ImageDataset,
 } from '../../data/index.js';
 import { closestMatch } from '../../experiment/config/suggest.js';
+import { loadConfiguredDataset } from '../../experiment/prepare.js';
 import { CliError, defineCommand } from '../args.js';
 import { checkInt, printJson, runAction, type CommandIO, type FlagsOf, type PositionalsOf } from './io.js';
 import { formatTable } from './table.js';
@@ -82,6 +83,28 @@ export const SOURCE_FLAGS = [
   { name: 'limit', type: 'number', description: 'Keep only the first n samples (after --classes).' },
 ] as const;
 
+/** datasets-inspect's --limit: the seeded, class-balanced subset an experiment config's `limit` loads. */
+const INSPECT_FLAGS = [
+  ...SOURCE_FLAGS.filter((f) => f.name !== 'limit'),
+  {
+    name: 'limit',
+    type: 'number',
+    description:
+      "Keep n samples (after --classes) as an experiment config's `limit` does: a seeded subset balanced over the classes (see --seed, --as).",
+  },
+  { name: 'seed', type: 'number', default: 0, description: 'With --limit: the run seed whose subset to show.' },
+  {
+    name: 'as',
+    type: 'string',
+    valueName: 'dataset',
+    default: 'source',
+    description:
+      "With --limit: whose subset, as an experiment names it: 'source' (source.dataset), 'target/NAME/train' or 'target/NAME/test' (targets[].dataset / testDataset of target NAME).",
+    validate: (v: string) =>
+      /^(source|target\/[a-z0-9_-]+\/(train|test))$/.test(v) ? undefined : `expected source or target/NAME/train|test, got '${v}'`,
+  },
+] as const;
+
 const NAME_POSITIONAL = [{ name: 'name', description: `Dataset name: ${DATASET_NAMES.join(', ')}.` }] as const;
 
 /** `datasets-list`: built-in datasets and path formats. */
@@ -96,11 +119,13 @@ export const datasetsListCommand = defineCommand({
 export const datasetsInspectCommand = defineCommand({
   name: 'datasets-inspect',
   summary: 'Load a dataset and print its size, image shape, class counts and per-channel pixel mean/std.',
-  description: 'Pixel mean and std are per channel in 0..1 units (pixel/255), the units of a normalisation config.',
+  description:
+    'Pixel mean and std are per channel in 0..1 units (pixel/255), the units of a normalisation config. With --limit it loads what an experiment with that `limit` loads (the same seeded, class-balanced subset for --seed and --as).',
   positionals: NAME_POSITIONAL,
-  flags: [...SOURCE_FLAGS, { name: 'json', type: 'boolean', description: 'Print JSON instead of tables.' }],
+  flags: [...INSPECT_FLAGS, { name: 'json', type: 'boolean', description: 'Print JSON instead of tables.' }],
   examples: [
     'datasets-inspect fashion-mnist --split test',
+    'datasets-inspect mnist --classes 0,1,2,3 --limit 1000 --as target/digits/train --seed 0',
     'datasets-inspect idx --path data/mnist --json',
     'datasets-inspect cifar10 --path data/cifar-10-batches-bin',
   ],
@@ -289,7 +314,34 @@ export async function runDatasetsList(
 /** Loads the dataset and prints its size, shape, class counts and per-channel pixel mean/std. */
 export async function runDatasetsInspect(flags: DatasetsInspectFlags, positionals: DatasetNamePositionals, io: CommandIO): Promise<number> {
   return runAction(io, () => {
-    const ds = loadDataset(datasetSpecFromFlags(positionals.name, flags));
+    const spec = datasetSpecFromFlags(positionals.name, { ...flags, limit: undefined });
+    checkInt('limit', flags.limit);
+    checkInt('seed', flags.seed, 0);
+    // With --limit, the experiment's own loader: the same seeded, class-balanced subset (not the first n).
+    const ds =
+      flags.limit === undefined
+        ? loadDataset(spec)
+        : loadConfiguredDataset(
+            {
+              name: spec.name,
+              split: spec.split ?? 'train',
+              path: spec.path ?? null,
+              imagesFile: spec.imagesFile ?? null,
+              labelsFile: spec.labelsFile ?? null,
+              testImagesFile: spec.testImagesFile ?? null,
+              testLabelsFile: spec.testLabelsFile ?? null,
+              holdout: spec.holdout ?? null,
+              holdoutSeed: spec.holdoutSeed ?? 0,
+              size: null,
+              channels: null,
+              classes: spec.classes ?? null,
+              range: null,
+              limit: flags.limit,
+            },
+            process.cwd(),
+            flags.seed,
+            flags.as,
+          );
     const r = describeDataset(ds);
     if (flags.json) {
       printJson(io, r);

@@ -46,14 +46,15 @@ export const modelSummaryCommand = defineCommand({
   summary: 'Print parameter counts per block (trainable vs frozen) of an architecture or a weights file.',
   description:
     'Give --arch (and size flags) or --weights. --mode shows what a transfer mode would train (fixed, full, scratch, partial:K: ' +
-    'the last K blocks and the head); --freeze-until BLOCK freezes every block from the stem through BLOCK.',
+    'the last K blocks and the head); --freeze-until BLOCK freezes every block from the stem through BLOCK. ' +
+    "A PyTorch state dict carries no spec: bring it in with 'model-import FILE --arch ARCH --out OUT' and summarise OUT.",
   flags: [
     ...ARCH_FLAGS,
     {
       name: 'weights',
       type: 'string',
       valueName: 'file.safetensors',
-      description: 'A weights file written by saveModel (its spec is read from it).',
+      description: 'A weights file written by this tool (model-export, model-import or a run; its spec is read from it).',
     },
     { name: 'mode', type: 'string', valueName: 'mode', description: 'Transfer mode to apply: fixed, full, scratch or partial:K.' },
     {
@@ -74,6 +75,8 @@ export const modelSummaryCommand = defineCommand({
 export const modelExportCommand = defineCommand({
   name: 'model-export',
   summary: 'Write a freshly initialised model (seeded) as a safetensors weights file with its spec.',
+  description:
+    "For trained PyTorch weights (e.g. a torchvision ResNet-18's state dict) use 'model-import' instead: it checks them against the architecture and writes them with the spec.",
   flags: [
     ...ARCH_FLAGS,
     { name: 'out', short: 'o', type: 'string', valueName: 'file.safetensors', description: 'Where to write the weights (required).' },
@@ -212,7 +215,14 @@ export async function runModelSummary(
       const extra = archFlagsGiven(flags);
       if (extra.length > 0) throw new CliError(`--weights brings its own spec; drop ${extra.join(', ')}`);
       requireFile(flags.weights, 'weights file');
-      model = loadModelFromFile(flags.weights);
+      try {
+        model = loadModelFromFile(flags.weights);
+      } catch (e) {
+        if (!/not written by saveModel/.test((e as Error).message)) throw e;
+        throw new CliError(
+          `${flags.weights} has no model spec (a raw state dict, e.g. saved from PyTorch): give --arch and size flags instead of --weights to count an architecture, or bring the file in with 'model-import ${flags.weights} --arch ARCH --out imported.safetensors' and pass --weights imported.safetensors`,
+        );
+      }
     } else model = build(modelSpecFromFlags(flags, { numClasses: 10, inChannels: 3 }));
     try {
       applyFreezing(model, { mode: flags.mode, freezeUntil: flags['freeze-until'] });

@@ -44,7 +44,7 @@ export const runsMetricsCommand = defineCommand({
     { name: 'condition', type: 'string', description: "Only this condition, e.g. 'triggered'." },
     JSON_FLAG,
   ],
-  examples: ['runs-metrics backdoor-seed0-1a2b3c4d --metric asr'],
+  examples: ['runs-metrics backdoor-probability=1-seed0-1a2b3c4d-c0123456789ab --metric asr'],
 });
 
 /** `runs-compare`: one metric across runs and (mode, source kind, condition). */
@@ -171,16 +171,39 @@ export interface CompareColumn {
 export interface Comparison {
   metric: string;
   columns: CompareColumn[];
-  rows: { runId: string; runName: string; seed: number | null; values: (number | null)[] }[];
-  /** Mean over the runs that have a value, per column. */
+  rows: { runId: string; runName: string; seed: number | null; backbone: string | null; values: (number | null)[] }[];
+  /** Mean over the runs that have a value, per column (over all runs, even of different backbones: see `means`). */
   mean: (number | null)[];
+  /**
+   * Means per backbone (the pretrained weights' sha256 a run transferred, null for a source
+   * trained here), so two different files of the same experiment name are not averaged together.
+   */
+  means: { backbone: string | null; runs: number; values: (number | null)[] }[];
+}
+
+/**
+ * The backbone a run transferred, from its sources.json: the sha256 of the pretrained weights
+ * file of its audited (biased) source, or null for a source trained here or an unreadable file.
+ */
+export function backboneOf(runDir: string): string | null {
+  try {
+    const sources = JSON.parse(fs.readFileSync(`${runDir}/sources.json`, 'utf8')) as { key?: string; kind?: string }[];
+    const keys = sources.map((s) => s.key ?? '').filter((k) => k.startsWith('pretrained-'));
+    return keys.length > 0 ? keys[0].slice('pretrained-'.length) : null;
+  } catch {
+    return null;
+  }
 }
 
 /**
  * Arranges metric records of one metric into runs × (mode, source kind, condition) in the order
  * first seen; the target joins the column key when the records span several targets.
  */
-export function compareMetric(metric: string, records: readonly MetricRecord[]): Comparison {
+export function compareMetric(
+  metric: string,
+  records: readonly MetricRecord[],
+  backbone: (runId: string) => string | null = () => null,
+): Comparison {
   const withTarget = new Set(records.map((r) => r.target)).size > 1;
   const columns: CompareColumn[] = [];
   const colIndex = new Map<string, number>();
@@ -200,16 +223,22 @@ export function compareMetric(metric: string, records: readonly MetricRecord[]):
     }
     if (!rowIndex.has(r.runId)) {
       rowIndex.set(r.runId, rows.length);
-      rows.push({ runId: r.runId, runName: r.runName, seed: r.seed, values: [] });
+      rows.push({ runId: r.runId, runName: r.runName, seed: r.seed, backbone: backbone(r.runId), values: [] });
     }
   }
   for (const row of rows) row.values = columns.map(() => null);
   for (const r of records) rows[rowIndex.get(r.runId)!].values[colIndex.get(labelOf(r, withTarget))!] = r.value;
-  const mean = columns.map((_, j) => {
-    const vs = rows.map((r) => r.values[j]).filter((v): v is number => v !== null);
-    return vs.length > 0 ? vs.reduce((a, b) => a + b, 0) / vs.length : null;
+  const meanOf = (rs: typeof rows) =>
+    columns.map((_, j) => {
+      const vs = rs.map((r) => r.values[j]).filter((v): v is number => v !== null);
+      return vs.length > 0 ? vs.reduce((a, b) => a + b, 0) / vs.length : null;
+    });
+  const backbones = [...new Set(rows.map((r) => r.backbone))];
+  const means = backbones.map((b) => {
+    const rs = rows.filter((r) => r.backbone === b);
+    return { backbone: b, runs: rs.length, values: meanOf(rs) };
   });
-  return { metric, columns, rows, mean };
+  return { metric, columns, rows, mean: meanOf(rows), means };
 }
 
 function labelOf(r: MetricRecord, withTarget: boolean): string {
@@ -237,15 +266,27 @@ export async function runRunsCompare(
         const known = [...new Set(store.queryMetrics({ name: flags.name }).map((r) => r.metric))];
         throw new CliError(`no '${metric}' values match in '${flags.root}'${known.length ? `; metrics present: ${known.join(', ')}` : ''}`);
       }
-      const c = compareMetric(metric, records);
+      const dirs = new Map<string, string | null>();
+      const c = compareMetric(metric, records, (id) => {
+        if (!dirs.has(id)) {
+          const run = store.getRun(id);
+          dirs.set(id, run ? backboneOf(run.paths.dir) : null);
+        }
+        return dirs.get(id)!;
+      });
       if (flags.json) {
         printJson(io, c);
         return 0;
       }
-      const body: Cell[][] = c.rows.map((r) => [r.runId, r.seed, ...r.values]);
-      if (c.rows.length > 1) body.push(['mean', null, ...c.mean]);
+      // Runs of different pretrained files (same experiment name) get a mean each, never one mixed mean.
+      const several = c.means.length > 1;
+      const short = (b: string | null) => (b === null ? 'trained here' : b.slice(0, 12));
+      const body: Cell[][] = c.rows.map((r) => [r.runId, r.seed, ...(several ? [short(r.backbone)] : []), ...r.values]);
+      if (several) for (const m of c.means) body.push([`mean (${m.runs} runs)`, null, short(m.backbone), ...m.values]);
+      else if (c.rows.length > 1) body.push(['mean', null, ...c.mean]);
       io.out(`${metric}:`);
-      io.out(formatTable(['run', 'seed', ...c.columns.map((col) => col.label)], body));
+      io.out(formatTable(['run', 'seed', ...(several ? ['backbone sha256'] : []), ...c.columns.map((col) => col.label)], body));
+      if (several) io.out(`${c.means.length} different backbones: one mean per backbone (its weights' sha256), not one over all.`);
       return 0;
     });
   });

@@ -86,7 +86,11 @@ export function parseConfigText(text: string, options: LoadConfigOptions & { fil
   const overrides = applyOverrides(raw, options.overrides ?? []);
 
   const locate = (issue: ConfigIssue): ConfigIssue => {
-    const o = overrides.filter((x) => isPrefix(x.path, issue.path)).pop();
+    // An override is responsible for an issue at or under its path, and for one above it
+    // (e.g. an unknown key) when the file does not hold that key: `--set sourceTrainin.epochs=1`.
+    const o = overrides
+      .filter((x) => isPrefix(x.path, issue.path) || (issue.path.length > 0 && isPrefix(issue.path, x.path) && !doc.hasIn(issue.path)))
+      .pop();
     if (o) return { ...issue, location: `--set ${o.text}` };
     const pos = positionOf(doc, lineCounter, issue.path);
     return { ...issue, location: pos ? `${file}:${pos.line}:${pos.col}` : file };

@@ -249,7 +249,11 @@ export const ExperimentConfigSchema = z
     threads: z.number().int().positive().nullable().default(null).describe('libtorch intra-op threads. null = the runtime default.'),
     source: SourceSchema,
     model: ModelSchema,
-    sourceTraining: TrainingSchema.describe('Training of the source model(s).'),
+    sourceTraining: TrainingSchema.nullable()
+      .default(null)
+      .describe(
+        'Training of the source model(s); required unless the source is pretrained (source.pretrained), which is not trained here.',
+      ),
     targets: z.array(TargetSchema).min(1).describe('Downstream tasks.'),
     transfer: TransferSchema.prefault({}),
     targetTraining: TrainingSchema.describe('Training on each target task.'),
@@ -257,6 +261,12 @@ export const ExperimentConfigSchema = z
     sweep: SweepSchema,
   })
   .superRefine((c, ctx) => {
+    if (c.sourceTraining === null && c.source.pretrained === null)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sourceTraining'],
+        message: 'required: the source is trained here (source.pretrained is not set); give at least { epochs: N }',
+      });
     const seen = new Set<string>();
     c.targets.forEach((t, i) => {
       if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: ['targets', i, 'name'], message: `duplicate target name '${t.name}'` });

@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 export function openDatabase(file: string, timeoutMs = 15000): Database.Database {
   const db = new Database(file, { timeout: timeoutMs });
   try {
+    db.pragma('schema_version'); // reads the header: a file that is not SQLite fails here, and is named below
     db.pragma(`busy_timeout = ${Math.floor(timeoutMs)}`);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
@@ -73,7 +74,20 @@ export function openDatabase(file: string, timeoutMs = 15000): Database.Database
     }).immediate();
   } catch (e) {
     db.close();
-    throw e;
+    throw notADatabase(file, e);
   }
   return db;
+}
+
+/**
+ * SQLite's "file is not a database" (and "database disk image is malformed") without the file:
+ * the same error with the file named and what it should be. Other errors come back as they are.
+ */
+export function notADatabase(file: string, e: unknown): unknown {
+  const code = (e as { code?: string }).code;
+  if (code !== 'SQLITE_NOTADB' && code !== 'SQLITE_CORRUPT') return e;
+  return new Error(
+    `${file}: ${(e as Error).message} (expected the SQLite results index of a results root; move the file away or give another --root)`,
+    { cause: e },
+  );
 }

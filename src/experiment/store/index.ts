@@ -4,4 +4,5 @@ export * from './cache.js';
 export * from './claims.js';
 export * from './layout.js';
 export * from './meta.js';
+export { notADatabase } from './db.js';
 export { isProcessAlive, processStartTime } from './process.js';

@@ -55,6 +55,9 @@ export function barChart(o: BarChartOptions): string {
   const width = o.width ?? 640;
   const slot = (width - 80) / Math.max(1, o.groups.length);
   const rotate = longest * 6.5 > slot;
+  // Rotated labels need about 16 px of slot each; when groups are narrower, label every k-th
+  // group (the first always) so they do not overlap; every bar keeps its label in its tooltip.
+  const labelEvery = rotate ? Math.max(1, Math.ceil(16 / slot)) : 1;
   const top = topFor(width, 64, series);
   const f: Frame = {
     width,
@@ -109,6 +112,7 @@ export function barChart(o: BarChartOptions): string {
     });
     const lx = gx + groupW / 2;
     const ly = b.y1 + 16;
+    if (gi % labelEvery !== 0) return;
     s += rotate
       ? `<text x="${c(lx)}" y="${c(ly)}" transform="rotate(-35 ${c(lx)} ${c(ly)})" text-anchor="end" fill="#333">${escapeXml(g.label)}</text>`
       : `<text x="${c(lx)}" y="${c(ly)}" text-anchor="middle" fill="#333">${escapeXml(g.label)}</text>`;

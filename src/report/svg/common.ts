@@ -45,8 +45,10 @@ export function logScale(d0: number, d1: number, r0: number, r1: number): (v: nu
 }
 
 /**
- * About `count` round tick values covering [min, max] (steps of 1, 2 or 5 × 10^k).
+ * About `count` round tick values covering [min, max] (steps of 1, 2 or 5 × 10^k), each a
+ * multiple of the step printed without floating-point noise.
  * @example niceTicks(0, 1) // [0, 0.2, 0.4, 0.6, 0.8, 1]
+ * @example niceTicks(-0.3, 0.3) // [-0.2, 0, 0.2]
  */
 export function niceTicks(min: number, max: number, count = 5): number[] {
   if (!isNum(min) || !isNum(max)) return [0, 1];
@@ -55,7 +57,12 @@ export function niceTicks(min: number, max: number, count = 5): number[] {
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
   const out: number[] = [];
-  for (let v = Math.ceil(min / step - 1e-9) * step; v <= max + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  // Ticks are counted in steps (k * step), not summed (v += step), so no rounding error builds up;
+  // a tick within a millionth of a step of zero is zero (not 2.56e-17).
+  for (let k = Math.ceil(min / step - 1e-9); k * step <= max + step * 1e-9; k++) {
+    const v = Number((k * step).toPrecision(12));
+    out.push(Math.abs(v) < step * 1e-6 ? 0 : v);
+  }
   return out;
 }
 
