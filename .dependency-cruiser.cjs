@@ -45,6 +45,13 @@ module.exports = {
       to: { path: `^src/(${upper})/`, pathNot: `^src/(${layer})/` },
     })),
     {
+      name: 'layers-know-no-neighbours',
+      severity: 'error',
+      comment: 'A layer in src/nn/layers imports another layer: fusion belongs to the pass in src/nn/fusion.ts, not to the layers.',
+      from: { path: '^src/nn/layers/(?!index\\.ts$)[^/]+$' },
+      to: { path: '^src/nn/layers/' },
+    },
+    {
       name: 'no-unresolvable',
       severity: 'error',
       comment: 'An import that does not resolve to a file (a cycle through it would go unseen).',
