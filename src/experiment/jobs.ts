@@ -331,6 +331,8 @@ export async function transferJob(
           clean.labels,
         ),
       checkpointDir: join(opts.dir, 'checkpoints'),
+      // A head on cached features trains an epoch in less time than a checkpoint takes to write.
+      intermediateCheckpoints: !cached,
       onProgress: (e) => ctx.onProgress(`${opts.job}`, e),
     });
     model.eval();

@@ -18,6 +18,7 @@ import {
   crossEntropy,
   loadSafetensors,
   manualSeed,
+  noGrad,
   saveSafetensors,
   tidy,
   type Optimizer,
@@ -109,6 +110,13 @@ export interface TrainOptions {
   evaluate?: () => number;
   /** Folder for checkpoints; without it the run cannot resume. */
   checkpointDir?: string;
+  /**
+   * Checkpoint within the run, at epoch ends and every `spec.checkpointEverySteps` (default true).
+   * False writes files only when the run finishes (final weights, done.json, and best.safetensors
+   * from a copy kept in memory): for runs whose epochs cost less than writing a checkpoint (a head
+   * on cached features), which restart from the beginning if killed.
+   */
+  intermediateCheckpoints?: boolean;
   onProgress?: (e: ProgressEvent) => void;
   /** Minimum seconds between 'step' progress events (default 2). */
   progressInterval?: number;
@@ -236,6 +244,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
 
   const opt = makeOptimizer(opts.paramGroups, spec.optimizer);
+  // The best weights so far, when they are written only at the end (intermediateCheckpoints false).
+  let bestInMemory: Map<string, Tensor> | undefined;
   try {
     let pos: Position = {
       epoch: 0,
@@ -319,7 +329,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
             lr: opt.groups[0]?.lr,
           });
         }
-        const every = spec.checkpointEverySteps ?? 0;
+        const every = opts.intermediateCheckpoints === false ? 0 : (spec.checkpointEverySteps ?? 0);
         if (dir !== undefined && every > 0 && b < stepsPerEpoch && pos.globalStep % every === 0) {
           pos.running.seconds = (Date.now() - epochStart) / 1000;
           saveCheckpoint(dir, model, opt, pos);
@@ -334,8 +344,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         evalAcc = opts.evaluate();
         setTraining(true);
         emit({ kind: 'eval', epoch: pos.epoch, epochs: spec.epochs, step: b, stepsPerEpoch, evalAccuracy: evalAcc });
-        if (dir !== undefined && (pos.best === null || evalAcc > pos.best))
-          saveSafetensors(join(dir, 'best.safetensors'), model.stateDict());
+        if (dir !== undefined && (pos.best === null || evalAcc > pos.best)) {
+          if (opts.intermediateCheckpoints !== false) saveSafetensors(join(dir, 'best.safetensors'), model.stateDict());
+          else {
+            for (const t of bestInMemory?.values() ?? []) t.dispose();
+            bestInMemory = noGrad(() => new Map([...model.stateDict()].map(([k, t]) => [k, t.clone()] as const)));
+          }
+        }
         if (pos.best === null || evalAcc > pos.best) pos.best = evalAcc;
       }
       const rec: EpochRecord = {
@@ -359,7 +374,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       });
       pos.batch = 0;
       pos.running = { loss: 0, correct: 0, seen: 0, seconds: 0 };
-      if (dir !== undefined && !isLast) saveCheckpoint(dir, model, opt, { ...pos, epoch: pos.epoch + 1 });
+      if (dir !== undefined && !isLast && opts.intermediateCheckpoints !== false)
+        saveCheckpoint(dir, model, opt, { ...pos, epoch: pos.epoch + 1 });
     }
     setTraining(false);
     const last = pos.history[pos.history.length - 1];
@@ -371,6 +387,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       resumedFrom,
     };
     if (dir !== undefined) {
+      if (bestInMemory !== undefined) saveSafetensors(join(dir, 'best.safetensors'), bestInMemory);
       saveSafetensors(finalWeightsPath(dir), model.stateDict());
       writeJsonAtomic(join(dir, 'done.json'), result);
       const lastJson = join(dir, 'last.json');
@@ -387,5 +404,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     return result;
   } finally {
     opt.dispose();
+    for (const t of bestInMemory?.values() ?? []) t.dispose();
   }
 }
