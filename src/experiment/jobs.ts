@@ -4,13 +4,14 @@
  * per-sample predictions are saved so every number can be recomputed without retraining).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { datasetDigest, type BatchSpec } from '../data/index.js';
 import type { ImageDataset } from '../data/types.js';
 import { createModel, loadModel, saveModel, type Classifier, type Module } from '../nn/index.js';
 import { manualSeed, type Tensor } from '../torch/index.js';
 import { accuracyOf, datasetSource, predict } from '../train/data.js';
+import { writeJsonAtomic } from '../train/files.js';
 import { featureSource, predictFeatures, type FeatureMatrix } from '../train/features.js';
 import { prepareTransfer, type TransferMode } from '../train/transfer.js';
 import { train, type ProgressEvent, type TrainResult, type TrainSpec } from '../train/trainer.js';
@@ -354,8 +355,7 @@ export async function transferJob(
       labels: Array.from(clean.labels),
       numClasses: tgt.numClasses,
     };
-    writeFileSync(`${resultPath}.tmp-${process.pid}`, JSON.stringify(out));
-    renameSync(`${resultPath}.tmp-${process.pid}`, resultPath);
+    writeJsonAtomic(resultPath, out);
     return out;
   } finally {
     model.dispose();

@@ -9,7 +9,7 @@
  * arguments finishes with the same weights as an uninterrupted run (on the same machine and
  * thread count).
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   Adam,
@@ -25,6 +25,7 @@ import {
   type ParamGroupSpec,
   type Tensor,
 } from '../torch/index.js';
+import { writeJsonAtomic } from './files.js';
 import { lrMultiplier, type ScheduleSpec } from './schedule.js';
 
 /** What the trainer needs of a model (src/nn's Module satisfies it). */
@@ -155,12 +156,6 @@ export function makeOptimizer(groups: ParamGroupSpec[], o: OptimizerSpec): Optim
   }
 }
 
-function writeJsonAtomic(path: string, value: unknown): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(value, null, 1));
-  renameSync(tmp, path);
-}
-
 function stepSeed(seed: number, step: number): number {
   // A simple 32-bit mix of (seed, step): deterministic, distinct per iteration.
   let h = (seed * 0x9e3779b1 + step * 0x85ebca77) >>> 0;
@@ -179,7 +174,7 @@ function saveCheckpoint(dir: string, model: TrainModel, opt: Optimizer, pos: Pos
   const st = opt.stateDict();
   saveSafetensors(join(sub, 'optimizer.safetensors'), st.tensors, { meta: JSON.stringify(st.meta) });
   const prev = existsSync(join(dir, 'last.json')) ? (JSON.parse(readFileSync(join(dir, 'last.json'), 'utf-8')) as Position).dir : null;
-  writeJsonAtomic(join(dir, 'last.json'), { ...pos, dir: name });
+  writeJsonAtomic(join(dir, 'last.json'), { ...pos, dir: name }, { indent: 1 });
   if (prev !== null && prev !== name) rmSync(join(dir, prev), { recursive: true, force: true });
 }
 
@@ -389,7 +384,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     if (dir !== undefined) {
       if (bestInMemory !== undefined) saveSafetensors(join(dir, 'best.safetensors'), bestInMemory);
       saveSafetensors(finalWeightsPath(dir), model.stateDict());
-      writeJsonAtomic(join(dir, 'done.json'), result);
+      writeJsonAtomic(join(dir, 'done.json'), result, { indent: 1 });
       const lastJson = join(dir, 'last.json');
       if (existsSync(lastJson)) {
         const prev = (JSON.parse(readFileSync(lastJson, 'utf-8')) as Position).dir;
