@@ -22,18 +22,8 @@ import {
 import { sweepCurveSections } from './report-sweeps.js';
 import { probeBankSection } from './report-probes.js';
 
-export {
-  aggKey,
-  aggregate,
-  finding,
-  kindsRun,
-  metricRange,
-  STILL_RISING,
-  trainingCheck,
-  UNDERTRAINED_MARGIN,
-  type Agg,
-  type ReportInput,
-} from './report-aggregate.js';
+// The builders' shared base, where importers of this module have always found it.
+export * from './report-aggregate.js';
 
 const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(1)}%`);
 const num = (v: number | null) => (v === null ? 'n/a' : v.toFixed(3));
