@@ -50,9 +50,11 @@ export function usesCachedFeatures(config: ExperimentConfig, mode: TransferMode,
   );
 }
 
-/** In-process memo: cache key → features (bounded; the oldest entry goes first). */
+/** In-process memo: cache key → features, at most {@link MEMO_BYTES} in all (the oldest entry goes first). */
 const memo = new Map<string, FeatureMatrix>();
-const MEMO_ENTRIES = 64;
+/** Bytes of features kept in memory (512 MiB; e.g. 60,000 images x 512 features is 123 MB). */
+const MEMO_BYTES = 512 * 2 ** 20;
+let memoBytes = 0;
 
 /**
  * The cache key of a dataset's features under a backbone: digests of the weights and the data,
@@ -112,7 +114,12 @@ export async function cachedFeatures(
     );
     ctx.log(`features ${key}: ${f.n} images x ${f.dim} computed and cached`);
   }
-  if (memo.size >= MEMO_ENTRIES) memo.delete(memo.keys().next().value!);
   memo.set(memoKey, f);
+  memoBytes += f.data.byteLength;
+  for (const [k, old] of memo) {
+    if (memoBytes <= MEMO_BYTES || k === memoKey) break;
+    memo.delete(k);
+    memoBytes -= old.data.byteLength;
+  }
   return f;
 }
