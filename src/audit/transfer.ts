@@ -12,7 +12,15 @@
 import type { ImageDataset } from '../data/types.js';
 import type { Classifier } from '../nn/index.js';
 import { manualSeed } from '../torch/index.js';
-import { bootstrapAsr, bootstrapTargetedAsr, targetedAsr, untargetedAsr, type BootstrapInterval, type Rate } from '../metrics/index.js';
+import {
+  bootstrapAsr,
+  bootstrapTargetedAsr,
+  dominantShiftClass,
+  targetedAsr,
+  untargetedAsr,
+  type BootstrapInterval,
+  type Rate,
+} from '../metrics/index.js';
 import { accuracyOf, datasetSource, predict } from '../train/data.js';
 import { prepareTransfer, type TransferMode } from '../train/transfer.js';
 import { formatPercent } from '../train/progress.js';
@@ -153,18 +161,6 @@ function verdictsOf(rows: readonly TriggerAsr[], trainingCheck: string): Transfe
   return out;
 }
 
-/** The class (other than none) whose prediction count rises the most from clean to triggered. */
-export function mostGainedClass(clean: Int32Array, triggered: Int32Array, numClasses: number): number {
-  const gain = new Int32Array(numClasses);
-  for (let i = 0; i < clean.length; i++) {
-    gain[triggered[i]]++;
-    gain[clean[i]]--;
-  }
-  let best = 0;
-  for (let c = 1; c < numClasses; c++) if (gain[c] > gain[best]) best = c;
-  return best;
-}
-
 /**
  * Transfers a fresh copy of the backbone (`load()` builds it with its source weights) to
  * `target.train` in each mode, then measures every trigger's ASR on `target.test`.
@@ -217,7 +213,7 @@ export async function transferCheck(
       const rows: TriggerAsr[] = stamped.map(({ name, ds }) => {
         const trig = predict(fwd, ds, spec).preds;
         const p = { labels: test.labels, clean, triggered: trig };
-        const targetClass = mostGainedClass(clean, trig, k);
+        const targetClass = dominantShiftClass(clean, trig, k);
         const b = { resamples: opts.resamples ?? 500, seed };
         return {
           name,

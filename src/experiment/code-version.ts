@@ -13,6 +13,13 @@
  * - from package-lock.json, the resolved version and integrity of the dependencies that touch
  *   data or numbers ({@link NUMERIC_DEPENDENCIES}).
  * A new file in one of those folders counts unless it is added to the report-only list.
+ *
+ * Each file counts by its contents under its name relative to the project root, so a copy of the
+ * project elsewhere has the same version, and the list of report-only files is checked by
+ * test/experiment/code-version.test.ts (every entry exists). The list exists because report
+ * content (report*.ts, publish, verdict, probe names) still lives in src/experiment beside the
+ * numeric code; once it has a folder of its own (issue 17), the version becomes the hash of the
+ * numeric folders' contents with no list.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';

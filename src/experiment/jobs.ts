@@ -4,13 +4,15 @@
  * per-sample predictions are saved so every number can be recomputed without retraining).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { datasetDigest, type BatchSpec } from '../data/index.js';
 import type { ImageDataset } from '../data/types.js';
 import { createModel, loadModel, saveModel, type Classifier, type Module } from '../nn/index.js';
-import { manualSeed } from '../torch/index.js';
+import { manualSeed, type Tensor } from '../torch/index.js';
 import { accuracyOf, datasetSource, predict } from '../train/data.js';
+import { writeJsonAtomic } from '../train/files.js';
+import { featureSource, predictFeatures, type FeatureMatrix } from '../train/features.js';
 import { prepareTransfer, type TransferMode } from '../train/transfer.js';
 import { train, type ProgressEvent, type TrainResult, type TrainSpec } from '../train/trainer.js';
 import type { ScheduleSpec } from '../train/schedule.js';
@@ -18,6 +20,7 @@ import { stableHash, type ExperimentConfig, type TrainingSpec } from './config/i
 import { configModelSpec } from './model-spec.js';
 import type { RunStore } from './store/index.js';
 import type { SourceVariant, TargetData } from './prepare.js';
+import { cachedFeatures, usesCachedFeatures } from './features.js';
 
 /** Shared state of an experiment's jobs. */
 export interface JobContext {
@@ -284,11 +287,15 @@ export async function transferJob(
   mkdirSync(opts.dir, { recursive: true });
   const tgt = opts.target;
   let model: Classifier;
+  // Fixed mode with frozen BatchNorm and no augmentation: the head trains on cached features (./features.ts).
+  const cached = usesCachedFeatures(c, opts.mode, opts.source !== null);
+  let sourceWeights = '';
   manualSeed(derivedSeed(opts.seed, `init/${tgt.name}/${opts.mode}`));
   if (opts.source === null) model = createModel(nnSpec(c, tgt.numClasses, opts.geometry.c));
   else {
     model = createModel(nnSpec(c, opts.source.numClasses, opts.geometry.c));
     loadModel(opts.source.weights, model, { strict: true });
+    if (cached) sourceWeights = weightsHash(model);
     manualSeed(derivedSeed(opts.seed, `head/${tgt.name}/${opts.mode}`));
     model.replaceHead(tgt.numClasses);
   }
@@ -303,26 +310,42 @@ export async function transferJob(
     });
     const evalSpec = batchSpecOf(opts.norm, opts.geometry);
     const clean = tgt.conditions.get('clean')!;
+    const trainBatches = {
+      batchSize: c.targetTraining.batchSize,
+      spec: batchSpecOf(opts.norm, opts.geometry, c.targetTraining),
+      seed: derivedSeed(opts.seed, `order/${tgt.name}`),
+    };
+    // The backbone's features of the training set and of every condition (cached features only).
+    const features = new Map<string, FeatureMatrix>();
+    if (cached) {
+      model.eval();
+      const backbone = (x: Tensor) => model.backbone(x);
+      features.set('', await cachedFeatures(ctx, sourceWeights, backbone, tgt.train, evalSpec));
+      for (const [name, ds] of tgt.conditions) features.set(name, await cachedFeatures(ctx, sourceWeights, backbone, ds, evalSpec));
+    }
+    const head = (f: Tensor) => model.head.forward(f);
     const result = await train({
       model,
-      data: datasetSource(tgt.train, {
-        batchSize: c.targetTraining.batchSize,
-        spec: batchSpecOf(opts.norm, opts.geometry, c.targetTraining),
-        seed: derivedSeed(opts.seed, `order/${tgt.name}`),
-      }),
+      data: cached ? featureSource(tgt.train, features.get('')!, trainBatches) : datasetSource(tgt.train, trainBatches),
       spec: trainSpecOf(c.targetTraining),
       seed: derivedSeed(opts.seed, `steps/${tgt.name}/${opts.mode}`),
       paramGroups: prep.paramGroups,
-      forward: prep.forward,
+      forward: cached ? head : prep.forward,
       setTraining: prep.setTraining,
-      evaluate: () => accuracyOf(predict((x) => model.forward(x), clean, evalSpec).preds, clean.labels),
+      evaluate: () =>
+        accuracyOf(
+          cached ? predictFeatures(head, features.get('clean')!).preds : predict((x) => model.forward(x), clean, evalSpec).preds,
+          clean.labels,
+        ),
       checkpointDir: join(opts.dir, 'checkpoints'),
+      // A head on cached features trains an epoch in less time than a checkpoint takes to write.
+      intermediateCheckpoints: !cached,
       onProgress: (e) => ctx.onProgress(`${opts.job}`, e),
     });
     model.eval();
     const predictions: Record<string, number[]> = {};
     for (const [name, ds] of tgt.conditions) {
-      const p = predict((x) => model.forward(x), ds, evalSpec, { keepLogits: false });
+      const p = cached ? predictFeatures(head, features.get(name)!) : predict((x) => model.forward(x), ds, evalSpec, { keepLogits: false });
       predictions[name] = Array.from(p.preds);
     }
     const out: TransferJobResult = {
@@ -338,8 +361,7 @@ export async function transferJob(
       labels: Array.from(clean.labels),
       numClasses: tgt.numClasses,
     };
-    writeFileSync(`${resultPath}.tmp-${process.pid}`, JSON.stringify(out));
-    renameSync(`${resultPath}.tmp-${process.pid}`, resultPath);
+    writeJsonAtomic(resultPath, out);
     return out;
   } finally {
     model.dispose();

@@ -18,7 +18,7 @@ import {
   type ReportImage,
   type Section,
 } from '../report/index.js';
-import { aggKey, finding, type Agg, type ReportInput } from './report.js';
+import { aggKey, finding, type Agg, type ReportInput } from './report-aggregate.js';
 import { judgeAtLeast, judgeGreater } from './verdict.js';
 
 /** How many probes get histograms and example images (the rest are in the table). */

@@ -6,7 +6,7 @@
  * the value lowers the ASR, judged by ./verdict.ts, with clean accuracy beside every number.
  */
 import { PALETTE, lineChart, toCsv, type Finding, type Section } from '../report/index.js';
-import { aggKey, trainingCheck, type Agg, type ReportInput } from './report.js';
+import { aggKey, trainingCheck, type Agg, type ReportInput } from './report-aggregate.js';
 import { judgeGreater } from './verdict.js';
 
 /** Sweep keys drawn by {@link sweepCurveSections}, with their axis label and what raising them does in the paper. */

@@ -17,6 +17,7 @@ import {
   skewExcess,
   histogramShift,
   predictionHistogram,
+  dominantShiftClass,
   shiftAgainstScratch,
   untargetedAsr,
   targetedAsr,
@@ -25,18 +26,6 @@ import {
 } from '../metrics/index.js';
 import type { MetricRow } from './store/index.js';
 import type { TransferJobResult } from './jobs.js';
-
-/** The class that gains the most predictions under a condition (ties: lowest index). */
-export function dominantShiftClass(clean: ArrayLike<number>, biased: ArrayLike<number>, numClasses: number): number {
-  const d = new Array<number>(numClasses).fill(0);
-  for (let i = 0; i < clean.length; i++) {
-    d[biased[i]]++;
-    d[clean[i]]--;
-  }
-  let best = 0;
-  for (let k = 1; k < numClasses; k++) if (d[k] > d[best]) best = k;
-  return best;
-}
 
 /**
  * Directional-skew rows of one patch condition (src/metrics/skew.ts): 'skew' (rise in share of

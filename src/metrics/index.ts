@@ -44,6 +44,7 @@ export {
 export { metricsFromPredictions, type RunMetrics, type ConditionMetrics, type MetricsFromPredictionsOptions } from './fromPredictions.js';
 export {
   directionalSkew,
+  dominantShiftClass,
   skewExcess,
   skewContrast,
   bootstrapSkew,

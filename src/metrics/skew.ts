@@ -83,6 +83,25 @@ function skewOf(clean: Int32Array, patched: Int32Array, K: number, fixed?: numbe
   };
 }
 
+/**
+ * The class that gains the most predictions from `clean` to `shifted` (the same images, e.g.
+ * without and with a trigger or patch): argmax_k #(shifted = k) − #(clean = k); ties go to the
+ * lowest index. The report's skew class, the audit's trigger target and `directionalSkew`'s
+ * `gainClass` are this class.
+ *
+ * @example dominantShiftClass(Int32Array.of(0, 1, 1, 2), Int32Array.of(0, 2, 2, 2), 3) // 2
+ */
+export function dominantShiftClass(clean: ArrayLike<number>, shifted: ArrayLike<number>, numClasses: number): number {
+  const d = new Array<number>(numClasses).fill(0);
+  for (let i = 0; i < clean.length; i++) {
+    d[shifted[i]]++;
+    d[clean[i]]--;
+  }
+  let best = 0;
+  for (let k = 1; k < numClasses; k++) if (d[k] > d[best]) best = k;
+  return best;
+}
+
 /** One model's predictions on clean, probe-patched and neutral-patched copies of the same images. */
 export interface ProbePredictions {
   readonly clean: Int32Array;

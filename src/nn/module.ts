@@ -11,6 +11,7 @@
  * held by an optimizer stay valid.
  */
 import { keep, noGrad, Tensor, type DType } from '../torch/index.js';
+import { fuseAt, fuseExactly, type FusionRole } from './fusion.js';
 
 /** What `loadStateDict` found: keys the module expects but the source lacks, and the reverse. */
 export interface LoadResult {
@@ -141,17 +142,30 @@ export abstract class Module {
   abstract forward(x: Tensor): Tensor;
 
   /**
-   * Optional fusion hook used by `forwardChain`: computes `next.forward(this.forward(x))` in one
-   * go when this module knows how (Conv2d followed by an evaluation-mode BatchNorm2d folds the
-   * normalisation into its weights), or returns undefined to run the two separately.
+   * The role this module can play in a fusion pattern (src/nn/fusion.ts), or undefined (none).
+   * Conv2d, BatchNorm2d, ReLU and MaxPool2d name theirs; the pass, not the layer, knows what
+   * follows what.
    */
-  forwardFused?(x: Tensor, next: Module): Tensor | undefined;
+  get fusionRole(): FusionRole | undefined {
+    return undefined;
+  }
+
+  /**
+   * `next.forward(this.forward(x))` as one fused step when the pair is a pattern of the fusion
+   * table (src/nn/fusion.ts: Conv2d → evaluation BatchNorm2d, BatchNorm2d → ReLU, ReLU →
+   * MaxPool2d) and its conditions hold; undefined otherwise (run the two separately).
+   */
+  forwardFused(x: Tensor, next: Module): Tensor | undefined {
+    return fuseExactly(x, [this, next]);
+  }
 
   /**
    * Like `forwardFused` for this module and the next two (`after.forward(next.forward(this.forward(x)))`):
-   * a training-mode BatchNorm2d → ReLU → MaxPool2d runs as one kernel. Tried before `forwardFused`.
+   * a training-mode BatchNorm2d → ReLU → MaxPool2d runs as one kernel.
    */
-  forwardFused2?(x: Tensor, next: Module, after: Module): Tensor | undefined;
+  forwardFused2(x: Tensor, next: Module, after: Module): Tensor | undefined {
+    return fuseExactly(x, [this, next, after]);
+  }
 
   /**
    * Optional: `forward` for an input the caller owns and will not use again, so it may be
@@ -349,24 +363,21 @@ export class ModuleGroup extends Module {
 
 /**
  * Runs `modules` one after another on `x`, disposing each intermediate output as soon as the
- * next module has consumed it (never `x` itself; autograd keeps what it needs natively). A
- * module with `forwardFused` may run itself and its successor as one step (conv + eval BN).
+ * next module has consumed it (never `x` itself; autograd keeps what it needs natively). At each
+ * position the fusion pass (src/nn/fusion.ts) tries its patterns, longest first: a match runs
+ * the modules it covers as one step (e.g. Conv2d + evaluation BatchNorm2d as one convolution).
  */
 export function forwardChain(x: Tensor, modules: Iterable<Module>): Tensor {
   const list = Array.isArray(modules) ? (modules as Module[]) : [...modules];
   let y = x;
   for (let i = 0; i < list.length; i++) {
     const m = list[i];
-    let next: Tensor | undefined;
-    if (m.forwardFused2 !== undefined && i + 2 < list.length) {
-      next = m.forwardFused2(y, list[i + 1], list[i + 2]);
-      if (next !== undefined) i += 2;
-    }
-    if (next === undefined && m.forwardFused !== undefined && i + 1 < list.length) {
-      next = m.forwardFused(y, list[i + 1]);
-      if (next !== undefined) i++;
-    }
-    if (next === undefined) {
+    let next: Tensor;
+    const fused = fuseAt(y, list, i);
+    if (fused !== undefined) {
+      next = fused.output;
+      i += fused.length - 1;
+    } else {
       // An intermediate is the chain's own unless it views the caller's input (e.g. after Flatten).
       const owned = y !== x && m.forwardOwned !== undefined && !y.sharesStorageWith(x);
       next = owned ? m.forwardOwned!(y) : m.forward(y);

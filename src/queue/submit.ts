@@ -16,7 +16,7 @@
  *    transfer results into each run's jobs/ folder), so metric rows, predictions, the index and
  *    the report are made by the same code as a local run, with the same numbers.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Job, type Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -28,6 +28,7 @@ import { openStore } from '../experiment/store/index.js';
 import { inputsHash } from '../experiment/inputs.js';
 import { staleRun } from '../experiment/run-ids.js';
 import type { TransferMode } from '../train/transfer.js';
+import { writeJsonAtomic } from '../train/files.js';
 import { getSourceWeights } from './artefacts.js';
 import {
   jobIdOf,
@@ -293,8 +294,7 @@ export function queueJobs(queue: Queue, redis: Redis, configDir: string): JobExe
       // The job's own name (`o.job`) in place of the worker's label; every other field as the worker computed it.
       const out = { ...(job.returnvalue as TransferJobResult), job: o.job };
       mkdirSync(o.dir, { recursive: true });
-      writeFileSync(`${resultPath}.tmp-${process.pid}`, JSON.stringify(out));
-      renameSync(`${resultPath}.tmp-${process.pid}`, resultPath);
+      writeJsonAtomic(resultPath, out);
       return out;
     },
   };

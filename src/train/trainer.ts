@@ -9,7 +9,7 @@
  * arguments finishes with the same weights as an uninterrupted run (on the same machine and
  * thread count).
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   Adam,
@@ -18,12 +18,14 @@ import {
   crossEntropy,
   loadSafetensors,
   manualSeed,
+  noGrad,
   saveSafetensors,
   tidy,
   type Optimizer,
   type ParamGroupSpec,
   type Tensor,
 } from '../torch/index.js';
+import { writeJsonAtomic } from './files.js';
 import { lrMultiplier, type ScheduleSpec } from './schedule.js';
 
 /** What the trainer needs of a model (src/nn's Module satisfies it). */
@@ -109,6 +111,13 @@ export interface TrainOptions {
   evaluate?: () => number;
   /** Folder for checkpoints; without it the run cannot resume. */
   checkpointDir?: string;
+  /**
+   * Checkpoint within the run, at epoch ends and every `spec.checkpointEverySteps` (default true).
+   * False writes files only when the run finishes (final weights, done.json, and best.safetensors
+   * from a copy kept in memory): for runs whose epochs cost less than writing a checkpoint (a head
+   * on cached features), which restart from the beginning if killed.
+   */
+  intermediateCheckpoints?: boolean;
   onProgress?: (e: ProgressEvent) => void;
   /** Minimum seconds between 'step' progress events (default 2). */
   progressInterval?: number;
@@ -147,12 +156,6 @@ export function makeOptimizer(groups: ParamGroupSpec[], o: OptimizerSpec): Optim
   }
 }
 
-function writeJsonAtomic(path: string, value: unknown): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(value, null, 1));
-  renameSync(tmp, path);
-}
-
 function stepSeed(seed: number, step: number): number {
   // A simple 32-bit mix of (seed, step): deterministic, distinct per iteration.
   let h = (seed * 0x9e3779b1 + step * 0x85ebca77) >>> 0;
@@ -171,7 +174,7 @@ function saveCheckpoint(dir: string, model: TrainModel, opt: Optimizer, pos: Pos
   const st = opt.stateDict();
   saveSafetensors(join(sub, 'optimizer.safetensors'), st.tensors, { meta: JSON.stringify(st.meta) });
   const prev = existsSync(join(dir, 'last.json')) ? (JSON.parse(readFileSync(join(dir, 'last.json'), 'utf-8')) as Position).dir : null;
-  writeJsonAtomic(join(dir, 'last.json'), { ...pos, dir: name });
+  writeJsonAtomic(join(dir, 'last.json'), { ...pos, dir: name }, { indent: 1 });
   if (prev !== null && prev !== name) rmSync(join(dir, prev), { recursive: true, force: true });
 }
 
@@ -236,6 +239,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
 
   const opt = makeOptimizer(opts.paramGroups, spec.optimizer);
+  // The best weights so far, when they are written only at the end (intermediateCheckpoints false).
+  let bestInMemory: Map<string, Tensor> | undefined;
   try {
     let pos: Position = {
       epoch: 0,
@@ -319,7 +324,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
             lr: opt.groups[0]?.lr,
           });
         }
-        const every = spec.checkpointEverySteps ?? 0;
+        const every = opts.intermediateCheckpoints === false ? 0 : (spec.checkpointEverySteps ?? 0);
         if (dir !== undefined && every > 0 && b < stepsPerEpoch && pos.globalStep % every === 0) {
           pos.running.seconds = (Date.now() - epochStart) / 1000;
           saveCheckpoint(dir, model, opt, pos);
@@ -334,8 +339,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         evalAcc = opts.evaluate();
         setTraining(true);
         emit({ kind: 'eval', epoch: pos.epoch, epochs: spec.epochs, step: b, stepsPerEpoch, evalAccuracy: evalAcc });
-        if (dir !== undefined && (pos.best === null || evalAcc > pos.best))
-          saveSafetensors(join(dir, 'best.safetensors'), model.stateDict());
+        if (dir !== undefined && (pos.best === null || evalAcc > pos.best)) {
+          if (opts.intermediateCheckpoints !== false) saveSafetensors(join(dir, 'best.safetensors'), model.stateDict());
+          else {
+            for (const t of bestInMemory?.values() ?? []) t.dispose();
+            bestInMemory = noGrad(() => new Map([...model.stateDict()].map(([k, t]) => [k, t.clone()] as const)));
+          }
+        }
         if (pos.best === null || evalAcc > pos.best) pos.best = evalAcc;
       }
       const rec: EpochRecord = {
@@ -359,7 +369,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       });
       pos.batch = 0;
       pos.running = { loss: 0, correct: 0, seen: 0, seconds: 0 };
-      if (dir !== undefined && !isLast) saveCheckpoint(dir, model, opt, { ...pos, epoch: pos.epoch + 1 });
+      if (dir !== undefined && !isLast && opts.intermediateCheckpoints !== false)
+        saveCheckpoint(dir, model, opt, { ...pos, epoch: pos.epoch + 1 });
     }
     setTraining(false);
     const last = pos.history[pos.history.length - 1];
@@ -371,8 +382,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       resumedFrom,
     };
     if (dir !== undefined) {
+      if (bestInMemory !== undefined) saveSafetensors(join(dir, 'best.safetensors'), bestInMemory);
       saveSafetensors(finalWeightsPath(dir), model.stateDict());
-      writeJsonAtomic(join(dir, 'done.json'), result);
+      writeJsonAtomic(join(dir, 'done.json'), result, { indent: 1 });
       const lastJson = join(dir, 'last.json');
       if (existsSync(lastJson)) {
         const prev = (JSON.parse(readFileSync(lastJson, 'utf-8')) as Position).dir;
@@ -387,5 +399,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     return result;
   } finally {
     opt.dispose();
+    for (const t of bestInMemory?.values() ?? []) t.dispose();
   }
 }

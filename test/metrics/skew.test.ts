@@ -9,6 +9,7 @@ import {
   bootstrapSkewContrast,
   bootstrapSkewExcess,
   directionalSkew,
+  dominantShiftClass,
   skewContrast,
   skewExcess,
 } from '../../src/metrics/index.js';
@@ -102,4 +103,13 @@ test('bootstrap intervals are seeded, contain the estimate, and separate a stron
   // Swapping the models makes it clearly negative.
   const neg = bootstrapSkewContrast({ ...input, transferred: input.scratch, scratch: input.transferred }, opts);
   assert.ok(neg.hi! < -0.3, JSON.stringify(neg));
+});
+
+test('dominantShiftClass: the class gaining most predictions, ties to the lowest index, as directionalSkew picks it', () => {
+  assert.equal(dominantShiftClass(Int32Array.of(0, 1, 1, 2), Int32Array.of(0, 2, 2, 2), 3), 2);
+  assert.equal(dominantShiftClass(Int32Array.of(0, 0, 3, 3), Int32Array.of(1, 1, 2, 2), 4), 1, 'a tie between 1 and 2 goes to 1');
+  assert.equal(dominantShiftClass(Int32Array.of(1, 2), Int32Array.of(1, 2), 3), 0, 'no shift: class 0');
+  const clean = Int32Array.of(0, 1, 2, 3, 4, 4, 1, 0);
+  const patched = Int32Array.of(3, 3, 2, 3, 4, 1, 1, 3);
+  assert.equal(dominantShiftClass(clean, patched, 5), directionalSkew({ clean, patched, numClasses: 5 }).gainClass);
 });

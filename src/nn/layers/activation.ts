@@ -1,7 +1,6 @@
 /** Parameter-free element-wise and shape layers: ReLU, Dropout, Flatten, Identity. */
-import { dropout, isGradEnabled, reluMaxPool2d, type Tensor } from '../../torch/index.js';
+import { dropout, isGradEnabled, type Tensor } from '../../torch/index.js';
 import { Module } from '../module.js';
-import { MaxPool2d } from './pooling.js';
 import { fastPaths } from '../fusion.js';
 
 /** max(x, 0) element-wise (torch.nn.ReLU; always out of place here). */
@@ -17,18 +16,8 @@ export class ReLU extends Module {
     if (!fastPaths.enabled || isGradEnabled()) return this.forward(x);
     return x.relu_();
   }
-  /**
-   * ReLU then a MaxPool2d with non-overlapping windows, where no gradient is recorded
-   * (evaluation, `predict`): one native pass that reads the activation once and writes only the
-   * pooled output (`reluMaxPool2d`), instead of a ReLU pass and a pooling pass that also writes
-   * int64 indices. Same values exactly (max and ReLU commute). Undefined otherwise.
-   */
-  override forwardFused(x: Tensor, next: Module): Tensor | undefined {
-    if (!fastPaths.enabled || !(next instanceof MaxPool2d)) return undefined;
-    const win = next.tiledWindowFor(x);
-    if (win === undefined || x.dtype !== 'float32' || x.device !== 'cpu') return undefined;
-    if (isGradEnabled() && x.requiresGrad) return undefined;
-    return reluMaxPool2d(x, win);
+  override get fusionRole(): 'relu' {
+    return 'relu';
   }
 }
 

@@ -14,8 +14,6 @@ import {
 import { constant_ } from '../init.js';
 import { Module } from '../module.js';
 import { fastPaths } from '../fusion.js';
-import { ReLU } from './activation.js';
-import { MaxPool2d } from './pooling.js';
 
 /** Python's repr of a float: `1e-05`, `0.1`, `1.0`. */
 function pyFloat(v: number): string {
@@ -177,22 +175,19 @@ export class BatchNorm2d extends Module {
     return batchNormAct(x, { ...this.#fusedOptions(), residual: opts.residual, relu: opts.relu });
   }
 
-  /** BatchNorm2d followed by ReLU runs as one fused kernel when it can (see `forwardAct`). */
-  override forwardFused(x: Tensor, next: Module): Tensor | undefined {
-    if (!(next instanceof ReLU)) return undefined;
-    return this.forwardAct(x, { relu: true });
+  /**
+   * `maxPool(relu(this(x)))` over non-overlapping `window`s ([kH, kW], stride = window) as one
+   * kernel (`batchNormReluPool`) when `canFuse(x)`; undefined otherwise. The fusion pass
+   * (src/nn/fusion.ts) calls it for BatchNorm2d → ReLU → MaxPool2d.
+   */
+  forwardReluPool(x: Tensor, window: [number, number]): Tensor | undefined {
+    if (!this.canFuse(x)) return undefined;
+    this.#check(x);
+    return batchNormReluPool(x, window, this.#fusedOptions());
   }
 
-  /**
-   * BatchNorm2d → ReLU → MaxPool2d (non-overlapping windows) as one kernel (`batchNormReluPool`)
-   * when `canFuse(x)`; undefined otherwise.
-   */
-  override forwardFused2(x: Tensor, next: Module, after: Module): Tensor | undefined {
-    if (!(next instanceof ReLU) || !(after instanceof MaxPool2d) || !this.canFuse(x)) return undefined;
-    const win = after.tiledWindowFor(x);
-    if (win === undefined) return undefined;
-    this.#check(x);
-    return batchNormReluPool(x, win, this.#fusedOptions());
+  override get fusionRole(): 'batchnorm2d' {
+    return 'batchnorm2d';
   }
 
   forward(x: Tensor): Tensor {

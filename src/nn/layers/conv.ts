@@ -1,23 +1,11 @@
 /** Conv2d: 2-d convolution layer (torch.nn.Conv2d). */
-import { conv2d, empty, tidy, type Conv2dOptions, type Tensor } from '../../torch/index.js';
+import { conv2d, empty, type Conv2dOptions, type Tensor } from '../../torch/index.js';
 import { fans, kaimingUniform_, uniform_ } from '../init.js';
 import { Module } from '../module.js';
 import { fastPaths } from '../fusion.js';
-import { BatchNorm2d } from './batchnorm.js';
+import { pyPair, toPair, type Pair } from '../pair.js';
 
-/** An integer or an (h, w) pair. */
-export type Pair = number | readonly [number, number];
-/** Normalises a Pair to a checked `[h, w]` tuple; `name` is used in the error. */
-export function toPair(v: Pair, name: string, min = 0): [number, number] {
-  const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
-  if (!p.every((x) => Number.isInteger(x) && x >= min))
-    throw new RangeError(`${name} must be an integer >= ${min} or a pair of them, got ${JSON.stringify(v)}`);
-  return p;
-}
-/** Python's tuple formatting of a pair, as in PyTorch's module descriptions: `(3, 3)`. */
-export function pyPair(p: readonly [number, number]): string {
-  return `(${p[0]}, ${p[1]})`;
-}
+export { toPair, pyPair, type Pair } from '../pair.js';
 
 /** Options of `Conv2d` (PyTorch's keyword arguments). */
 export interface Conv2dConfig {
@@ -105,30 +93,16 @@ export class Conv2d extends Module {
     return this.#conv(x, this.weight, this.#opts);
   }
 
+  override get fusionRole(): 'conv2d' {
+    return 'conv2d';
+  }
+
   /**
-   * Conv2d followed by a BatchNorm2d in evaluation mode (running statistics) as one convolution
-   * with the normalisation folded in (PyTorch's `fuse_conv_bn_weights`): per output channel
-   * s = bn.weight / sqrt(running_var + eps), weight' = weight * s, bias' = (bias - running_mean) * s
-   * + bn.bias. Differentiable (plain tensor ops), recomputed on every call, so it always matches
-   * the current parameters. Returns undefined (run separately) for anything else.
+   * This convolution with `weight` and `bias` in place of its parameters (same stride, padding,
+   * layout): the fusion pass folds an evaluation BatchNorm2d into them (src/nn/fusion.ts).
    */
-  override forwardFused(x: Tensor, next: Module): Tensor | undefined {
-    if (!(next instanceof BatchNorm2d) || next.training || this.groups !== 1) return undefined;
-    const { runningMean, runningVar } = next;
-    if (runningMean === undefined || runningVar === undefined || next.numFeatures !== this.outChannels) return undefined;
-    const [w, b] = tidy(() => {
-      let s = runningVar.add(next.eps).rsqrt();
-      if (next.weight !== undefined) s = s.mul(next.weight);
-      let b = (this.bias !== undefined ? this.bias.sub(runningMean) : runningMean.neg()).mul(s);
-      if (next.bias !== undefined) b = b.add(next.bias);
-      return [this.weight.mul(s.reshape([-1, 1, 1, 1])), b] as const;
-    });
-    try {
-      return this.#conv(x, w, { ...this.#opts, bias: b });
-    } finally {
-      w.dispose();
-      b.dispose();
-    }
+  forwardWith(x: Tensor, weight: Tensor, bias: Tensor | undefined): Tensor {
+    return this.#conv(x, weight, { ...this.#opts, bias });
   }
 
   #conv(x: Tensor, weight: Tensor, opts: Conv2dOptions): Tensor {

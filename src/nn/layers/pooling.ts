@@ -1,7 +1,7 @@
 /** Pooling layers: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d. */
 import { adaptiveAvgPool2d, avgPool2d, maxPool2d, type AvgPool2dOptions, type MaxPool2dOptions, type Tensor } from '../../torch/index.js';
 import { Module } from '../module.js';
-import { toPair, type Pair } from './conv.js';
+import { toPair, type Pair } from '../pair.js';
 
 function pyInt(p: readonly [number, number]): string {
   return p[0] === p[1] ? `${p[0]}` : `(${p[0]}, ${p[1]})`;
@@ -24,6 +24,9 @@ export class MaxPool2d extends Module {
   }
   forward(x: Tensor): Tensor {
     return maxPool2d(x, this.#opts);
+  }
+  override get fusionRole(): 'maxpool2d' {
+    return 'maxpool2d';
   }
   /**
    * The window for the fused kernels when windows do not overlap (stride = kernel, no padding or

@@ -13,6 +13,7 @@ import { AdaptiveAvgPool2d, MaxPool2d } from '../layers/pooling.js';
 import { Sequential } from '../layers/sequential.js';
 import { constant_, kaimingNormal_ } from '../init.js';
 import { forwardChain, Module, ModuleGroup } from '../module.js';
+import { addShortcutRelu, joinResidual } from '../fusion.js';
 import type { Classifier, NamedBlock } from './classifier.js';
 import type { ModelSpec } from './spec.js';
 
@@ -21,35 +22,6 @@ function conv3x3(inC: number, outC: number, stride = 1): Conv2d {
 }
 function conv1x1(inC: number, outC: number, stride = 1): Conv2d {
   return new Conv2d({ inChannels: inC, outChannels: outC, kernelSize: 1, stride, bias: false });
-}
-
-/** Adds the shortcut to the residual branch's output and applies ReLU; disposes the intermediates. */
-function residualJoin(out: Tensor, x: Tensor, downsample: Sequential | undefined): Tensor {
-  const identity = downsample !== undefined ? downsample.forward(x) : x;
-  out.add_(identity);
-  if (identity !== x) identity.dispose();
-  // In place, as torchvision's ReLU(inplace=True): add_'s backward does not need its output.
-  return out.relu_();
-}
-
-/**
- * The block's output `relu(bn(h) + shortcut(x))`. With batch statistics on channels-last input
- * the normalisation, the add and the ReLU run as one fused kernel (`BatchNorm2d.forwardAct`);
- * otherwise as separate ops. Disposes `h` and the shortcut's intermediate.
- */
-function joinBlock(h: Tensor, bn: BatchNorm2d, x: Tensor, downsample: Sequential | undefined): Tensor {
-  if (!bn.canFuse(h)) {
-    const out = bn.forward(h);
-    h.dispose();
-    return residualJoin(out, x, downsample);
-  }
-  const identity = downsample !== undefined ? downsample.forward(x) : x;
-  try {
-    return bn.forwardAct(h, { residual: identity, relu: true })!;
-  } finally {
-    h.dispose();
-    if (identity !== x) identity.dispose();
-  }
 }
 
 /** Two 3x3 convolutions with a shortcut (ResNet-18/34). Keys: conv1, bn1, conv2, bn2, downsample.{0,1}. */
@@ -83,8 +55,8 @@ export class BasicBlock extends Module {
   }
   forward(x: Tensor): Tensor {
     // Evaluation: the chain folds bn2 into conv2.
-    if (!this.bn2.usesBatchStats) return residualJoin(forwardChain(x, this.#branch), x, this.downsample);
-    return joinBlock(forwardChain(x, this.#head), this.bn2, x, this.downsample);
+    if (!this.bn2.usesBatchStats) return addShortcutRelu(forwardChain(x, this.#branch), x, this.downsample);
+    return joinResidual(forwardChain(x, this.#head), this.bn2, x, this.downsample);
   }
 }
 
@@ -121,8 +93,8 @@ export class Bottleneck extends Module {
     return this.bn3;
   }
   forward(x: Tensor): Tensor {
-    if (!this.bn3.usesBatchStats) return residualJoin(forwardChain(x, this.#branch), x, this.downsample);
-    return joinBlock(forwardChain(x, this.#head), this.bn3, x, this.downsample);
+    if (!this.bn3.usesBatchStats) return addShortcutRelu(forwardChain(x, this.#branch), x, this.downsample);
+    return joinResidual(forwardChain(x, this.#head), this.bn3, x, this.downsample);
   }
 }
 
