@@ -66,6 +66,8 @@ export interface AuditInput {
   readonly outDir?: string;
   /** Folder of cached reference statistics (see ./cache.ts); none read or written without it. */
   readonly cacheDir?: string;
+  /** The caller's numeric code version (the CLI passes `codeHash()`), part of every cache key; needed with `cacheDir`. */
+  readonly codeVersion?: string;
   /**
    * Progress lines: what is searched and how far, with the share of all search steps done and an
    * ETA once a few steps were timed, e.g. `reference 2/4: class Dress 40/100 (scan 45%, ETA 1m20s)`.
@@ -145,6 +147,8 @@ export async function auditBackbone(input: AuditInput): Promise<AuditReport> {
         };
   const x01 = imagesTensor(data);
   const files: Record<string, string> = {};
+  if (input.cacheDir !== undefined && input.codeVersion === undefined)
+    throw new Error('auditBackbone: a cacheDir needs the codeVersion its entries are keyed by');
   const cache = input.cacheDir !== undefined ? new ScanCache(input.cacheDir) : null;
   const notes: string[] = [];
   try {
@@ -229,7 +233,7 @@ export async function auditBackbone(input: AuditInput): Promise<AuditReport> {
     const cached = refs.map((r) => {
       if (cache === null || r.file === undefined) return null;
       for (const sameHead of [true, false]) {
-        const hit = cache.get(scanCacheInputs(r.file, data, input.norm, settingsFor(sameHead)));
+        const hit = cache.get(scanCacheInputs(r.file, data, input.norm, settingsFor(sameHead), input.codeVersion ?? ''));
         if (hit !== null && (hit.numClasses === numClasses) === sameHead) return hit;
         if (hit !== null && !settingsFor(true).perClass) return hit; // per-class off: one entry whatever the head
       }
@@ -259,7 +263,8 @@ export async function auditBackbone(input: AuditInput): Promise<AuditReport> {
           { ...settings, onProgress: progress(`reference ${i + 1}/${refs.length}`) },
           classNames,
         );
-        if (cache !== null && r.file !== undefined) cache.put(scanCacheInputs(r.file, data, input.norm, settings), s, k, r.file);
+        if (cache !== null && r.file !== undefined)
+          cache.put(scanCacheInputs(r.file, data, input.norm, settings, input.codeVersion ?? ''), s, k, r.file);
         refStats.push({ label: r.label, stats: summariseScan(s), numClasses: k });
       } finally {
         m.dispose();

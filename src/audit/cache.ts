@@ -10,7 +10,7 @@
  * - the input normalisation, every scan setting with its default filled in, the suspect's class
  *   count when it decides whether the per-class search runs, and the libtorch thread count
  *   (results can differ between thread counts),
- * - the scan code version: the project's numeric code version (`codeHash`) and the bytes of the
+ * - the scan code version: the caller's numeric code version (the CLI passes `codeHash`) and the bytes of the
  *   audit files that compute the statistics ({@link SCAN_CODE_FILES}).
  * Entries are written to a temporary file and renamed into place, so a reader never sees half an
  * entry and two scans writing the same entry at once both leave a whole one. No trigger pixels
@@ -21,8 +21,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { datasetDigest } from '../data/index.js';
 import type { ImageDataset } from '../data/types.js';
-import { codeHash } from '../experiment/run-ids.js';
-import { projectRoot } from '../experiment/store/meta.js';
+import { fileURLToPath } from 'node:url';
 import { getNumThreads } from '../torch/index.js';
 import type { ClassFinding, HeadlessFinding, ResolvedScanSettings, ScanStatistics } from './scan.js';
 import type { Normalisation } from './search.js';
@@ -49,23 +48,30 @@ export function summariseScan(s: ScanStatistics | ScanSummary): ScanSummary {
 }
 
 /** The audit files (relative to the project root) whose code computes the cached statistics. */
-export const SCAN_CODE_FILES = ['src/audit/scan.ts', 'src/audit/search.ts', 'src/audit/trigger.ts', 'src/audit/train.ts'] as const;
+export const SCAN_CODE_FILES = ['scan', 'search', 'trigger', 'train'] as const;
 
-let codeMemo: string | undefined;
+const codeMemo = new Map<string, string>();
 /**
- * The code version of a cached scan (32 hex): sha256 of `codeHash()` (numeric layers and libtorch)
- * and the bytes of {@link SCAN_CODE_FILES}. Memoised per process.
+ * The code version of a cached scan (32 hex): sha256 of `numericCode` (the caller's numeric code
+ * version: the CLI passes the experiments' `codeHash()`, numeric layers and libtorch) and the bytes
+ * of {@link SCAN_CODE_FILES}, read beside this module (its own extension: .ts in a checkout, .js
+ * compiled). Memoised per process. The audit layer takes the numeric version from its caller
+ * rather than importing src/experiment (the layers point down).
  */
-export function scanCodeVersion(): string {
-  if (codeMemo !== undefined) return codeMemo;
-  const h = createHash('sha256').update(codeHash()).update('\0');
-  for (const rel of SCAN_CODE_FILES)
-    h.update(rel)
+export function scanCodeVersion(numericCode: string): string {
+  const hit = codeMemo.get(numericCode);
+  if (hit !== undefined) return hit;
+  const here = fileURLToPath(import.meta.url);
+  const ext = path.extname(here);
+  const h = createHash('sha256').update(numericCode).update('\0');
+  for (const name of SCAN_CODE_FILES)
+    h.update(name)
       .update('\0')
-      .update(fs.readFileSync(path.join(projectRoot(), rel)))
+      .update(fs.readFileSync(path.join(path.dirname(here), `${name}${ext}`)))
       .update('\0');
-  codeMemo = h.digest('hex').slice(0, 32);
-  return codeMemo;
+  const v = h.digest('hex').slice(0, 32);
+  codeMemo.set(numericCode, v);
+  return v;
 }
 
 const fileDigests = new Map<string, { size: number; mtimeMs: number; digest: string }>();
@@ -91,15 +97,21 @@ export interface ScanCacheInputs {
   readonly code: string;
 }
 
-/** The inputs of the key of `file` scanned on `data` (see the module comment). */
-export function scanCacheInputs(file: string, data: ImageDataset, norm: Normalisation, settings: ResolvedScanSettings): ScanCacheInputs {
+/** The inputs of the key of `file` scanned on `data` under numeric code version `numericCode` (see the module comment). */
+export function scanCacheInputs(
+  file: string,
+  data: ImageDataset,
+  norm: Normalisation,
+  settings: ResolvedScanSettings,
+  numericCode: string,
+): ScanCacheInputs {
   return {
     weights: fileSha256(file),
     data: datasetDigest(data),
     norm: { mean: [...norm.mean], std: [...norm.std] },
     settings,
     threads: getNumThreads(),
-    code: scanCodeVersion(),
+    code: scanCodeVersion(numericCode),
   };
 }
 

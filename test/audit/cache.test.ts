@@ -88,19 +88,22 @@ test('the cache key changes with the data, every setting and the weights; an unr
   const data = loadDataset({ name: 'mnist', split: 'test', limit: 12 });
   const other = loadDataset({ name: 'mnist', split: 'test', limit: 13 });
   const norm = { mean: [0.13], std: [0.3] };
-  const base = scanCacheInputs(refs[1], data, norm, resolveScanSettings({}));
+  const base = scanCacheInputs(refs[1], data, norm, resolveScanSettings({}), 'code');
   const keys = new Set([
     scanCacheKey(base),
-    scanCacheKey(scanCacheInputs(refs[2], data, norm, resolveScanSettings({}))),
-    scanCacheKey(scanCacheInputs(refs[1], other, norm, resolveScanSettings({}))),
-    scanCacheKey(scanCacheInputs(refs[1], data, { mean: [0.1], std: [0.3] }, resolveScanSettings({}))),
-    scanCacheKey(scanCacheInputs(refs[1], data, norm, resolveScanSettings({ classSteps: 101 }))),
-    scanCacheKey(scanCacheInputs(refs[1], data, norm, resolveScanSettings({ seed: 1 }))),
-    scanCacheKey(scanCacheInputs(refs[1], data, norm, resolveScanSettings({ perClass: false }))),
+    scanCacheKey(scanCacheInputs(refs[2], data, norm, resolveScanSettings({}), 'code')),
+    scanCacheKey(scanCacheInputs(refs[1], other, norm, resolveScanSettings({}), 'code')),
+    scanCacheKey(scanCacheInputs(refs[1], data, { mean: [0.1], std: [0.3] }, resolveScanSettings({}), 'code')),
+    scanCacheKey(scanCacheInputs(refs[1], data, norm, resolveScanSettings({ classSteps: 101 }), 'code')),
+    scanCacheKey(scanCacheInputs(refs[1], data, norm, resolveScanSettings({ seed: 1 }), 'code')),
+    scanCacheKey(scanCacheInputs(refs[1], data, norm, resolveScanSettings({ perClass: false }), 'code')),
   ]);
   assert.equal(keys.size, 7);
   // Defaults spelled out are the same key as defaults left out.
-  assert.equal(scanCacheKey(scanCacheInputs(refs[1], data, norm, resolveScanSettings({ classSteps: 100, seed: 0 }))), scanCacheKey(base));
+  assert.equal(
+    scanCacheKey(scanCacheInputs(refs[1], data, norm, resolveScanSettings({ classSteps: 100, seed: 0 }), 'code')),
+    scanCacheKey(base),
+  );
 
   const c = new ScanCache(path.join(dir, 'cache-unit'));
   assert.equal(c.get(base), null);

@@ -14,6 +14,7 @@ import { NORMALISATION_KEY, normalisationOf } from '../../audit/train.js';
 import type { ImageDataset } from '../../data/types.js';
 import { DatasetSpecSchema, describeIssues, formatIssue } from '../../experiment/config/index.js';
 import { loadConfiguredDataset } from '../../experiment/prepare.js';
+import { codeHash } from '../../experiment/run-ids.js';
 import { ARCHS, createModel, loadModel, readWeightsMetadata, readModelSpec, type Classifier, type ModelSpec } from '../../nn/index.js';
 import { setNumThreads } from '../../torch/index.js';
 import { CliError, defineCommand } from '../args.js';
@@ -328,6 +329,7 @@ export async function runScan(flags: ScanFlags, pos: PositionalsOf<typeof scanCo
       target,
       outDir: flags.out,
       cacheDir: flags['no-cache'] ? undefined : flags.cache,
+      codeVersion: codeHash(),
       onProgress: (line) => {
         if (flags.quiet) return;
         const what = line.replace(/ \d+\/\d+( \(.*\))?$/, '');
