@@ -14,7 +14,7 @@
 import { fromTyped, type Tensor } from '../torch/index.js';
 import { bilinearAxis, convertChannels, resizePlane } from './image.js';
 import type { Rng } from './rng.js';
-import { imageSize, type ImageDataset } from './types.js';
+import { gatherBatch, imageSize, isStreamed, type AnyDataset, type ImageDataset } from './types.js';
 
 /** Random augmentation (training only). */
 export interface AugmentSpec {
@@ -72,8 +72,22 @@ export function isRandom(spec: BatchSpec): boolean {
 /**
  * Writes the float images of `indices` into `out` (length B·C·H·W, NCHW) following `spec`; the
  * building block of `makeBatch`, exposed for callers that want the floats without a tensor.
+ * A streamed dataset's batch is read first (`gatherBatch`), then goes through the same per-sample
+ * code with the same rng draws, so a streamed copy of a dataset gives the same floats.
  */
-export function fillBatch(ds: ImageDataset, indices: ArrayLike<number>, spec: BatchSpec, out: Float32Array, rng?: Rng): void {
+export function fillBatch(ds: AnyDataset, indices: ArrayLike<number>, spec: BatchSpec, out: Float32Array, rng?: Rng): void {
+  if (isStreamed(ds)) {
+    validateBatchSpec(ds, spec);
+    const view = gatherBatch(ds, indices);
+    fillBatch(
+      view,
+      Int32Array.from({ length: indices.length }, (_, b) => b),
+      spec,
+      out,
+      rng,
+    );
+    return;
+  }
   validateBatchSpec(ds, spec);
   const [oc, oh, ow] = outputShape(ds, spec);
   const pad = spec.augment?.cropPadding ?? 0;
@@ -148,7 +162,7 @@ export function fillBatch(ds: ImageDataset, indices: ArrayLike<number>, spec: Ba
  * @example
  *   const { x, y } = makeBatch(ds, [0, 1, 2], { mean: [0.286], std: [0.353], augment: { hflip: true } }, new Rng(0));
  */
-export function makeBatch(ds: ImageDataset, indices: ArrayLike<number>, spec: BatchSpec, rng?: Rng): Batch {
+export function makeBatch(ds: AnyDataset, indices: ArrayLike<number>, spec: BatchSpec, rng?: Rng): Batch {
   const [oc, oh, ow] = outputShape(ds, spec);
   const B = indices.length;
   const data = new Float32Array(B * oc * oh * ow);
