@@ -71,6 +71,8 @@ export class ShardDataset implements StreamedDataset, Disposable {
   private worker: Worker | undefined;
   private pending: Pending[] = [];
   private closed = false;
+  /** Batches served from a finished prefetch, and batches read on the calling thread. */
+  readonly stats = { prefetched: 0, direct: 0 };
 
   constructor(
     /** The cache folder (holding manifest.json). */
@@ -114,9 +116,13 @@ export class ShardDataset implements StreamedDataset, Disposable {
     if (k >= 0) {
       const [p] = this.pending.splice(k, 1);
       Atomics.wait(p.flag, 0, 0);
-      if (Atomics.load(p.flag, 0) === 1) return new Uint8Array(p.data);
+      if (Atomics.load(p.flag, 0) === 1) {
+        this.stats.prefetched++;
+        return new Uint8Array(p.data);
+      }
       // The worker failed: read here, where the error (if it persists) names the shard.
     }
+    this.stats.direct++;
     const sz = this.imageBytes;
     const out = new Uint8Array(indices.length * sz);
     const per = this.manifest.shardSize;
