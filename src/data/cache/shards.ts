@@ -18,6 +18,7 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { DatasetError } from '../errors.js';
@@ -91,9 +92,17 @@ export function resolveCacheRoot(opts: { explicit?: string; resultsRoot?: string
   return path.resolve(opts.explicit ?? process.env.BIAS_TRANSFER_CACHE ?? path.join(opts.resultsRoot ?? '.', '.cache'));
 }
 
+/**
+ * A temporary sibling name for `file`, unique across processes and machines (host, pid, random),
+ * so builders sharing a cache folder over a network filesystem never write the same file.
+ */
+function tmpName(file: string): string {
+  return `${file}.tmp-${os.hostname()}-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+}
+
 /** Writes `data` to `file` through a temporary sibling and a rename (readers see all or nothing). */
 export function writeAtomic(file: string, data: string | Uint8Array): void {
-  const tmp = `${file}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+  const tmp = tmpName(file);
   fs.writeFileSync(tmp, data);
   fs.renameSync(tmp, file);
 }
@@ -279,7 +288,7 @@ export function buildShardCache(listing: FolderListing, opts: BuildCacheOptions)
       reused++;
       continue;
     }
-    const tmp = `${file}.tmp-${process.pid}`;
+    const tmp = tmpName(file);
     const fd = fs.openSync(tmp, 'w');
     try {
       for (let j = 0; j < count; j++) {
