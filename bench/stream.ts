@@ -76,14 +76,15 @@ async function childTransfer(mode: 'fixed' | 'full'): Promise<Record<string, unk
   const data: BatchSource = {
     batchesPerEpoch: Math.min(STEPS, full.batchesPerEpoch),
     *epoch(epoch, start) {
-      let k = start;
-      for (const b of full.epoch(epoch, start)) {
-        if (k++ >= STEPS) {
-          b.x.dispose();
-          b.y.dispose();
-          break;
+      const it = full.epoch(epoch, start)[Symbol.iterator]();
+      try {
+        for (let k = start; k < STEPS; k++) {
+          const r = it.next();
+          if (r.done) return;
+          yield r.value;
         }
-        yield b;
+      } finally {
+        it.return?.();
       }
     },
   };
