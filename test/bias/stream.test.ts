@@ -5,6 +5,8 @@ import { poisonDataset, triggerTestSet, type PoisonSpec } from '../../src/bias/p
 import { pastePatchStreamed, poisonStreamed, triggerTestStreamed } from '../../src/bias/stream.js';
 import type { TriggerSpec } from '../../src/bias/trigger.js';
 import { cachedImageFolder } from '../../src/data/cache/index.js';
+import { BatchIterator } from '../../src/data/loader.js';
+import type { BatchSpec } from '../../src/data/transforms.js';
 import { loadImageFolder } from '../../src/data/loaders/folder.js';
 import type { ImageDataset, StreamedDataset } from '../../src/data/types.js';
 import { writeImageFolder } from '../data/folder-fixture.js';
@@ -84,4 +86,21 @@ test('streamed injection reads only the base samples it needs and leaves the bas
   assert.notDeepEqual(copies, sources, 'the copies carry the trigger');
   assert.deepEqual(streamed.read([0, 1, 2, 3]), before, 'the base is unchanged');
   assert.throws(() => dataset.read([dataset.n]), /outside 0\.\.20/);
+});
+
+test('training batches of a poisoned streamed dataset equal those of the poisoned in-memory dataset, prefetched through the injection', () => {
+  using base = cachedImageFolder({ path: root, size: SIZE, cacheRoot: tmpDir('bias-stream-cache2'), shardSize: 5 });
+  const poison: PoisonSpec = { policy: 'trigger-class', count: 4 };
+  const want = poisonDataset(mem, TRIGGERS[0], poison, 3).dataset;
+  const got = poisonStreamed(base, TRIGGERS[0], poison, 3).dataset;
+  const spec: BatchSpec = { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], augment: { cropPadding: 1, hflip: true } };
+  const values = (ds: ImageDataset | StreamedDataset) =>
+    Array.from(new BatchIterator(ds, { batchSize: 5, spec, shuffle: true, seed: 4, epoch: 1 }), (b) => {
+      const v = [Array.from(b.x.toFloat32Array()), Array.from(b.y.toInt32Array())];
+      b.x.dispose();
+      b.y.dispose();
+      return v;
+    });
+  assert.deepEqual(values(got), values(want));
+  assert.equal(base.stats.prefetched, 4, '5 batches: the first read on the spot, the other four prefetched through the injection');
 });
