@@ -72,7 +72,7 @@ export function isStreamed(ds: AnyDataset): ds is StreamedDataset {
 export function checkIndices(ds: Pick<AnyDataset, 'n' | 'name'>, indices: ArrayLike<number>): void {
   for (let b = 0; b < indices.length; b++) {
     const i = indices[b];
-    if (!Number.isInteger(i) || i < 0 || i >= ds.n) throw new RangeError(`makeBatch: index ${i} is outside 0..${ds.n - 1} of '${ds.name}'`);
+    if (!Number.isInteger(i) || i < 0 || i >= ds.n) throw new RangeError(`index ${i} is outside 0..${ds.n - 1} of '${ds.name}'`);
   }
 }
 
