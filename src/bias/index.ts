@@ -9,3 +9,4 @@ export * from './spurious.js';
 export * from './patch.js';
 export * from './grid.js';
 export * from './schema.js';
+export * from './stream.js';

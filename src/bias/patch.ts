@@ -4,8 +4,8 @@
  * same mean brightness), and pasting either onto a dataset with a record of where.
  */
 import { Rng } from '../data/rng.js';
-import { imageSize, type ImageDataset } from '../data/types.js';
-import { overlayDataset } from './overlay.js';
+import { imageSize, type AnyDataset, type ImageDataset } from '../data/types.js';
+import { blendAt, placeOverlay } from './overlay.js';
 import { maskedMean, resizeImage, type Placement, type Rendered } from './pixels.js';
 import { checkPosition, resolveSize, type OverlayPosition, type OverlaySize } from './position.js';
 import { resolveClass, type ClassRef } from './classes.js';
@@ -177,23 +177,29 @@ export interface PatchRecord {
 }
 
 /**
+ * The record of pasting `patch` onto `ds` per `opts`, decided from geometry alone (which images,
+ * where): the plan both `pastePatch` and `pastePatchStreamed` (bias/stream.ts) apply.
+ */
+export function planPatch(ds: Pick<AnyDataset, 'name' | 'n' | 'c' | 'h' | 'w'>, patch: Patch, opts: PastePatchOptions): PatchRecord {
+  checkPosition(opts.position, 'patch.position');
+  const seed = opts.seed ?? 0;
+  const indices = opts.indices ?? Array.from({ length: ds.n }, (_, i) => i);
+  const positions = placeOverlay(ds, indices, patch.size, opts.position, new Rng(seed, 'patch-position'), 'patch.position');
+  return {
+    patch: structuredClone(patch.source),
+    size: patch.size,
+    position: structuredClone(opts.position),
+    seed,
+    positions,
+    count: positions.length,
+  };
+}
+
+/**
  * Returns a copy of `ds` with `patch` pasted onto the chosen images (labels unchanged). A gray
  * patch on RGB images is replicated per channel; an RGB patch on gray images becomes luminance.
  */
 export function pastePatch(ds: ImageDataset, patch: Patch, opts: PastePatchOptions): { dataset: ImageDataset; record: PatchRecord } {
-  checkPosition(opts.position, 'patch.position');
-  const seed = opts.seed ?? 0;
-  const indices = opts.indices ?? Array.from({ length: ds.n }, (_, i) => i);
-  const { dataset, positions } = overlayDataset(ds, indices, patch, opts.position, new Rng(seed, 'patch-position'), 'patch.position');
-  return {
-    dataset: { ...dataset, name: `${ds.name}+patch(${patch.source.kind})` },
-    record: {
-      patch: structuredClone(patch.source),
-      size: patch.size,
-      position: structuredClone(opts.position),
-      seed,
-      positions,
-      count: positions.length,
-    },
-  };
+  const record = planPatch(ds, patch, opts);
+  return { dataset: { ...blendAt(ds, patch, record.positions), name: `${ds.name}+patch(${patch.source.kind})` }, record };
 }

@@ -4,9 +4,9 @@
  * exactly what it did; `triggerTestSet` builds the all-triggered evaluation set for attack success.
  */
 import { Rng } from '../data/rng.js';
-import { imageSize, type ImageDataset } from '../data/types.js';
-import { overlayDataset } from './overlay.js';
-import type { Placement } from './pixels.js';
+import { imageSize, type AnyDataset, type ImageDataset } from '../data/types.js';
+import { blendAt, placeOverlay } from './overlay.js';
+import type { Placement, Rendered } from './pixels.js';
 import { renderTrigger, type TriggerSpec } from './trigger.js';
 import { resolveClass, type ClassRef } from './classes.js';
 
@@ -94,20 +94,30 @@ function select(candidates: number[], amount: { probability?: number; count?: nu
   return Array.from(rng.sample(candidates.length, count as number), (k) => candidates[k]).sort((a, b) => a - b);
 }
 
+/** What poisoning needs to know of a dataset: labels, classes, geometry (not its pixels). */
+export type PoisonInput = Pick<AnyDataset, 'name' | 'labels' | 'classes' | 'n' | 'c' | 'h' | 'w'>;
+
 /**
- * Poisons a dataset: chooses images per `poison`, pastes `trigger` on them, relabels per policy.
- * Pure and deterministic: the same (ds, trigger, poison, seed) gives a byte-identical dataset and
- * record. Choice and random trigger positions use independent streams of Rng(seed, 'poison').
- *
- * @example poisonDataset(ds, { kind: 'solid', color: 255, size: 3, position: 'bottom-right' },
- *   { policy: 'clean-label', classes: ['dog'], probability: 0.1 }, 0)
+ * Everything `poisonDataset` decides, before any pixel is touched: the record (which images, where
+ * the trigger goes, new labels), the rendered trigger, and the output's labels and classes. Output
+ * sample i < input.n is input sample i; output sample input.n + j (trigger-class only) is a copy of
+ * input sample `record.indices[j]`.
  */
-export function poisonDataset(
-  ds: ImageDataset,
-  trigger: TriggerSpec,
-  poison: PoisonSpec,
-  seed: number,
-): { dataset: ImageDataset; record: PoisonRecord } {
+export interface PoisonPlan {
+  readonly record: PoisonRecord;
+  readonly rendered: Rendered;
+  /** Output labels (length n). */
+  readonly labels: Int32Array;
+  readonly classes: readonly string[];
+  /** Output sample count. */
+  readonly n: number;
+}
+
+/**
+ * Plans a poisoning (see `poisonDataset`) from labels and geometry alone, so the same plan serves
+ * an in-memory dataset and a streamed one. Same seed streams and draw order as `poisonDataset`.
+ */
+export function planPoison(ds: PoisonInput, trigger: TriggerSpec, poison: PoisonSpec, seed: number): PoisonPlan {
   const rendered = renderTrigger(trigger, { c: ds.c, h: ds.h, w: ds.w });
   const rng = new Rng(seed, 'poison');
   const pick = rng.fork('select');
@@ -153,53 +163,37 @@ export function poisonDataset(
   const classCounts: Record<string, number> = Object.fromEntries(ds.classes.map((c) => [c, 0]));
   for (const l of originalLabels) classCounts[ds.classes[l]]++;
 
-  let dataset: ImageDataset;
   let positions: Placement[];
   let newLabels: number[];
   let addedIndices: number[] | undefined;
+  let labels: Int32Array;
+  let classes: readonly string[];
+  let n: number;
   if (poison.policy === 'trigger-class') {
     const newLabel = ds.classes.length;
     const name = poison.newClassName ?? 'trigger';
     if (ds.classes.includes(name)) throw new RangeError(`poison.newClassName '${name}' is already a class of '${ds.name}'`);
-    const sz = imageSize(ds);
     const k = indices.length;
-    const images = new Uint8Array((ds.n + k) * sz);
-    images.set(ds.images);
-    const labels = new Int32Array(ds.n + k);
+    n = ds.n + k;
+    labels = new Int32Array(n);
     labels.set(ds.labels);
+    labels.fill(newLabel, ds.n);
+    classes = [...ds.classes, name];
     addedIndices = indices.map((_, j) => ds.n + j);
-    indices.forEach((src, j) => {
-      images.set(ds.images.subarray(src * sz, (src + 1) * sz), (ds.n + j) * sz);
-      labels[ds.n + j] = newLabel;
-    });
-    let attributes: Uint8Array | undefined;
-    if (ds.attributes) {
-      attributes = new Uint8Array(ds.n + k);
-      attributes.set(ds.attributes);
-      indices.forEach((src, j) => (attributes![ds.n + j] = ds.attributes![src]));
-    }
-    const grown: ImageDataset = {
-      ...ds,
-      name: ds.name,
-      images,
-      labels,
-      n: ds.n + k,
-      classes: [...ds.classes, name],
-      ...(attributes ? { attributes } : {}),
-    };
-    ({ dataset, positions } = overlayDataset(grown, addedIndices, rendered, trigger.position, place, 'trigger.position'));
+    positions = placeOverlay({ ...ds, n }, addedIndices, rendered.size, trigger.position, place, 'trigger.position');
     newLabels = indices.map(() => newLabel);
   } else {
-    ({ dataset, positions } = overlayDataset(ds, indices, rendered, trigger.position, place, 'trigger.position'));
+    n = ds.n;
+    classes = ds.classes;
+    positions = placeOverlay(ds, indices, rendered.size, trigger.position, place, 'trigger.position');
+    labels = ds.labels.slice();
     if (target !== null) {
-      const labels = dataset.labels as Int32Array;
       for (const i of indices) labels[i] = target;
       newLabels = indices.map(() => target as number);
     } else {
       newLabels = originalLabels.slice();
     }
   }
-  dataset = { ...dataset, name: `${ds.name}+poison(${poison.policy})` };
 
   const record: PoisonRecord = {
     policy: poison.policy,
@@ -214,7 +208,47 @@ export function poisonDataset(
     classCounts,
     candidates: candidates.length,
     ...(addedIndices ? { addedIndices } : {}),
-    classes: [...dataset.classes],
+    classes: [...classes],
+  };
+  return { record, rendered, labels, classes, n };
+}
+
+/**
+ * Poisons a dataset: chooses images per `poison`, pastes `trigger` on them, relabels per policy.
+ * Pure and deterministic: the same (ds, trigger, poison, seed) gives a byte-identical dataset and
+ * record. Choice and random trigger positions use independent streams of Rng(seed, 'poison').
+ * For a streamed dataset, `poisonStreamed` (bias/stream.ts) gives the same bytes per sample.
+ *
+ * @example poisonDataset(ds, { kind: 'solid', color: 255, size: 3, position: 'bottom-right' },
+ *   { policy: 'clean-label', classes: ['dog'], probability: 0.1 }, 0)
+ */
+export function poisonDataset(
+  ds: ImageDataset,
+  trigger: TriggerSpec,
+  poison: PoisonSpec,
+  seed: number,
+): { dataset: ImageDataset; record: PoisonRecord } {
+  const plan = planPoison(ds, trigger, poison, seed);
+  const { record } = plan;
+  let base: ImageDataset = ds;
+  if (record.addedIndices) {
+    // Grow: triggered COPIES of the chosen images are appended; the originals stay.
+    const sz = imageSize(ds);
+    const images = new Uint8Array(plan.n * sz);
+    images.set(ds.images);
+    record.indices.forEach((src, j) => images.set(ds.images.subarray(src * sz, (src + 1) * sz), (ds.n + j) * sz));
+    let attributes: Uint8Array | undefined;
+    if (ds.attributes) {
+      attributes = new Uint8Array(plan.n);
+      attributes.set(ds.attributes);
+      record.indices.forEach((src, j) => (attributes![ds.n + j] = ds.attributes![src]));
+    }
+    base = { ...ds, images, n: plan.n, classes: plan.classes, ...(attributes ? { attributes } : {}) };
+  }
+  const dataset: ImageDataset = {
+    ...blendAt(base, plan.rendered, record.positions),
+    labels: plan.labels,
+    name: `${ds.name}+poison(${poison.policy})`,
   };
   return { dataset, record };
 }
@@ -230,9 +264,37 @@ export interface TriggerTestRecord {
   readonly excludedClass: number | null;
 }
 
+/** What `triggerTestSet` decides before any pixel is touched (see `planTriggerTest`). */
+export interface TriggerTestPlan {
+  readonly record: TriggerTestRecord;
+  readonly rendered: Rendered;
+}
+
+/**
+ * Plans the attack-success evaluation set from labels and geometry alone: output sample j is
+ * input sample `record.sourceIndices[j]` with the trigger at `record.positions[j]`. Same draws as
+ * `triggerTestSet`.
+ */
+export function planTriggerTest(
+  ds: PoisonInput,
+  trigger: TriggerSpec,
+  seed: number,
+  opts: { excludeClass?: ClassRef } = {},
+): TriggerTestPlan {
+  const excluded = opts.excludeClass === undefined ? null : resolveClass(ds.classes, opts.excludeClass, 'excludeClass');
+  const sourceIndices: number[] = [];
+  for (let i = 0; i < ds.n; i++) if (ds.labels[i] !== excluded) sourceIndices.push(i);
+  const m = sourceIndices.length;
+  const rendered = renderTrigger(trigger, { c: ds.c, h: ds.h, w: ds.w });
+  const all = Array.from({ length: m }, (_, j) => j);
+  const positions = placeOverlay({ ...ds, n: m }, all, rendered.size, trigger.position, new Rng(seed, 'trigger-test'), 'trigger.position');
+  return { record: { trigger: structuredClone(trigger), seed, sourceIndices, positions, excludedClass: excluded }, rendered };
+}
+
 /**
  * The evaluation set for attack success rate: every image of `ds` (minus those of `excludeClass`,
- * typically the attack's target class) with the trigger pasted, TRUE labels kept.
+ * typically the attack's target class) with the trigger pasted, TRUE labels kept. For a streamed
+ * dataset, `triggerTestStreamed` (bias/stream.ts) gives the same bytes per sample.
  */
 export function triggerTestSet(
   ds: ImageDataset,
@@ -240,9 +302,8 @@ export function triggerTestSet(
   seed: number,
   opts: { excludeClass?: ClassRef } = {},
 ): { dataset: ImageDataset; record: TriggerTestRecord } {
-  const excluded = opts.excludeClass === undefined ? null : resolveClass(ds.classes, opts.excludeClass, 'excludeClass');
-  const sourceIndices: number[] = [];
-  for (let i = 0; i < ds.n; i++) if (ds.labels[i] !== excluded) sourceIndices.push(i);
+  const { record, rendered } = planTriggerTest(ds, trigger, seed, opts);
+  const { sourceIndices } = record;
   const sz = imageSize(ds);
   const m = sourceIndices.length;
   const images = new Uint8Array(m * sz);
@@ -254,17 +315,5 @@ export function triggerTestSet(
     if (attributes) attributes[j] = ds.attributes![src];
   });
   const subset: ImageDataset = { ...ds, images, labels, n: m, ...(attributes ? { attributes } : {}) };
-  const all = Array.from({ length: m }, (_, j) => j);
-  const { dataset, positions } = overlayDataset(
-    subset,
-    all,
-    renderTrigger(trigger, { c: ds.c, h: ds.h, w: ds.w }),
-    trigger.position,
-    new Rng(seed, 'trigger-test'),
-    'trigger.position',
-  );
-  return {
-    dataset: { ...dataset, name: `${ds.name}+triggered` },
-    record: { trigger: structuredClone(trigger), seed, sourceIndices, positions, excludedClass: excluded },
-  };
+  return { dataset: { ...blendAt(subset, rendered, record.positions), name: `${ds.name}+triggered` }, record };
 }

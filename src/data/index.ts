@@ -14,3 +14,4 @@ export * from './loaders/fashionMnist.js';
 export * from './loaders/mnist.js';
 export * from './loaders/cifar.js';
 export * from './loaders/folder.js';
+export * from './cache/index.js';

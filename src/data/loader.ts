@@ -2,11 +2,12 @@
  * Epoch iteration over a dataset in batches. The order of an epoch and every augmentation draw are
  * pure functions of (seed, epoch, batch index): the order is `Rng(seed, 'order/<epoch>')`'s
  * permutation, batch k's augmentation uses `Rng(seed, 'augment/<epoch>/<k>')`. So a run resumed at
- * (epoch, startBatch) sees exactly the batches the uninterrupted run would have.
+ * (epoch, startBatch) sees exactly the batches the uninterrupted run would have. A streamed
+ * dataset (`StreamedDataset`) gets the same order and draws; its pixels are read per batch.
  */
 import { Rng } from './rng.js';
 import { isRandom, makeBatch, validateBatchSpec, type Batch, type BatchSpec } from './transforms.js';
-import type { ImageDataset } from './types.js';
+import { isStreamed, type AnyDataset } from './types.js';
 
 /** Options of `batches` / `BatchIterator`. */
 export interface BatchOptions {
@@ -40,7 +41,7 @@ export class BatchIterator implements Iterable<IndexedBatch> {
   private readonly opts: Required<BatchOptions>;
 
   constructor(
-    readonly ds: ImageDataset,
+    readonly ds: AnyDataset,
     opts: BatchOptions,
   ) {
     const o = { shuffle: false, seed: 0, epoch: 0, dropLast: false, startBatch: 0, ...opts };
@@ -62,9 +63,13 @@ export class BatchIterator implements Iterable<IndexedBatch> {
     return this.order.slice(k * bs, Math.min((k + 1) * bs, this.ds.n));
   }
 
-  /** Builds batch k (tensors owned by the caller). */
+  /**
+   * Builds batch k (tensors owned by the caller). On a streamed dataset it first hints batch k+1
+   * to `prefetch`, so its reading overlaps the work on batch k; what is built does not change.
+   */
   batch(k: number): IndexedBatch {
     const indices = this.indicesOf(k);
+    if (isStreamed(this.ds) && this.ds.prefetch && k + 1 < this.numBatches) this.ds.prefetch(this.indicesOf(k + 1));
     const { spec, seed, epoch } = this.opts;
     const rng = isRandom(spec) ? new Rng(seed, `augment/${epoch}/${k}`) : undefined;
     return { ...makeBatch(this.ds, indices, spec, rng, { seed, epoch }), index: k, indices };
@@ -84,6 +89,6 @@ export class BatchIterator implements Iterable<IndexedBatch> {
  *     try { step(x, y); } finally { x.dispose(); y.dispose(); }
  *   }
  */
-export function batches(ds: ImageDataset, opts: BatchOptions): BatchIterator {
+export function batches(ds: AnyDataset, opts: BatchOptions): BatchIterator {
   return new BatchIterator(ds, opts);
 }

@@ -22,7 +22,7 @@ import { randomResizedCropBox, type RandomResizedCropOptions } from './geometry.
 import { bilinearAxis, convertChannels, resizePlane } from './image.js';
 import { pilBilinearCoeffs } from './pil-resize.js';
 import { Rng } from './rng.js';
-import { imageSize, type ImageDataset } from './types.js';
+import { gatherBatch, imageSize, isStreamed, type AnyDataset, type ImageDataset } from './types.js';
 
 /** Random augmentation (training only). */
 export interface AugmentSpec {
@@ -38,6 +38,8 @@ export interface AugmentSpec {
 export interface SampleStreams {
   seed: number;
   epoch: number;
+  /** The dataset index of each batch position, when the batch was gathered into a view (streamed data). */
+  origin?: ArrayLike<number>;
 }
 
 /** How images become a float batch. */
@@ -90,15 +92,31 @@ export function isRandom(spec: BatchSpec): boolean {
 /**
  * Writes the float images of `indices` into `out` (length B·C·H·W, NCHW) following `spec`; the
  * building block of `makeBatch`, exposed for callers that want the floats without a tensor.
+ * A streamed dataset's batch is read first (`gatherBatch`), then goes through the same per-sample
+ * code with the same rng draws, so a streamed copy of a dataset gives the same floats.
  */
 export function fillBatch(
-  ds: ImageDataset,
+  ds: AnyDataset,
   indices: ArrayLike<number>,
   spec: BatchSpec,
   out: Float32Array,
   rng?: Rng,
   streams?: SampleStreams,
 ): void {
+  if (isStreamed(ds)) {
+    validateBatchSpec(ds, spec);
+    const view = gatherBatch(ds, indices);
+    // The view holds the batch at positions 0..B-1; per-sample streams keep the dataset indices.
+    fillBatch(
+      view,
+      Int32Array.from({ length: indices.length }, (_, b) => b),
+      spec,
+      out,
+      rng,
+      streams ? { ...streams, origin: indices } : undefined,
+    );
+    return;
+  }
   validateBatchSpec(ds, spec);
   if (spec.augment?.randomResizedCrop !== undefined) {
     if (streams === undefined) throw new RangeError('makeBatch: augment.randomResizedCrop needs the seed and epoch of per-sample streams');
@@ -191,7 +209,7 @@ function fillRandomResizedCrop(
     const i = indices[b];
     if (!Number.isInteger(i) || i < 0 || i >= ds.n) throw new RangeError(`makeBatch: index ${i} is outside 0..${ds.n - 1} of '${ds.name}'`);
     convertChannels(ds.images, i * s, ds.c, oc, ds.h * ds.w, src, 0);
-    const rng = new Rng(streams.seed, `augment/${streams.epoch}/sample/${i}`);
+    const rng = new Rng(streams.seed, `augment/${streams.epoch}/sample/${streams.origin?.[b] ?? i}`);
     const box = randomResizedCropBox(ds.h, ds.w, rng, spec.augment!.randomResizedCrop);
     const flip = hflip ? rng.next() < 0.5 : false;
     const cx = pilBilinearCoeffs(box.width, ow);
@@ -232,7 +250,7 @@ function fillRandomResizedCrop(
  * @example
  *   const { x, y } = makeBatch(ds, [0, 1, 2], { mean: [0.286], std: [0.353], augment: { hflip: true } }, new Rng(0));
  */
-export function makeBatch(ds: ImageDataset, indices: ArrayLike<number>, spec: BatchSpec, rng?: Rng, streams?: SampleStreams): Batch {
+export function makeBatch(ds: AnyDataset, indices: ArrayLike<number>, spec: BatchSpec, rng?: Rng, streams?: SampleStreams): Batch {
   const [oc, oh, ow] = outputShape(ds, spec);
   const B = indices.length;
   const data = new Float32Array(B * oc * oh * ow);

@@ -38,3 +38,67 @@ export function imageAt(ds: ImageDataset, i: number): Uint8Array {
   const s = imageSize(ds);
   return ds.images.subarray(i * s, (i + 1) * s);
 }
+
+/**
+ * A dataset whose pixels live elsewhere (an on-disk shard cache, or a base dataset plus per-sample
+ * bias injection): labels, classes and geometry are in memory, pixels are served per batch by
+ * `read`. `BatchIterator`, `makeBatch` and `predict` take it wherever they take an `ImageDataset`.
+ */
+export interface StreamedDataset {
+  /** Short name for logs and reports. */
+  readonly name: string;
+  /** Class index per sample. */
+  readonly labels: Int32Array;
+  readonly classes: readonly string[];
+  readonly n: number;
+  readonly c: number;
+  readonly h: number;
+  readonly w: number;
+  readonly attributes?: Uint8Array;
+  /**
+   * The pixels of `indices` in that order: a new buffer of length indices.length·c·h·w (NCHW)
+   * that the caller owns and may modify. Throws a RangeError for an index outside 0..n-1.
+   */
+  read(indices: ArrayLike<number>): Uint8Array;
+  /**
+   * A hint that `indices` will be read next: an implementation may start reading them in the
+   * background (the shard cache does so on a worker thread). Never changes what `read` returns.
+   */
+  prefetch?(indices: ArrayLike<number>): void;
+}
+
+/** Either kind of dataset: in memory, or streamed. */
+export type AnyDataset = ImageDataset | StreamedDataset;
+
+/** Whether `ds` is streamed (pixels served by `read`) rather than held in `images`. */
+export function isStreamed(ds: AnyDataset): ds is StreamedDataset {
+  return typeof (ds as StreamedDataset).read === 'function';
+}
+
+/** Throws a RangeError naming the dataset when an index is outside 0..n-1. */
+export function checkIndices(ds: Pick<AnyDataset, 'n' | 'name'>, indices: ArrayLike<number>): void {
+  for (let b = 0; b < indices.length; b++) {
+    const i = indices[b];
+    if (!Number.isInteger(i) || i < 0 || i >= ds.n) throw new RangeError(`index ${i} is outside 0..${ds.n - 1} of '${ds.name}'`);
+  }
+}
+
+/**
+ * The in-memory view of a batch of a streamed dataset: its `indices` read into one buffer, as an
+ * ImageDataset of indices.length samples (sample b = indices[b]) with the matching labels.
+ */
+export function gatherBatch(ds: StreamedDataset, indices: ArrayLike<number>): ImageDataset {
+  checkIndices(ds, indices);
+  const images = ds.read(indices);
+  const B = indices.length;
+  if (images.length !== B * ds.c * ds.h * ds.w)
+    throw new RangeError(`'${ds.name}': read returned ${images.length} bytes for ${B} images of ${ds.c}×${ds.h}×${ds.w}`);
+  const labels = new Int32Array(B);
+  for (let b = 0; b < B; b++) labels[b] = ds.labels[indices[b]];
+  let attributes: Uint8Array | undefined;
+  if (ds.attributes) {
+    attributes = new Uint8Array(B);
+    for (let b = 0; b < B; b++) attributes[b] = ds.attributes[indices[b]];
+  }
+  return { name: ds.name, images, labels, classes: ds.classes, n: B, c: ds.c, h: ds.h, w: ds.w, ...(attributes ? { attributes } : {}) };
+}

@@ -1,14 +1,15 @@
 /** Glue between datasets (src/data) and the trainer: a seeded batch source and batched prediction. */
 import { BatchIterator, type BatchSpec } from '../data/index.js';
-import type { ImageDataset } from '../data/types.js';
+import type { AnyDataset } from '../data/types.js';
 import { inferenceMode, tidy, type Tensor } from '../torch/index.js';
 import type { BatchSource } from './trainer.js';
 
 /**
  * A shuffled, augmented training source over `ds`: the order of epoch e is a pure function of
- * (seed, e); incomplete last batches are dropped (BatchNorm dislikes a batch of one).
+ * (seed, e); incomplete last batches are dropped (BatchNorm dislikes a batch of one). `ds` may be
+ * streamed: the same order and augmentation draws, pixels read per batch.
  */
-export function datasetSource(ds: ImageDataset, opts: { batchSize: number; spec: BatchSpec; seed: number }): BatchSource {
+export function datasetSource(ds: AnyDataset, opts: { batchSize: number; spec: BatchSpec; seed: number }): BatchSource {
   const batchSize = Math.min(opts.batchSize, ds.n);
   const probe = new BatchIterator(ds, { batchSize, spec: opts.spec, seed: opts.seed, shuffle: true, dropLast: true });
   return {
@@ -29,11 +30,12 @@ export interface Predictions {
 
 /**
  * Runs `forward` over every sample of `ds` in inference mode (no augmentation: pass a spec
- * without `augment`), in dataset order. The caller puts the model in evaluation mode.
+ * without `augment`), in dataset order. The caller puts the model in evaluation mode. `ds` may be
+ * streamed (its pixels read batch by batch).
  */
 export function predict(
   forward: (x: Tensor) => Tensor,
-  ds: ImageDataset,
+  ds: AnyDataset,
   spec: BatchSpec,
   opts: { batchSize?: number; keepLogits?: boolean } = {},
 ): Predictions {
