@@ -85,7 +85,7 @@ test('torchvision resnet18 weights load here and give the same logits, loss, gra
   runPython(PY_FORWARD, [dir]);
   const model = createModel({ arch: 'resnet18', numClasses: 10, inChannels: 3 }) as ResNet;
   const res = loadModel(path.join(dir, 'torch.safetensors'), model);
-  assert.deepEqual(res, { missing: [], unexpected: [], mismatched: [] });
+  assert.deepEqual(res, { missing: [], unexpected: [], mismatched: [], cast: { F16: 0, BF16: 0 } });
   const input = loadSafetensors(path.join(dir, 'input.safetensors')).tensors;
   const ref = loadSafetensors(path.join(dir, 'ref.safetensors')).tensors;
   const r = (k: string): Float32Array => ref.get(k)!.toFloat32Array();
