@@ -355,10 +355,11 @@ export const QUICK_OVERRIDES: Record<string, string[]> = {
   natural: [
     'seeds=[0]',
     'source.dataset.limit=4000',
-    'sourceTraining.epochs=3',
-    'targets.0.dataset.limit=1000',
+    'sourceTraining.epochs=4',
+    'targets.0.dataset.limit=2000',
     'targets.0.testDataset.limit=500',
-    'targetTraining.epochs=3',
+    'targetTraining.epochs=6',
+    'targetTraining.batchSize=64',
     'evaluation.bootstrap=200',
   ],
 };
