@@ -1,13 +1,12 @@
 /**
- * The in-memory image dataset every stage shares: uint8 pixels in NCHW order (sample-major, then
- * channel, row, column), int32 labels, class names, and an optional per-sample attribute flag
- * (1 = the attribute object is present; used by spurious-correlation experiments).
+ * What every dataset holds in memory, whether its pixels are in memory too (`ImageDataset`) or
+ * served per batch (`StreamedDataset`): a name, int32 labels, class names, the geometry, and an
+ * optional per-sample attribute flag (1 = the attribute object is present; used by
+ * spurious-correlation experiments).
  */
-export interface ImageDataset {
+export interface DatasetInfo {
   /** Short name for logs and reports, e.g. 'fashion-mnist/train'. */
   readonly name: string;
-  /** Pixels, length n*c*h*w, NCHW, 0..255. */
-  readonly images: Uint8Array;
   /** Class index per sample, 0..classes.length-1. */
   readonly labels: Int32Array;
   /** Class names; index = label. */
@@ -19,6 +18,12 @@ export interface ImageDataset {
   readonly w: number;
   /** Optional 0/1 attribute per sample. */
   readonly attributes?: Uint8Array;
+}
+
+/** The in-memory image dataset every stage shares: uint8 pixels in NCHW order (sample-major, then channel, row, column). */
+export interface ImageDataset extends DatasetInfo {
+  /** Pixels, length n*c*h*w, NCHW, 0..255. */
+  readonly images: Uint8Array;
   /**
    * Optional content id per sample (hex digest of the image as stored: an image file's bytes, or
    * the native pixels of an array format before any resize or channel conversion). Kept through
@@ -44,17 +49,7 @@ export function imageAt(ds: ImageDataset, i: number): Uint8Array {
  * bias injection): labels, classes and geometry are in memory, pixels are served per batch by
  * `read`. `BatchIterator`, `makeBatch` and `predict` take it wherever they take an `ImageDataset`.
  */
-export interface StreamedDataset {
-  /** Short name for logs and reports. */
-  readonly name: string;
-  /** Class index per sample. */
-  readonly labels: Int32Array;
-  readonly classes: readonly string[];
-  readonly n: number;
-  readonly c: number;
-  readonly h: number;
-  readonly w: number;
-  readonly attributes?: Uint8Array;
+export interface StreamedDataset extends DatasetInfo {
   /**
    * The pixels of `indices` in that order: a new buffer of length indices.length·c·h·w (NCHW)
    * that the caller owns and may modify. Throws a RangeError for an index outside 0..n-1.
