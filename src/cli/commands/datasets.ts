@@ -17,6 +17,7 @@ import {
   type DatasetSpec,
   type ImageDataset,
 } from '../../data/index.js';
+import { DatasetSpecSchema, describeIssues, formatIssue, type DatasetSpec as ConfigDatasetSpec } from '../../experiment/config/index.js';
 import { closestMatch } from '../../experiment/config/suggest.js';
 import { loadConfiguredDataset } from '../../experiment/prepare.js';
 import { CliError, defineCommand } from '../args.js';
@@ -219,6 +220,31 @@ export function datasetSpecFromFlags(name: string, flags: SourceFlags): DatasetS
   return spec;
 }
 
+/**
+ * The experiment-config form of a loader spec (defaults filled in, checked by the config schema),
+ * so a command loads the data exactly as an experiment would (`loadConfiguredDataset`: a `limit`
+ * is the seeded, class-balanced subset). An invalid combination is a CliError naming the key.
+ */
+export function configSpecOf(spec: DatasetSpec): ConfigDatasetSpec {
+  const raw = {
+    name: spec.name,
+    split: spec.split,
+    path: spec.path ?? null,
+    imagesFile: spec.imagesFile ?? null,
+    labelsFile: spec.labelsFile ?? null,
+    testImagesFile: spec.testImagesFile ?? null,
+    testLabelsFile: spec.testLabelsFile ?? null,
+    holdout: spec.holdout ?? null,
+    ...(spec.holdoutSeed !== undefined ? { holdoutSeed: spec.holdoutSeed } : {}),
+    classes: spec.classes ?? null,
+    limit: spec.limit ?? null,
+  };
+  const r = DatasetSpecSchema.safeParse(raw);
+  if (!r.success)
+    throw new CliError(`invalid dataset: ${describeIssues(r.error.issues, raw, DatasetSpecSchema).map(formatIssue).join('; ')}`);
+  return r.data;
+}
+
 /** Per-channel mean and standard deviation of the pixels, in 0..1 units (pixel / 255). */
 export function pixelStats(ds: ImageDataset): { mean: number[]; std: number[] } {
   const plane = ds.h * ds.w;
@@ -321,27 +347,7 @@ export async function runDatasetsInspect(flags: DatasetsInspectFlags, positional
     const ds =
       flags.limit === undefined
         ? loadDataset(spec)
-        : loadConfiguredDataset(
-            {
-              name: spec.name,
-              split: spec.split ?? 'train',
-              path: spec.path ?? null,
-              imagesFile: spec.imagesFile ?? null,
-              labelsFile: spec.labelsFile ?? null,
-              testImagesFile: spec.testImagesFile ?? null,
-              testLabelsFile: spec.testLabelsFile ?? null,
-              holdout: spec.holdout ?? null,
-              holdoutSeed: spec.holdoutSeed ?? 0,
-              size: null,
-              channels: null,
-              classes: spec.classes ?? null,
-              range: null,
-              limit: flags.limit,
-            },
-            process.cwd(),
-            flags.seed,
-            flags.as,
-          );
+        : loadConfiguredDataset(configSpecOf({ ...spec, limit: flags.limit }), process.cwd(), flags.seed, flags.as);
     const r = describeDataset(ds);
     if (flags.json) {
       printJson(io, r);

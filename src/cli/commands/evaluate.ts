@@ -6,10 +6,9 @@
  */
 import { DATASET_NAMES } from '../../data/index.js';
 import { IMAGENET_NORM, evaluateWeights, type EvaluationReport } from '../../evaluate/evaluate.js';
-import { DatasetSpecSchema } from '../../experiment/config/index.js';
 import { formatPercent } from '../../train/progress.js';
 import { CliError, defineCommand } from '../args.js';
-import { SOURCE_FLAGS, datasetSpecFromFlags } from './datasets.js';
+import { SOURCE_FLAGS, configSpecOf, datasetSpecFromFlags } from './datasets.js';
 import { checkInt, printJson, requireFile, runAction, type CommandIO, type FlagsOf, type PositionalsOf } from './io.js';
 import { formatTable } from './table.js';
 
@@ -137,19 +136,7 @@ export async function runEvaluate(
     checkInt('batch-size', flags['batch-size']);
     checkInt('seed', flags.seed, 0);
     checkInt('resamples', flags.resamples);
-    const loader = datasetSpecFromFlags(flags.data, flags);
-    const dataset = DatasetSpecSchema.parse({
-      name: loader.name,
-      split: loader.split,
-      path: loader.path ?? null,
-      imagesFile: loader.imagesFile ?? null,
-      labelsFile: loader.labelsFile ?? null,
-      testImagesFile: loader.testImagesFile ?? null,
-      testLabelsFile: loader.testLabelsFile ?? null,
-      holdout: loader.holdout ?? null,
-      classes: loader.classes ?? null,
-      limit: loader.limit ?? null,
-    });
+    const dataset = configSpecOf(datasetSpecFromFlags(flags.data, flags));
     const mean = parseNorm(flags.mean, 'mean');
     const std = parseNorm(flags.std, 'std');
     if ((mean === undefined) !== (std === undefined)) throw new CliError('give --mean and --std together');
