@@ -1,7 +1,8 @@
 /**
- * A small typed command-line parser on node:util parseArgs. Commands declare their flags and
- * positional arguments once (with descriptions); parsing returns typed values, and `--help` /
- * `-h` prints usage generated from the same declarations. Actions are not part of this module.
+ * A small typed command-line parser on node:util parseArgs. A command declares its flags and
+ * positional arguments once (with descriptions) and its handler `run`; parsing returns typed
+ * values, and `--help` / `-h` prints usage generated from the same declarations. Commands are
+ * arranged in groups and walked by tree.ts (`runs list`, `model import`).
  *
  * @example
  * const run = defineCommand({
@@ -9,14 +10,17 @@
  *   summary: 'Run an experiment.',
  *   positionals: [{ name: 'config', description: 'Experiment YAML/JSON file.' }],
  *   flags: [{ name: 'out', type: 'string', description: 'Results folder.', default: 'results' }, SET_FLAG],
+ *   // The return type is written out: a handler that calls a function typed from this very
+ *   // declaration (FlagsOf<typeof run>) would otherwise make the declaration's type circular.
+ *   run: async (flags, positionals, io): Promise<number> => start(positionals.config, flags.out, flags.set, io),
  * });
- * const r = parseCommandLine(process.argv.slice(2), [run]);
+ * const r = parseCommandArgs(process.argv.slice(3), run);
  * if (r.kind === 'help') console.log(r.text);
- * else if (r.command === 'run') start(r.positionals.config, r.flags.out, r.flags.set);
+ * else process.exitCode = await run.run(r.flags, r.positionals, io);
  */
 import { parseArgs } from 'node:util';
 import { closestMatch } from '../experiment/config/suggest.js';
-import { renderHelp, renderProgramHelp } from './help.js';
+import { renderHelp } from './help.js';
 
 /** Value types a flag can have. */
 export type FlagType = 'string' | 'boolean' | 'number' | 'string[]';
@@ -57,7 +61,13 @@ export interface PositionalDef {
   readonly variadic?: boolean;
 }
 
-/** A command: its name, help text, flags and positionals. */
+/** Where a command writes: `out` gets results (tables, JSON), `err` gets errors and notes. Each call is one or more whole lines (no trailing newline needed). */
+export interface CommandIO {
+  readonly out: (s: string) => void;
+  readonly err: (s: string) => void;
+}
+
+/** A command: its name, help text, flags and positionals, and what it does (`run`). */
 export interface CommandDef<
   F extends readonly FlagDef[] = readonly FlagDef[],
   P extends readonly PositionalDef[] = readonly PositionalDef[],
@@ -72,6 +82,13 @@ export interface CommandDef<
   readonly positionals: P;
   /** Example invocations (without the program name). */
   readonly examples?: readonly string[];
+  /**
+   * The handler: runs the command with its parsed flags and positionals, printing on `io`;
+   * returns the exit code (0 = success). Every command in the CLI's tree (tree.ts) has one; a
+   * declaration used only for parsing may leave it out. A method, so a command of any flags
+   * is a `CommandDef`.
+   */
+  run?(flags: FlagValues<F>, positionals: PositionalValues<P>, io: CommandIO): Promise<number>;
 }
 
 /** Parsed flag values: flags with a default, booleans and lists are always present; others may be undefined. */
@@ -170,8 +187,18 @@ export interface ParseOptions {
   readonly program?: string;
   /** One line about the program, shown in its help. */
   readonly summary?: string;
-  /** The program's version, printed by `--version` / `-V` (parseCommandLine returns it as a HelpRequest). */
+  /** The program's version, printed by `--version` / `-V` (tree.ts returns it as a HelpRequest). */
   readonly version?: string;
+  /**
+   * The words between the program and the command's own name: its groups in the command tree
+   * (tree.ts), e.g. `['runs']` for `runs list`. Used in usage lines and error hints.
+   */
+  readonly path?: readonly string[];
+}
+
+/** A command as typed on the command line: its groups and its name, e.g. 'runs list'. */
+export function commandWords(command: { readonly name: string }, path: readonly string[] = []): string {
+  return [...path, command.name].join(' ');
 }
 
 /**
@@ -185,7 +212,8 @@ export function parseCommandArgs<C extends CommandDef>(
   options: ParseOptions = {},
 ): ParsedCommand<C> | HelpRequest {
   const program = options.program ?? 'bias-transfer';
-  const hint = `(see '${program} ${command.name} --help')`;
+  const words = commandWords(command, options.path);
+  const hint = `(see '${program} ${words} --help')`;
   const byName = new Map(command.flags.map((f) => [f.name, f] as const));
   const byShort = new Map(command.flags.filter((f) => f.short).map((f) => [f.short!, f] as const));
   const spec: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {
@@ -204,14 +232,14 @@ export function parseCommandArgs<C extends CommandDef>(
   } catch (e) {
     throw new CliError(`${(e as Error).message} ${hint}`);
   }
-  if (parsed.values.help === true) return { kind: 'help', text: renderHelp(command, { program }) };
+  if (parsed.values.help === true) return { kind: 'help', text: renderHelp(command, { program, path: options.path }) };
 
   for (const t of parsed.tokens ?? []) {
     if (t.kind !== 'option') continue;
     const flag = t.name.length === 1 && t.rawName.startsWith('-') && !t.rawName.startsWith('--') ? byShort.get(t.name) : byName.get(t.name);
     if (!flag) {
       const near = closestMatch(t.name, [...byName.keys()]);
-      throw new CliError(`unknown flag '${t.rawName}' for '${command.name}'${near ? ` (did you mean --${near}?)` : ''} ${hint}`);
+      throw new CliError(`unknown flag '${t.rawName}' for '${words}'${near ? ` (did you mean --${near}?)` : ''} ${hint}`);
     }
     if (flag.type === 'boolean' && t.value !== undefined)
       throw new CliError(`flag --${flag.name} takes no value, got '${t.value}' ${hint}`);
@@ -254,42 +282,6 @@ export function parseCommandArgs<C extends CommandDef>(
     else if (p.required === false) positionals[p.name] = undefined;
     else throw new CliError(`missing argument <${p.name}>: ${p.description} ${hint}`);
   }
-  if (i < args.length) throw new CliError(`unexpected argument '${args[i]}' for '${command.name}' ${hint}`);
+  if (i < args.length) throw new CliError(`unexpected argument '${args[i]}' for '${words}' ${hint}`);
   return { kind: 'command', command: command.name, flags, positionals } as unknown as ParsedCommand<C>;
-}
-
-/**
- * Parses a whole command line `[command] [flags and arguments]` (argv without node and the
- * script) against a list of commands. `-h`/`--help` with no command, or no arguments at all,
- * gives the program help; `--version`/`-V` the version (when `options.version` is given); an
- * unknown command throws CliError with a suggestion.
- */
-export function parseCommandLine<const C extends readonly CommandDef[]>(
-  argv: readonly string[],
-  commands: C,
-  options: ParseOptions = {},
-): ParsedCommand<C[number]> | HelpRequest {
-  const program = options.program ?? 'bias-transfer';
-  const first = argv[0];
-  if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
-    const topic = first === 'help' ? commands.find((c) => c.name === argv[1]) : undefined;
-    return {
-      kind: 'help',
-      text: topic ? renderHelp(topic, { program }) : renderProgramHelp(commands, { program, summary: options.summary }),
-    };
-  }
-  if ((first === '--version' || first === '-V') && options.version !== undefined)
-    return { kind: 'help', text: `${program} ${options.version}` };
-  const command = commands.find((c) => c.name === first);
-  if (!command) {
-    const near = closestMatch(
-      first,
-      commands.map((c) => c.name),
-    );
-    const what = first.startsWith('-')
-      ? `expected a command before '${first}'`
-      : `unknown command '${first}'${near ? ` (did you mean ${near}?)` : ''}`;
-    throw new CliError(`${what}; commands: ${commands.map((c) => c.name).join(', ')} (see '${program} --help')`);
-  }
-  return parseCommandArgs(argv.slice(1), command, options) as ParsedCommand<C[number]> | HelpRequest;
 }

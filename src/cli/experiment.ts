@@ -63,6 +63,7 @@ export const runCommand = defineCommand({
   ],
   positionals: [{ name: 'config', description: 'Experiment config (YAML or JSON).' }],
   examples: ['run experiments/natural.yaml --set seeds=[0]', 'run experiments/backdoor.yaml --point probability=1'],
+  run: (flags, positionals, io) => runRun(flags, positionals, io),
 });
 
 export const sweepCommand = defineCommand({
@@ -81,6 +82,7 @@ export const sweepCommand = defineCommand({
     { name: 'list', type: 'boolean', description: 'Only list the sweep points.' },
   ],
   positionals: [{ name: 'config', description: 'Experiment config (YAML or JSON).' }],
+  run: (flags, positionals, io) => runSweep(flags, positionals, io),
 });
 
 export const reportCommand = defineCommand({
@@ -93,6 +95,7 @@ export const reportCommand = defineCommand({
     { name: 'out', short: 'o', type: 'string', valueName: 'dir', description: 'Output folder (default ROOT/reports/NAME).' },
   ],
   positionals: [{ name: 'config', description: 'The experiment config the runs came from.' }],
+  run: (flags, positionals, io) => runReport(flags, positionals, io),
 });
 
 /** Where `reproduce` writes without --root. */
@@ -132,12 +135,14 @@ export const reproduceCommand = defineCommand({
         'Run only these experiments (backdoor, spurious, natural, finetune-budget, mitigation-weight-decay, mitigation-debias-target, mitigation-partial, mitigation-target-size).',
     },
   ],
+  run: (flags, _positionals, io) => runReproduce(flags, {}, io),
 });
 
 export const schemaCommand = defineCommand({
   name: 'schema',
   summary: 'Print the JSON Schema of experiment configs (for editors).',
   flags: [],
+  run: (_flags, _positionals, io) => runSchema({}, {}, io),
 });
 
 /** The experiment commands. */
@@ -376,7 +381,7 @@ export function quickOverrides(name: string): string[] {
 
 /**
  * The results root of `reproduce`: a given `--root` as it is (so `serve --root` and
- * `runs-list --root` with the same folder find the runs), else runs/reproduce, or
+ * `runs list --root` with the same folder find the runs), else runs/reproduce, or
  * runs/reproduce/quick with `--quick` (so a quick try never mixes with the full size's runs).
  */
 export function reproduceRoot(flags: { root?: string; quick?: boolean }): string {

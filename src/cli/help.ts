@@ -4,6 +4,14 @@
  */
 import type { CommandDef, FlagDef, PositionalDef } from './args.js';
 
+/** What the help of a group lists: a sub-command or a sub-group, by name and summary. */
+export interface HelpEntry {
+  readonly name: string;
+  readonly summary: string;
+  /** For a group: its sub-commands, listed indented under it. */
+  readonly commands?: readonly { readonly name: string; readonly summary: string }[];
+}
+
 function flagLabel(f: FlagDef): string {
   const value = f.type === 'boolean' ? '' : ` <${f.valueName ?? (f.type === 'number' ? 'n' : 'value')}>`;
   return `${f.short ? `-${f.short}, ` : '    '}--${f.name}${value}`;
@@ -32,10 +40,11 @@ function table(rows: readonly (readonly [string, string])[]): string[] {
  * Help of one command: usage line, description, arguments, options (with defaults and
  * choices), examples.
  */
-export function renderHelp(command: CommandDef, options: { program?: string } = {}): string {
+export function renderHelp(command: CommandDef, options: { program?: string; path?: readonly string[] } = {}): string {
   const program = options.program ?? 'bias-transfer';
+  const words = [...(options.path ?? []), command.name].join(' ');
   const lines = [
-    `Usage: ${program} ${command.name} [options]${command.positionals.map((p) => ` ${positionalLabel(p)}`).join('')}`,
+    `Usage: ${program} ${words} [options]${command.positionals.map((p) => ` ${positionalLabel(p)}`).join('')}`,
     '',
     command.summary,
   ];
@@ -49,12 +58,25 @@ export function renderHelp(command: CommandDef, options: { program?: string } = 
   return `${lines.join('\n')}\n`;
 }
 
-/** Help of the whole program: usage line and the list of commands with their summaries. */
-export function renderProgramHelp(commands: readonly CommandDef[], options: { program?: string; summary?: string } = {}): string {
+/**
+ * Help of a group of commands (the whole program when `path` is empty): usage line, summary,
+ * and its commands with their summaries, a sub-group's commands indented under it.
+ */
+export function renderGroupHelp(
+  group: { readonly summary: string; readonly description?: string; readonly commands: readonly HelpEntry[] },
+  options: { program?: string; path?: readonly string[]; version?: boolean } = {},
+): string {
   const program = options.program ?? 'bias-transfer';
-  const lines = [`Usage: ${program} <command> [options]`];
-  if (options.summary) lines.push('', options.summary);
-  lines.push('', 'Commands:', ...table(commands.map((c) => [c.name, c.summary] as const)));
-  lines.push('', `Run '${program} <command> --help' for a command's options; '${program} --version' prints the version.`);
+  const prefix = [program, ...(options.path ?? [])].join(' ');
+  const lines = [`Usage: ${prefix} <command> [options]`];
+  if (group.summary) lines.push('', group.summary);
+  if (group.description) lines.push('', group.description);
+  const rows = group.commands.flatMap((c) => [
+    [c.name, c.summary] as const,
+    ...(c.commands ?? []).map((s) => [`  ${s.name}`, s.summary] as const),
+  ]);
+  lines.push('', 'Commands:', ...table(rows));
+  const version = options.version ? `; '${program} --version' prints the version` : '';
+  lines.push('', `Run '${prefix} <command> --help' for a command's options${version}.`);
   return `${lines.join('\n')}\n`;
 }

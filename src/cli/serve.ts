@@ -39,6 +39,7 @@ export const serveCommand = defineCommand({
   ],
   positionals: [],
   examples: ['serve --root runs/reproduce', 'serve --root runs --port 9000 --queue redis://127.0.0.1:6379'],
+  run: (flags, _positionals, io): Promise<number> => runServe(flags, io),
 });
 
 /** `serve`: starts the app, prints its URL, and runs until SIGINT/SIGTERM (or `signal` aborts). */

@@ -62,6 +62,7 @@ export const workerCommand = defineCommand({
   ],
   positionals: [],
   examples: ['worker --queue redis://10.0.0.5:6379 --scratch /var/tmp/bt'],
+  run: (flags, _positionals, io) => runWorker(flags, {}, io),
 });
 
 /** `worker` */

@@ -19,7 +19,7 @@ export const IMAGENET_NORM = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 
 
 /** What to evaluate and how to feed it. */
 export interface EvaluateOptions {
-  /** A weights file holding its model spec (written by `model-import`, `model-export` or a run). */
+  /** A weights file holding its model spec (written by `model import`, `model export` or a run). */
   weights: string;
   /** The dataset, as an experiment config names it (relative paths resolve against `baseDir`). */
   dataset: DatasetSpec;
@@ -75,7 +75,7 @@ export function evaluateWeights(opts: EvaluateOptions): EvaluationReport {
     const msg = (e as Error).message;
     throw new Error(
       /no 'model_spec' metadata/.test(msg)
-        ? `${opts.weights}: a bare state dict with no model spec; bring it in first with: bias-transfer model-import ${opts.weights} --arch ARCH --out imported.safetensors`
+        ? `${opts.weights}: a bare state dict with no model spec; bring it in first with: bias-transfer model import ${opts.weights} --arch ARCH --out imported.safetensors`
         : msg,
     );
   }

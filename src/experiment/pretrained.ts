@@ -78,7 +78,7 @@ export function checkPretrained(
       [...shapes.keys()],
       configModelSpec(config, 1, spec.channels),
       archKeys(config.model.arch, config.model.layers ?? undefined),
-      { prefixFlag: 'model-import --strip-prefix', conv1Out: shapes.get('conv1.weight')?.[0] },
+      { prefixFlag: 'model import --strip-prefix', conv1Out: shapes.get('conv1.weight')?.[0] },
     );
     throw new Error(
       `${key}: '${file}' has no head tensor '${hk}' (a 2-d [classes, features] weight), so it is not a state dict of ${expectedModel}${advice !== null ? ` (${advice})` : ''}; keys in the file: ${sampleKeys([...shapes.keys()], 8)}`,

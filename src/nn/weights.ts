@@ -117,7 +117,7 @@ export function loadModel(path: string, model: Module, opts: { strict?: boolean 
     const advice =
       mine !== undefined && e.result.missing.length + e.result.unexpected.length > 0
         ? keyMismatchAdvice([...tensors.keys()], mine, model.stateDict().keys(), {
-            prefixFlag: 'model-import --strip-prefix',
+            prefixFlag: 'model import --strip-prefix',
             conv1Out: tensors.get('conv1.weight')?.shape[0],
           })
         : null;

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CliError, SET_FLAG, defineCommand, parseCommandLine } from '../../src/cli/args.js';
+import { CliError, SET_FLAG, defineCommand } from '../../src/cli/args.js';
+import { parseCommandLine } from '../../src/cli/tree.js';
 import { renderHelp } from '../../src/cli/help.js';
 
 const run = defineCommand({

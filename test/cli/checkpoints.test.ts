@@ -57,7 +57,7 @@ st_save(d + '/r34.safetensors', {k: (v.half() if v.is_floating_point() else v) f
       const before = liveTensors();
       const r = await call(modelImportCommand, runModelImport, [f(`${kind}.safetensors`), ...ARCH, '--out', out]);
       assert.equal(r.code, 0, r.err);
-      assert.equal(liveTensors(), before, 'model-import leaked tensors');
+      assert.equal(liveTensors(), before, 'model import leaked tensors');
       const casts = r.out.split('\n').filter((l) => l.startsWith('cast '));
       const halves = [...readSafetensors(f(`${kind}.safetensors`)).entries.values()].filter(
         (e) => e.dtype === (kind === 'fp16' ? 'F16' : 'BF16'),

@@ -4,16 +4,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PNG } from 'pngjs';
-import { parseCommandLine } from '../../src/cli/args.js';
+import { program } from '../../src/cli/program.js';
+import { parseCommandLine, runCommandLine } from '../../src/cli/tree.js';
 import {
-  datasetsCommands,
+  datasetsGroup,
   datasetsInspectCommand,
   datasetsListCommand,
   datasetsShowCommand,
-  dispatchInspection,
-  inspectionCommands,
-  isInspectionParsed,
-  joinSubcommand,
   runDatasetsInspect,
   runDatasetsList,
   runDatasetsShow,
@@ -45,7 +42,7 @@ function writeIdx(dir: string, labels: number[], h: number, w: number, pixel: (i
 
 const LABELS = [0, 1, 1, 2, 2, 2, 0, 1, 2];
 
-test('datasets-list prints every built-in dataset with its availability, and the path formats', async () => {
+test('datasets list prints every built-in dataset with its availability, and the path formats', async () => {
   const c = capture();
   const l = parse(datasetsListCommand, []);
   assert.equal(await runDatasetsList(l.flags, l.positionals, c.io), 0);
@@ -66,7 +63,7 @@ test('datasets-list prints every built-in dataset with its availability, and the
   );
 });
 
-test('datasets-inspect on an IDX folder reports counts per class, shape and pixel mean/std', async () => {
+test('datasets inspect on an IDX folder reports counts per class, shape and pixel mean/std', async () => {
   const dir = tmp();
   const pixels = writeIdx(dir, LABELS, 4, 5, (i, y, x) => (i * 13 + y * 5 + x * 7) % 256);
   let sum = 0;
@@ -76,14 +73,9 @@ test('datasets-inspect on an IDX folder reports counts per class, shape and pixe
   for (const v of pixels) sq += (v - mean) ** 2;
   const std = Math.sqrt(sq / pixels.length);
 
-  // Through the parser, as main.ts will call it: idx finds the MNIST file names in --path.
-  const r = parseCommandLine(
-    joinSubcommand(['datasets', 'inspect', 'idx', '--path', dir, '--json'], inspectionCommands),
-    inspectionCommands,
-  );
-  assert.ok(r.kind === 'command' && isInspectionParsed(r) && r.command === 'datasets-inspect');
+  // Through the command tree, as main.ts calls it: idx finds the MNIST file names in --path.
   const c = capture();
-  assert.equal(await dispatchInspection(r, c.io), 0, c.err());
+  assert.equal(await runCommandLine(['datasets', 'inspect', 'idx', '--path', dir, '--json'], program, c.io), 0, c.err());
   const rep = JSON.parse(c.out()) as DatasetReport;
   assert.equal(rep.n, LABELS.length);
   assert.deepEqual(rep.shape, { c: 1, h: 4, w: 5 });
@@ -103,7 +95,7 @@ test('datasets-inspect on an IDX folder reports counts per class, shape and pixe
   assert.match(t.out(), /^\s*1\s+0\s+2$/m);
 });
 
-test('datasets-inspect names an unknown dataset and a missing IDX file', async () => {
+test('datasets inspect names an unknown dataset and a missing IDX file', async () => {
   const c = capture();
   const p1 = parse(datasetsInspectCommand, ['fashion-mnst']);
   assert.equal(await runDatasetsInspect(p1.flags, p1.positionals, c.io), 2);
@@ -114,7 +106,7 @@ test('datasets-inspect names an unknown dataset and a missing IDX file', async (
   assert.match(d.err(), /t10k-images-idx3-ubyte/);
 });
 
-test('datasets-show writes a PNG grid of the expected size, and a trigger adds rows that show it', async () => {
+test('datasets show writes a PNG grid of the expected size, and a trigger adds rows that show it', async () => {
   const dir = tmp();
   writeIdx(dir, LABELS, 6, 6, (i, y, x) => (i * 3 + y + x) % 40); // dark images, so a white trigger shows
   const plain = path.join(dir, 'plain.png');
@@ -146,7 +138,7 @@ test('datasets-show writes a PNG grid of the expected size, and a trigger adds r
   assert.equal(at(p1, L1, 0), at(p2, L2, 0), 'the same examples are drawn with and without a trigger');
 });
 
-test('datasets-show rejects a malformed trigger naming the key, and reads a YAML trigger file', async () => {
+test('datasets show rejects a malformed trigger naming the key, and reads a YAML trigger file', async () => {
   const dir = tmp();
   writeIdx(dir, LABELS, 6, 6, () => 10);
   const out = path.join(dir, 'x.png');
@@ -181,10 +173,10 @@ test('datasets-show rejects a malformed trigger naming the key, and reads a YAML
 });
 
 test('datasets commands parse with typed defaults', () => {
-  const r = parseCommandLine(['datasets-show', 'mnist'], datasetsCommands);
-  assert.ok(r.kind === 'command' && r.command === 'datasets-show');
+  const r = parseCommandLine(['datasets', 'show', 'mnist'], [datasetsGroup]);
+  assert.ok(r.kind === 'command' && r.command === 'show');
   assert.equal(r.flags['per-class'], 4);
   assert.equal(r.flags.out, 'examples.png');
   assert.equal(r.flags.split, 'train');
-  assert.throws(() => parseCommandLine(['datasets-inspect', 'mnist', '--split', 'val'], datasetsCommands), /one of train, test/);
+  assert.throws(() => parseCommandLine(['datasets-inspect', 'mnist', '--split', 'val'], [datasetsGroup]), /one of train, test/);
 });

@@ -22,7 +22,7 @@ import { call } from '../helpers/cli.js';
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'bt-cli-model-'));
 const TINY = ['--arch', 'resnet-tiny', '--classes', '5', '--in-channels', '1', '--small-input'];
 
-test('model-summary totals equal the sum of parameter numels; --mode and --freeze-until move counts to frozen', async () => {
+test('model summary totals equal the sum of parameter numels; --mode and --freeze-until move counts to frozen', async () => {
   const before = liveTensors();
   const model = createModel({ arch: 'resnet-tiny', numClasses: 5, inChannels: 1, smallInput: true });
   const total = model.parameters().reduce((a, p) => a + p.numel, 0);
@@ -61,10 +61,10 @@ test('model-summary totals equal the sum of parameter numels; --mode and --freez
   const badMode = await call(modelSummaryCommand, runModelSummary, [...TINY, '--mode', 'partial:9']);
   assert.equal(badMode.code, 2);
   assert.match(badMode.err, /partial:9/);
-  assert.equal(liveTensors(), before, 'model-summary leaked tensors');
+  assert.equal(liveTensors(), before, 'model summary leaked tensors');
 });
 
-test('model-export → model-inspect → model-import round trip keeps every tensor', async () => {
+test('model export → model inspect → model import round trip keeps every tensor', async () => {
   const dir = tmp();
   const exported = path.join(dir, 'exported.safetensors');
   const e = await call(modelExportCommand, runModelExport, [...TINY, '--out', exported, '--seed', '3']);
@@ -92,7 +92,7 @@ test('model-export → model-inspect → model-import round trip keeps every ten
   const before = liveTensors();
   const im = await call(modelImportCommand, runModelImport, [bare, '--arch', 'resnet-tiny', '--small-input', '--out', imported]);
   assert.equal(im.code, 0, im.err);
-  assert.equal(liveTensors(), before, 'model-import leaked tensors');
+  assert.equal(liveTensors(), before, 'model import leaked tensors');
   assert.match(im.out, /missing keys \(0\)/);
   assert.match(im.out, /unexpected keys \(0\)/);
   assert.deepEqual(readModelSpec(imported), { arch: 'resnet-tiny', numClasses: 5, inChannels: 1, smallInput: true });
@@ -102,7 +102,7 @@ test('model-export → model-inspect → model-import round trip keeps every ten
   original.dispose();
 });
 
-test('model-import of a file for another architecture fails, naming the keys, and writes nothing', async () => {
+test('model import of a file for another architecture fails, naming the keys, and writes nothing', async () => {
   const dir = tmp();
   const cnn = path.join(dir, 'cnn.safetensors');
   assert.equal(
@@ -128,7 +128,7 @@ test('model-import of a file for another architecture fails, naming the keys, an
   assert.match(r2.err, /add --small-input/);
 });
 
-test('model-import takes a torchvision ResNet state dict written by PyTorch', async () => {
+test('model import takes a torchvision ResNet state dict written by PyTorch', async () => {
   const dir = tmp();
   const file = path.join(dir, 'tv.safetensors');
   // torchvision's ResNet with one BasicBlock per stage is our resnet18 with --layers 1,1,1,1.

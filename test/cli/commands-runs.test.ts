@@ -3,15 +3,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseCommandLine } from '../../src/cli/args.js';
-import { joinSubcommand } from '../../src/cli/commands/index.js';
+import { parseCommandLine } from '../../src/cli/tree.js';
 import {
   compareMetric,
   runRunsCompare,
   runRunsList,
   runRunsMetrics,
-  runsCommands,
   runsCompareCommand,
+  runsGroup,
   runsListCommand,
   runsMetricsCommand,
   type Comparison,
@@ -61,7 +60,7 @@ function populate(): { root: string; ids: string[] } {
   }
 }
 
-test('runs-list prints the runs of a store as a table, filtered by name and status', async () => {
+test('runs list prints the runs of a store as a table, filtered by name and status', async () => {
   const { root, ids } = populate();
   const all = await call(runsListCommand, runRunsList, ['--root', root]);
   assert.equal(all.code, 0, all.err);
@@ -84,7 +83,7 @@ test('runs-list prints the runs of a store as a table, filtered by name and stat
   );
 });
 
-test('runs-list refuses a folder without an index instead of creating one', async () => {
+test('runs list refuses a folder without an index instead of creating one', async () => {
   const root = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bt-cli-runs-')), 'nothing');
   const r = await call(runsListCommand, runRunsList, ['--root', root]);
   assert.equal(r.code, 2);
@@ -92,7 +91,7 @@ test('runs-list refuses a folder without an index instead of creating one', asyn
   assert.ok(!fs.existsSync(root));
 });
 
-test('runs-metrics prints the rows of one run, filtered by metric, and names an unknown run', async () => {
+test('runs metrics prints the rows of one run, filtered by metric, and names an unknown run', async () => {
   const { root, ids } = populate();
   const r = await call(runsMetricsCommand, runRunsMetrics, [ids[1], '--root', root, '--json']);
   assert.equal(r.code, 0, r.err);
@@ -108,7 +107,7 @@ test('runs-metrics prints the rows of one run, filtered by metric, and names an 
   assert.match(bad.err, new RegExp(`no run '.*' in .*did you mean ${ids[1]}`));
 });
 
-test('runs-compare tabulates a metric per run and (mode, source kind, condition), with the mean', async () => {
+test('runs compare tabulates a metric per run and (mode, source kind, condition), with the mean', async () => {
   const { root, ids } = populate();
   const j = await call(runsCompareCommand, runRunsCompare, ['--root', root, '--metric', 'asr', '--json']);
   assert.equal(j.code, 0, j.err);
@@ -138,7 +137,7 @@ test('runs-compare tabulates a metric per run and (mode, source kind, condition)
   assert.match(missing.err, /--metric is required/);
 });
 
-test('runs-compare does not average two different backbones of the same name: one mean per weights sha256', async () => {
+test('runs compare does not average two different backbones of the same name: one mean per weights sha256', async () => {
   const { root, ids } = populate();
   // As the runner writes it for a source.pretrained run: the audited backbone keyed by its file's sha256.
   const store = openStore(root);
@@ -208,11 +207,17 @@ test('compareMetric adds the target to column names only when records span sever
   assert.deepEqual(c.mean, [0.5, 0.25]);
 });
 
-test('runs commands parse as sub-commands through joinSubcommand', () => {
-  const r = parseCommandLine(joinSubcommand(['runs', 'compare', '--metric', 'asr'], runsCommands), runsCommands);
-  assert.ok(r.kind === 'command' && r.command === 'runs-compare');
-  assert.equal(r.flags.root, 'runs');
-  assert.equal(r.flags.metric, 'asr');
-  assert.deepEqual(joinSubcommand(['runs', '--help'], runsCommands), ['runs', '--help']);
-  assert.deepEqual(joinSubcommand(['run', 'exp.yaml'], runsCommands), ['run', 'exp.yaml']);
+test('runs commands parse as sub-commands of the runs group, and as their dashed aliases', () => {
+  for (const argv of [
+    ['runs', 'compare', '--metric', 'asr'],
+    ['runs-compare', '--metric', 'asr'],
+  ]) {
+    const r = parseCommandLine(argv, [runsGroup]);
+    assert.ok(r.kind === 'command' && r.command === 'compare', argv.join(' '));
+    assert.equal(r.flags.root, 'runs');
+    assert.equal(r.flags.metric, 'asr');
+  }
+  const help = parseCommandLine(['runs', '--help'], [runsGroup]);
+  assert.ok(help.kind === 'help');
+  assert.match(help.text, /^Usage: bias-transfer runs <command> \[options\]/);
 });

@@ -1,6 +1,6 @@
 /**
  * CLI conventions a newcomer expects: --version, help without repeated notes and with pointers to
- * model-import, short flags, a real-looking run id in examples, and errors that name what the
+ * model import, short flags, a real-looking run id in examples, and errors that name what the
  * user typed (the flag, the --set, the config key, the file).
  */
 import { test } from 'node:test';
@@ -9,14 +9,13 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseCommandArgs, parseCommandLine, type CommandDef } from '../../src/cli/args.js';
-import { inspectionCommands } from '../../src/cli/commands/index.js';
+import { parseCommandArgs } from '../../src/cli/args.js';
 import { modelExportCommand, modelSummaryCommand, runModelSummary } from '../../src/cli/commands/model.js';
 import { runsMetricsCommand } from '../../src/cli/commands/runs.js';
 import { scanCommand } from '../../src/cli/commands/scan.js';
-import { experimentCommands, reportCommand, runCommand, runRun } from '../../src/cli/experiment.js';
-import { serveCommand } from '../../src/cli/serve.js';
-import { workerCommand } from '../../src/cli/worker.js';
+import { reportCommand, runCommand, runRun } from '../../src/cli/experiment.js';
+import { program } from '../../src/cli/program.js';
+import { commandsOf, resolveCommandLine } from '../../src/cli/tree.js';
 import { renderHelp } from '../../src/cli/help.js';
 import { ConfigError, loadConfig, parseConfigText } from '../../src/experiment/config/index.js';
 import { inputDigests } from '../../src/experiment/inputs.js';
@@ -26,25 +25,24 @@ import { ResultsReader } from '../../src/serve/reader.js';
 import { saveSafetensors, zeros } from '../../src/torch/index.js';
 import { call } from '../helpers/cli.js';
 
-const ALL: readonly CommandDef[] = [...experimentCommands, scanCommand, serveCommand, workerCommand, ...inspectionCommands];
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'bt-cli-conv-'));
 
 test('--version and -V print the package version (from package.json, through the real entry point)', () => {
   const version = (JSON.parse(fs.readFileSync('package.json', 'utf8')) as { version: string }).version;
-  const r = parseCommandLine(['--version'], ALL, { version: '9.9.9' });
+  const r = resolveCommandLine(['--version'], program, { version: '9.9.9' });
   assert.deepEqual(r, { kind: 'help', text: 'bias-transfer 9.9.9' });
   const p = spawnSync(process.execPath, ['bin/bias-transfer.js', '-V'], { encoding: 'utf8' });
   assert.equal(p.status, 0, p.stderr);
   assert.equal(p.stdout.trim(), `bias-transfer ${version}`);
 });
 
-test('no help says "(repeatable)" twice; model-summary and model-export point at model-import', () => {
-  for (const c of ALL) {
-    const help = renderHelp(c);
-    assert.doesNotMatch(help, /repeatable\)?\.? \(repeatable/, `${c.name} --help repeats "repeatable"`);
+test('no help says "(repeatable)" twice; model summary and model export point at model import', () => {
+  for (const { command, path } of commandsOf(program)) {
+    const help = renderHelp(command, { path });
+    assert.doesNotMatch(help, /repeatable\)?\.? \(repeatable/, `${[...path, command.name].join(' ')} --help repeats "repeatable"`);
   }
-  assert.match(renderHelp(modelSummaryCommand), /model-import/);
-  assert.match(renderHelp(modelExportCommand), /model-import/);
+  assert.match(renderHelp(modelSummaryCommand), /model import/);
+  assert.match(renderHelp(modelExportCommand), /model import/);
 });
 
 test('short flags: scan -q, report -o', () => {
@@ -54,8 +52,8 @@ test('short flags: scan -q, report -o', () => {
   assert.equal(r.kind === 'command' && r.flags.out, 'out');
 });
 
-test("runs-metrics's example id has a real run id's shape (name, sweep point, seed, 8 hex, -c and 12 hex)", () => {
-  const id = /runs-metrics (\S+)/.exec(runsMetricsCommand.examples![0])![1];
+test("runs metrics's example id has a real run id's shape (name, sweep point, seed, 8 hex, -c and 12 hex)", () => {
+  const id = /runs metrics (\S+)/.exec(runsMetricsCommand.examples![0])![1];
   assert.match(id, /^[a-z0-9_-]+-(?:[A-Za-z0-9._=,+-]+-)?seed\d+-[0-9a-f]{8}-c[0-9a-f]{12}$/);
   assert.notEqual(codeOfRunId(id), null);
 });
@@ -118,7 +116,7 @@ test("'file is not a database' names the index file, from the store and from ser
   assert.throws(() => new ResultsReader(root).hasIndex(), check);
 });
 
-test('model-summary --weights on a raw state dict (no spec) says to use --arch or model-import', async () => {
+test('model summary --weights on a raw state dict (no spec) says to use --arch or model import', async () => {
   const file = path.join(tmp(), 'raw.safetensors');
   const w = zeros([2, 2]);
   saveSafetensors(file, { 'fc.weight': w });
@@ -127,5 +125,5 @@ test('model-summary --weights on a raw state dict (no spec) says to use --arch o
   assert.equal(r.code, 2);
   assert.match(r.err, /has no model spec \(a raw state dict/);
   assert.match(r.err, /give --arch/);
-  assert.match(r.err, new RegExp(`model-import ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} --arch ARCH`));
+  assert.match(r.err, new RegExp(`model import ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} --arch ARCH`));
 });

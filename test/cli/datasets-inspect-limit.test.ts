@@ -1,5 +1,5 @@
 /**
- * `datasets-inspect --limit` previews what an experiment loads: the seeded, class-balanced
+ * `datasets inspect --limit` previews what an experiment loads: the seeded, class-balanced
  * subset of the config's `limit` for a seed and dataset, not the first n images.
  */
 import { test } from 'node:test';
@@ -16,7 +16,7 @@ const inspect = async (argv: string[]): Promise<DatasetReport> => {
   return JSON.parse(r.out) as DatasetReport;
 };
 
-test("datasets-inspect --limit shows the very subset an experiment's target loads, for its seed", async () => {
+test("datasets inspect --limit shows the very subset an experiment's target loads, for its seed", async () => {
   // The tiny fixture: target 'digits' = mnist train, classes [3, 4], limit 200.
   const loaded = loadConfig('test/experiment/fixtures/tiny-experiment.yaml');
   const ctx = { config: loaded.config, configDir: loaded.dir };
@@ -39,7 +39,7 @@ test("datasets-inspect --limit shows the very subset an experiment's target load
   assert.deepEqual(shownSrc.pixelMean, describeDataset(src).pixelMean);
 });
 
-test('datasets-inspect --as rejects a name an experiment does not use', async () => {
+test('datasets inspect --as rejects a name an experiment does not use', async () => {
   await assert.rejects(
     call(datasetsInspectCommand, runDatasetsInspect, ['mnist', '--limit', '10', '--as', 'digits']),
     /expected source or target\/NAME\/train\|test/,

@@ -25,7 +25,7 @@ function runClosingEarly(args: string[]): Promise<{ code: number | null; signal:
   });
 }
 
-test('model-inspect into a reader that closes early exits 0 without a stack trace', async () => {
+test('model inspect into a reader that closes early exits 0 without a stack trace', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bt-epipe-'));
   const file = path.join(dir, 'w.safetensors');
   const m = createModel({ arch: 'resnet-tiny', numClasses: 3, inChannels: 1 });

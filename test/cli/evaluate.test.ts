@@ -1,6 +1,6 @@
 /**
  * `evaluate` against PyTorch: a torchvision ResNet (one BasicBlock per stage, 10 classes) and an
- * IDX test set are written by Python torch, the weights go through `model-import`, and every
+ * IDX test set are written by Python torch, the weights go through `model import`, and every
  * count `evaluate` reports (top-1, top-5, per class, confusion matrix) equals the counts computed
  * from torchvision's own predictions on the same images with the same normalisation.
  */
@@ -154,6 +154,6 @@ print(json.dumps({'labels': labels.tolist(), 'preds': logits.argmax(1).tolist(),
     assert.match(noData.err, /--data is required/);
     const bare = await call(evaluateCommand, runEvaluate, [f('tv.safetensors'), '--data', 'idx', '--path', dir]);
     assert.equal(bare.code, 1);
-    assert.match(bare.err, /tv\.safetensors.*model-import/);
+    assert.match(bare.err, /tv\.safetensors.*model import/);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * One source of truth for model defaults: `arch: X` in a config builds the same model as the
- * CLI's `model-summary --arch X` and the API's `createModel({ arch: X })` (issue 10: a config's
+ * CLI's `model summary --arch X` and the API's `createModel({ arch: X })` (issue 10: a config's
  * resnet-tiny was a 4.9M-parameter model because its width defaulted to 1 there, 0.25 elsewhere).
  */
 import assert from 'node:assert/strict';

@@ -222,7 +222,7 @@ test('checkpoints as they come: fp16 loads cast (and logged), a module. prefix a
 
   await assert.rejects(run(config(pre('dp.safetensors')), join(dir, 'root-dp')), (e: Error) => {
     assert.match(e.message, /source\.pretrained\.weights: .*dp\.safetensors/);
-    assert.match(e.message, /with model-import --strip-prefix module\. \d+ of \d+ expected keys match \(0 without\)/);
+    assert.match(e.message, /with model import --strip-prefix module\. \d+ of \d+ expected keys match \(0 without\)/);
     return true;
   });
   runPython(`import torch, sys\ntorch.save({'model': {'w': torch.zeros(2)}}, sys.argv[1])`, [join(dir, 'ckpt.pth')]);

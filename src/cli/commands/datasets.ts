@@ -1,5 +1,5 @@
 /**
- * `datasets-list`, `datasets-inspect`, `datasets-show`: what datasets exist, what a dataset
+ * `datasets list`, `datasets inspect`, `datasets show`: what datasets exist, what a dataset
  * holds (counts, shape, pixel statistics), and a PNG of examples per class, optionally with a
  * trigger pasted on a second row so a bias can be checked by eye.
  */
@@ -21,6 +21,7 @@ import { DatasetSpecSchema, describeIssues, formatIssue, type DatasetSpec as Con
 import { closestMatch } from '../../experiment/config/suggest.js';
 import { loadConfiguredDataset } from '../../experiment/prepare.js';
 import { CliError, defineCommand } from '../args.js';
+import { defineGroup } from '../tree.js';
 import { checkInt, printJson, runAction, type CommandIO, type FlagsOf, type PositionalsOf } from './io.js';
 import { formatTable } from './table.js';
 
@@ -84,7 +85,7 @@ export const SOURCE_FLAGS = [
   { name: 'limit', type: 'number', description: 'Keep only the first n samples (after --classes).' },
 ] as const;
 
-/** datasets-inspect's --limit: the seeded, class-balanced subset an experiment config's `limit` loads. */
+/** datasets inspect's --limit: the seeded, class-balanced subset an experiment config's `limit` loads. */
 const INSPECT_FLAGS = [
   ...SOURCE_FLAGS.filter((f) => f.name !== 'limit'),
   {
@@ -108,33 +109,35 @@ const INSPECT_FLAGS = [
 
 const NAME_POSITIONAL = [{ name: 'name', description: `Dataset name: ${DATASET_NAMES.join(', ')}.` }] as const;
 
-/** `datasets-list`: built-in datasets and path formats. */
+/** `datasets list`: built-in datasets and path formats. */
 export const datasetsListCommand = defineCommand({
-  name: 'datasets-list',
+  name: 'list',
   summary: 'List the built-in datasets, whether they are available here, and the formats loadable by path.',
   flags: [{ name: 'json', type: 'boolean', description: 'Print JSON instead of a table.' }],
-  examples: ['datasets-list', 'datasets-list --json'],
+  examples: ['datasets list', 'datasets list --json'],
+  run: (flags, positionals, io): Promise<number> => runDatasetsList(flags, positionals, io),
 });
 
-/** `datasets-inspect`: counts, shape, class counts, pixel statistics. */
+/** `datasets inspect`: counts, shape, class counts, pixel statistics. */
 export const datasetsInspectCommand = defineCommand({
-  name: 'datasets-inspect',
+  name: 'inspect',
   summary: 'Load a dataset and print its size, image shape, class counts and per-channel pixel mean/std.',
   description:
     'Pixel mean and std are per channel in 0..1 units (pixel/255), the units of a normalisation config. With --limit it loads what an experiment with that `limit` loads (the same seeded, class-balanced subset for --seed and --as).',
   positionals: NAME_POSITIONAL,
   flags: [...INSPECT_FLAGS, { name: 'json', type: 'boolean', description: 'Print JSON instead of tables.' }],
   examples: [
-    'datasets-inspect fashion-mnist --split test',
-    'datasets-inspect mnist --classes 0,1,2,3 --limit 1000 --as target/digits/train --seed 0',
-    'datasets-inspect idx --path data/mnist --json',
-    'datasets-inspect cifar10 --path data/cifar-10-batches-bin',
+    'datasets inspect fashion-mnist --split test',
+    'datasets inspect mnist --classes 0,1,2,3 --limit 1000 --as target/digits/train --seed 0',
+    'datasets inspect idx --path data/mnist --json',
+    'datasets inspect cifar10 --path data/cifar-10-batches-bin',
   ],
+  run: (flags, positionals, io): Promise<number> => runDatasetsInspect(flags, positionals, io),
 });
 
-/** `datasets-show`: a PNG grid of examples per class, with an optional trigger row. */
+/** `datasets show`: a PNG grid of examples per class, with an optional trigger row. */
 export const datasetsShowCommand = defineCommand({
-  name: 'datasets-show',
+  name: 'show',
   summary: 'Write a PNG grid of example images per class; with a trigger, a second row per class shows it pasted.',
   description:
     'Examples are drawn per class with a seeded RNG. A trigger is a JSON object (--trigger) or a YAML/JSON file (--trigger-file) ' +
@@ -155,19 +158,24 @@ export const datasetsShowCommand = defineCommand({
     { name: 'scale', type: 'number', default: 2, description: 'Integer upscaling of each image pixel.' },
   ],
   examples: [
-    'datasets-show mnist --per-class 6 --out mnist.png',
-    'datasets-show fashion-mnist --trigger \'{"kind":"checkerboard","size":4,"position":"bottom-right"}\' --out triggered.png',
+    'datasets show mnist --per-class 6 --out mnist.png',
+    'datasets show fashion-mnist --trigger \'{"kind":"checkerboard","size":4,"position":"bottom-right"}\' --out triggered.png',
   ],
+  run: (flags, positionals, io): Promise<number> => runDatasetsShow(flags, positionals, io),
 });
 
-/** The datasets commands, for main.ts. */
-export const datasetsCommands = [datasetsListCommand, datasetsInspectCommand, datasetsShowCommand] as const;
+/** `datasets`: the group of the dataset commands. */
+export const datasetsGroup = defineGroup({
+  name: 'datasets',
+  summary: 'Datasets: which exist here, what one holds, a PNG of examples (with a trigger pasted).',
+  commands: [datasetsListCommand, datasetsInspectCommand, datasetsShowCommand],
+});
 
-/** Parsed flags of `datasets-list`. */
+/** Parsed flags of `datasets list`. */
 export type DatasetsListFlags = FlagsOf<typeof datasetsListCommand>;
-/** Parsed flags of `datasets-inspect`. */
+/** Parsed flags of `datasets inspect`. */
 export type DatasetsInspectFlags = FlagsOf<typeof datasetsInspectCommand>;
-/** Parsed flags of `datasets-show`. */
+/** Parsed flags of `datasets show`. */
 export type DatasetsShowFlags = FlagsOf<typeof datasetsShowCommand>;
 /** Parsed positionals of inspect and show. */
 export type DatasetNamePositionals = PositionalsOf<typeof datasetsInspectCommand>;
@@ -270,7 +278,7 @@ export function pixelStats(ds: ImageDataset): { mean: number[]; std: number[] } 
   return { mean, std };
 }
 
-/** What `datasets-inspect --json` prints. */
+/** What `datasets inspect --json` prints. */
 export interface DatasetReport {
   name: string;
   n: number;

@@ -21,19 +21,19 @@ export const evaluateCommand = defineCommand({
   name: 'evaluate',
   summary: 'Top-1/top-5, per-class accuracy and confusion matrix of a backbone with its own head on a dataset.',
   description:
-    "The weights file must hold its model spec (write it with model-import). The dataset is named with --data and datasets-inspect's " +
+    "The weights file must hold its model spec (write it with model import). The dataset is named with --data and datasets inspect's " +
     'flags (--path, --split, --holdout, --images, --labels, --classes, --limit), and loaded as an experiment loads it: --limit takes a seeded, ' +
     "class-stratified subset, and images are converted to the model's input channels. Inputs are normalised with --mean/--std " +
     "(default: the evaluated data's own per-channel statistics) and resized to --size (default: the data's). The head's class " +
     "count must equal the dataset's. Top-1 has a 95% bootstrap interval; top-5 is shown from 5 classes up. See docs/checkpoints.md.",
-  positionals: [{ name: 'weights', description: 'A weights file with its model spec (from model-import, model-export or a run).' }],
+  positionals: [{ name: 'weights', description: 'A weights file with its model spec (from model import, model export or a run).' }],
   flags: [
     {
       name: 'data',
       type: 'string',
       valueName: 'name',
       choices: DATASET_NAMES,
-      description: 'Dataset format, as datasets-inspect names it (required).',
+      description: 'Dataset format, as datasets inspect names it (required).',
     },
     ...SOURCE_FLAGS.filter((f) => f.name !== 'split' && f.name !== 'limit'),
     {
@@ -46,7 +46,7 @@ export const evaluateCommand = defineCommand({
       type: 'string',
       choices: ['train', 'test'],
       default: 'test',
-      description: 'Which split to evaluate on (unlike datasets-inspect, the test split by default).',
+      description: 'Which split to evaluate on (unlike datasets inspect, the test split by default).',
     },
     {
       name: 'mean',
@@ -78,6 +78,7 @@ export const evaluateCommand = defineCommand({
     'evaluate resnet18-imported.safetensors --data folder --path my-images --split test --mean imagenet --std imagenet --size 224,224',
     'evaluate source.safetensors --data fashion-mnist --limit 2000 --json',
   ],
+  run: (flags, positionals, io): Promise<number> => runEvaluate(flags, positionals, io),
 });
 
 /** Parsed flags of `evaluate`. */

@@ -1,16 +1,12 @@
 /**
  * What every command action gets and returns: an `io` with `out` (results, e.g. stdout) and
  * `err` (diagnostics, e.g. stderr), and an exit code. `runAction` turns thrown errors into
- * a message on `err` and an exit code, so main.ts only dispatches.
+ * a message on `err` and an exit code, so the dispatch (tree.ts) only walks and calls.
  */
 import fs from 'node:fs';
-import { CliError, type CommandDef, type FlagValues, type PositionalValues } from '../args.js';
+import { CliError, type CommandDef, type CommandIO, type FlagValues, type PositionalValues } from '../args.js';
 
-/** Where an action writes: `out` gets results (tables, JSON), `err` gets errors and notes. Each call is one or more whole lines (no trailing newline needed). */
-export interface CommandIO {
-  readonly out: (s: string) => void;
-  readonly err: (s: string) => void;
-}
+export type { CommandIO } from '../args.js';
 
 /**
  * Runs an action body; a thrown CliError prints `error: <message>` and gives 2 (usage error),
@@ -44,7 +40,7 @@ export function checkInt(name: string, value: number | undefined, min = 1): void
     throw new CliError(`--${name} must be an integer >= ${min}, got ${value}`);
 }
 
-/** Parsed flag values of command definition `C` (as parseCommandLine returns them). */
+/** Parsed flag values of command definition `C` (as parseCommandArgs returns them). */
 export type FlagsOf<C> = C extends CommandDef<infer F, infer _P, infer _N> ? FlagValues<F> : never;
 /** Parsed positional values of command definition `C`. */
 export type PositionalsOf<C> = C extends CommandDef<infer _F, infer P, infer _N> ? PositionalValues<P> : never;

@@ -1,5 +1,5 @@
 /**
- * `model-summary`, `model-export`, `model-import`, `model-inspect`: parameter counts of a model
+ * `model summary`, `model export`, `model import`, `model inspect`: parameter counts of a model
  * of the zoo (and what a transfer mode would train), freshly initialised weight files, PyTorch
  * state dicts brought in as our weight files, and a listing of any safetensors file.
  */
@@ -21,14 +21,15 @@ import {
 import { describeCast, disposeAll, loadSafetensors, manualSeed, readSafetensors, type Tensor } from '../../torch/index.js';
 import { parseTransferMode, prepareTransfer, type TransferMode } from '../../train/transfer.js';
 import { CliError, defineCommand } from '../args.js';
+import { defineGroup } from '../tree.js';
 import { checkInt, printJson, requireFile, runAction, type CommandIO, type FlagsOf, type PositionalsOf } from './io.js';
 import { formatTable } from './table.js';
 
 /** Flags that name and size an architecture (a ModelSpec). */
 const ARCH_FLAGS = [
   { name: 'arch', type: 'string', choices: ARCHS, description: 'Architecture.' },
-  { name: 'classes', type: 'number', description: 'Number of output classes (default 10; model-import: from fc.weight).' },
-  { name: 'in-channels', type: 'number', description: 'Input image channels (default 3; model-import: from the first conv).' },
+  { name: 'classes', type: 'number', description: 'Number of output classes (default 10; model import: from fc.weight).' },
+  { name: 'in-channels', type: 'number', description: 'Input image channels (default 3; model import: from the first conv).' },
   { name: 'small-input', type: 'boolean', description: 'ResNets: 3x3 stride-1 stem without max-pool, for 28-32 px images.' },
   { name: 'width', type: 'number', description: 'Width multiplier of every layer, e.g. 0.25.' },
   {
@@ -40,21 +41,21 @@ const ARCH_FLAGS = [
   },
 ] as const;
 
-/** `model-summary`: parameter counts per block, trainable vs frozen. */
+/** `model summary`: parameter counts per block, trainable vs frozen. */
 export const modelSummaryCommand = defineCommand({
-  name: 'model-summary',
+  name: 'summary',
   summary: 'Print parameter counts per block (trainable vs frozen) of an architecture or a weights file.',
   description:
     'Give --arch (and size flags) or --weights. --mode shows what a transfer mode would train (fixed, full, scratch, partial:K: ' +
     'the last K blocks and the head); --freeze-until BLOCK freezes every block from the stem through BLOCK. ' +
-    "A PyTorch state dict carries no spec: bring it in with 'model-import FILE --arch ARCH --out OUT' and summarise OUT.",
+    "A PyTorch state dict carries no spec: bring it in with 'model import FILE --arch ARCH --out OUT' and summarise OUT.",
   flags: [
     ...ARCH_FLAGS,
     {
       name: 'weights',
       type: 'string',
       valueName: 'file.safetensors',
-      description: 'A weights file written by this tool (model-export, model-import or a run; its spec is read from it).',
+      description: 'A weights file written by this tool (model export, model import or a run; its spec is read from it).',
     },
     { name: 'mode', type: 'string', valueName: 'mode', description: 'Transfer mode to apply: fixed, full, scratch or partial:K.' },
     {
@@ -66,28 +67,30 @@ export const modelSummaryCommand = defineCommand({
     { name: 'json', type: 'boolean', description: 'Print JSON (spec and rows) instead of a table.' },
   ],
   examples: [
-    'model-summary --arch resnet18 --classes 10 --small-input --width 0.25',
-    'model-summary --weights source.safetensors --mode partial:2',
+    'model summary --arch resnet18 --classes 10 --small-input --width 0.25',
+    'model summary --weights source.safetensors --mode partial:2',
   ],
+  run: (flags, positionals, io): Promise<number> => runModelSummary(flags, positionals, io),
 });
 
-/** `model-export`: a freshly initialised model as a weights file. */
+/** `model export`: a freshly initialised model as a weights file. */
 export const modelExportCommand = defineCommand({
-  name: 'model-export',
+  name: 'export',
   summary: 'Write a freshly initialised model (seeded) as a safetensors weights file with its spec.',
   description:
-    "For trained PyTorch weights (e.g. a torchvision ResNet-18's state dict) use 'model-import' instead: it checks them against the architecture and writes them with the spec.",
+    "For trained PyTorch weights (e.g. a torchvision ResNet-18's state dict) use 'model import' instead: it checks them against the architecture and writes them with the spec.",
   flags: [
     ...ARCH_FLAGS,
     { name: 'out', short: 'o', type: 'string', valueName: 'file.safetensors', description: 'Where to write the weights (required).' },
     { name: 'seed', type: 'number', default: 0, description: 'libtorch seed of the initialisation.' },
   ],
-  examples: ['model-export --arch resnet-tiny --classes 10 --in-channels 1 --small-input --out tiny.safetensors'],
+  examples: ['model export --arch resnet-tiny --classes 10 --in-channels 1 --small-input --out tiny.safetensors'],
+  run: (flags, positionals, io): Promise<number> => runModelExport(flags, positionals, io),
 });
 
-/** `model-import`: a PyTorch state dict (safetensors) checked against an architecture and rewritten with our metadata. */
+/** `model import`: a PyTorch state dict (safetensors) checked against an architecture and rewritten with our metadata. */
 export const modelImportCommand = defineCommand({
-  name: 'model-import',
+  name: 'import',
   summary: 'Check that a PyTorch state dict saved as safetensors loads strictly into an architecture, and write it with our metadata.',
   description:
     'Make the input in Python with safetensors.torch.save_file(model.state_dict(), "file.safetensors"). --classes and --in-channels ' +
@@ -109,28 +112,34 @@ export const modelImportCommand = defineCommand({
       description: "Remove this prefix from every key first (e.g. 'module.' of DataParallel).",
     },
   ],
-  examples: ['model-import resnet18.safetensors --arch resnet18 --out resnet18-imported.safetensors'],
+  examples: ['model import resnet18.safetensors --arch resnet18 --out resnet18-imported.safetensors'],
+  run: (flags, positionals, io): Promise<number> => runModelImport(flags, positionals, io),
 });
 
-/** `model-inspect`: tensors and metadata of any safetensors file. */
+/** `model inspect`: tensors and metadata of any safetensors file. */
 export const modelInspectCommand = defineCommand({
-  name: 'model-inspect',
+  name: 'inspect',
   summary: 'List the tensors (name, dtype, shape) and metadata of any safetensors file.',
   positionals: [{ name: 'file', description: 'A safetensors file.' }],
   flags: [{ name: 'json', type: 'boolean', description: 'Print JSON instead of tables.' }],
-  examples: ['model-inspect source.safetensors'],
+  examples: ['model inspect source.safetensors'],
+  run: (flags, positionals, io): Promise<number> => runModelInspect(flags, positionals, io),
 });
 
-/** The model commands, for main.ts. */
-export const modelCommands = [modelSummaryCommand, modelExportCommand, modelImportCommand, modelInspectCommand] as const;
+/** `model`: the group of the model and weights-file commands. */
+export const modelGroup = defineGroup({
+  name: 'model',
+  summary: 'Models and weights files: parameter counts, a fresh model, a PyTorch state dict imported, any safetensors file listed.',
+  commands: [modelSummaryCommand, modelExportCommand, modelImportCommand, modelInspectCommand],
+});
 
-/** Parsed flags of `model-summary`. */
+/** Parsed flags of `model summary`. */
 export type ModelSummaryFlags = FlagsOf<typeof modelSummaryCommand>;
-/** Parsed flags of `model-export`. */
+/** Parsed flags of `model export`. */
 export type ModelExportFlags = FlagsOf<typeof modelExportCommand>;
-/** Parsed flags of `model-import`. */
+/** Parsed flags of `model import`. */
 export type ModelImportFlags = FlagsOf<typeof modelImportCommand>;
-/** Parsed flags of `model-inspect`. */
+/** Parsed flags of `model inspect`. */
 export type ModelInspectFlags = FlagsOf<typeof modelInspectCommand>;
 
 type ArchFlags = Pick<ModelSummaryFlags, 'arch' | 'classes' | 'in-channels' | 'small-input' | 'width' | 'layers'>;
@@ -220,7 +229,7 @@ export async function runModelSummary(
       } catch (e) {
         if (!/not written by saveModel/.test((e as Error).message)) throw e;
         throw new CliError(
-          `${flags.weights} has no model spec (a raw state dict, e.g. saved from PyTorch): give --arch and size flags instead of --weights to count an architecture, or bring the file in with 'model-import ${flags.weights} --arch ARCH --out imported.safetensors' and pass --weights imported.safetensors`,
+          `${flags.weights} has no model spec (a raw state dict, e.g. saved from PyTorch): give --arch and size flags instead of --weights to count an architecture, or bring the file in with 'model import ${flags.weights} --arch ARCH --out imported.safetensors' and pass --weights imported.safetensors`,
         );
       }
     } else model = build(modelSpecFromFlags(flags, { numClasses: 10, inChannels: 3 }));
@@ -258,7 +267,7 @@ export async function runModelExport(
   });
 }
 
-/** Mismatched keys shown by model-import (a sample: the rest are counted). */
+/** Mismatched keys shown by model import (a sample: the rest are counted). */
 const MISMATCH_ROWS = 10;
 
 /** Classes and input channels as the state dict's `fc.weight` and first conv hold them (undefined when absent). */
@@ -349,7 +358,7 @@ export async function runModelImport(
   });
 }
 
-/** What `model-inspect --json` prints. */
+/** What `model inspect --json` prints. */
 export interface SafetensorsListing {
   file: string;
   tensors: { name: string; dtype: string; shape: number[]; numel: number }[];

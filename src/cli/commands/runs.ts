@@ -1,11 +1,12 @@
 /**
- * `runs-list`, `runs-metrics`, `runs-compare`: queries of a results folder's run index (the
+ * `runs list`, `runs metrics`, `runs compare`: queries of a results folder's run index (the
  * SQLite index of src/experiment/store), never a walk of its folders.
  */
 import fs from 'node:fs';
 import { closestMatch } from '../../experiment/config/suggest.js';
 import { indexPath, openStore, type MetricRecord, type RunStatus, type RunStore } from '../../experiment/store/index.js';
 import { CliError, defineCommand } from '../args.js';
+import { defineGroup } from '../tree.js';
 import { printJson, runAction, type CommandIO, type FlagsOf, type PositionalsOf } from './io.js';
 import { formatTable, type Cell } from './table.js';
 
@@ -19,9 +20,9 @@ const ROOT_FLAG = {
 } as const;
 const JSON_FLAG = { name: 'json', type: 'boolean', description: 'Print JSON instead of a table.' } as const;
 
-/** `runs-list`: the runs of a results folder. */
+/** `runs list`: the runs of a results folder. */
 export const runsListCommand = defineCommand({
-  name: 'runs-list',
+  name: 'list',
   summary: 'List the runs of a results folder (id, name, status, seed, sweep point, start and finish times).',
   flags: [
     ROOT_FLAG,
@@ -30,26 +31,28 @@ export const runsListCommand = defineCommand({
     { name: 'sweep', type: 'string', valueName: 'id', description: 'Only runs of this sweep point.' },
     JSON_FLAG,
   ],
-  examples: ['runs-list --root results --status done'],
+  examples: ['runs list --root results --status done'],
+  run: (flags, positionals, io): Promise<number> => runRunsList(flags, positionals, io),
 });
 
-/** `runs-metrics`: the metric rows of one run. */
+/** `runs metrics`: the metric rows of one run. */
 export const runsMetricsCommand = defineCommand({
-  name: 'runs-metrics',
+  name: 'metrics',
   summary: 'Print the metric rows of one run (condition, transfer mode, source kind, target, value, interval, counts).',
-  positionals: [{ name: 'runId', description: 'The run id (see runs-list).' }],
+  positionals: [{ name: 'runId', description: 'The run id (see runs list).' }],
   flags: [
     ROOT_FLAG,
     { name: 'metric', type: 'string', description: "Only this metric, e.g. 'asr' or 'accuracy'." },
     { name: 'condition', type: 'string', description: "Only this condition, e.g. 'triggered'." },
     JSON_FLAG,
   ],
-  examples: ['runs-metrics backdoor-probability=1-seed0-1a2b3c4d-c0123456789ab --metric asr'],
+  examples: ['runs metrics backdoor-probability=1-seed0-1a2b3c4d-c0123456789ab --metric asr'],
+  run: (flags, positionals, io): Promise<number> => runRunsMetrics(flags, positionals, io),
 });
 
-/** `runs-compare`: one metric across runs and (mode, source kind, condition). */
+/** `runs compare`: one metric across runs and (mode, source kind, condition). */
 export const runsCompareCommand = defineCommand({
-  name: 'runs-compare',
+  name: 'compare',
   summary: 'Tabulate one metric per run × (transfer mode, source kind, condition), with a mean row.',
   description:
     'Columns are named mode/source/condition (with @target when runs span several targets); source-model rows show mode "source".',
@@ -62,17 +65,22 @@ export const runsCompareCommand = defineCommand({
     { name: 'status', type: 'string', choices: STATUSES, description: 'Only runs with this status.' },
     JSON_FLAG,
   ],
-  examples: ['runs-compare --metric asr --name backdoor', 'runs-compare --metric accuracy --condition clean --json'],
+  examples: ['runs compare --metric asr --name backdoor', 'runs compare --metric accuracy --condition clean --json'],
+  run: (flags, positionals, io): Promise<number> => runRunsCompare(flags, positionals, io),
 });
 
-/** The runs commands, for main.ts. */
-export const runsCommands = [runsListCommand, runsMetricsCommand, runsCompareCommand] as const;
+/** `runs`: the group of the run-index queries. */
+export const runsGroup = defineGroup({
+  name: 'runs',
+  summary: "Queries of a results folder's run index.",
+  commands: [runsListCommand, runsMetricsCommand, runsCompareCommand],
+});
 
-/** Parsed flags of `runs-list`. */
+/** Parsed flags of `runs list`. */
 export type RunsListFlags = FlagsOf<typeof runsListCommand>;
-/** Parsed flags of `runs-metrics`. */
+/** Parsed flags of `runs metrics`. */
 export type RunsMetricsFlags = FlagsOf<typeof runsMetricsCommand>;
-/** Parsed flags of `runs-compare`. */
+/** Parsed flags of `runs compare`. */
 export type RunsCompareFlags = FlagsOf<typeof runsCompareCommand>;
 
 /** Opens an existing results folder (a CliError when it has no index, rather than creating one). */

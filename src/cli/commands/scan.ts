@@ -133,6 +133,7 @@ export const scanCommand = defineCommand({
     'scan backbone.safetensors --data fashion-mnist:test --reference ref1.safetensors --reference ref2.safetensors --reference ref3.safetensors',
     "scan backbone.safetensors --data '{name: fashion-mnist, split: test, classes: [0,1,2,3,4]}' --train-references 4 --reference-data '{name: fashion-mnist, classes: [0,1,2,3,4], limit: 5000}' --target mnist --json",
   ],
+  run: (flags, positionals, io): Promise<number> => runScan(flags, positionals, io),
 });
 
 /** Parsed flags of `scan`. */
