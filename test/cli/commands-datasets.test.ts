@@ -14,10 +14,11 @@ import {
   runDatasetsInspect,
   runDatasetsList,
   runDatasetsShow,
+  describeDataset,
   type DatasetReport,
 } from '../../src/cli/commands/index.js';
 import { gridLayout } from '../../src/bias/index.js';
-import { listBuiltinDatasets } from '../../src/data/index.js';
+import { listBuiltinDatasets, type ImageDataset } from '../../src/data/index.js';
 import { capture, parse } from '../helpers/cli.js';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'bt-cli-datasets-'));
@@ -179,4 +180,44 @@ test('datasets commands parse with typed defaults', () => {
   assert.equal(r.flags.out, 'examples.png');
   assert.equal(r.flags.split, 'train');
   assert.throws(() => parseCommandLine(['datasets-inspect', 'mnist', '--split', 'val'], [datasetsGroup]), /one of train, test/);
+});
+
+test("datasets inspect's pixel statistics are bit-identical to the per-pixel sums it computed before (now the experiments' channelStats)", () => {
+  const c = 3;
+  const h = 5;
+  const w = 7;
+  const n = 37;
+  const images = new Uint8Array(n * c * h * w);
+  let state = 12345;
+  for (let i = 0; i < images.length; i++) images[i] = (state = (Math.imul(state, 1103515245) + 12345) >>> 0) >>> 24;
+  const ds = { name: 'random', n, c, h, w, images, labels: new Int32Array(n), classes: ['a'] } as ImageDataset;
+  // The summation datasets inspect had of its own: every pixel in order, then mean and population std.
+  const plane = h * w;
+  const mean: number[] = [];
+  const std: number[] = [];
+  for (let k = 0; k < c; k++) {
+    let s = 0;
+    let s2 = 0;
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < plane; j++) {
+        const v = images[(i * c + k) * plane + j];
+        s += v;
+        s2 += v * v;
+      }
+    }
+    const m = s / (n * plane);
+    mean.push(m / 255);
+    std.push(Math.sqrt(Math.max(0, s2 / (n * plane) - m * m)) / 255);
+  }
+  const r = describeDataset(ds);
+  assert.deepEqual(r.pixelMean, mean);
+  assert.deepEqual(r.pixelStd, std);
+  const empty = describeDataset({ ...ds, n: 0, images: new Uint8Array(0), labels: new Int32Array(0) });
+  assert.deepEqual(
+    [empty.pixelMean, empty.pixelStd],
+    [
+      [0, 0, 0],
+      [0, 0, 0],
+    ],
+  );
 });

@@ -10,6 +10,7 @@ import { applyTrigger, gridImages, parseTriggerSpec, writeExampleGrid, type Grid
 import {
   DATASET_NAMES,
   Rng,
+  channelStats,
   classCounts,
   listBuiltinDatasets,
   loadDataset,
@@ -253,31 +254,6 @@ export function configSpecOf(spec: DatasetSpec): ConfigDatasetSpec {
   return r.data;
 }
 
-/** Per-channel mean and standard deviation of the pixels, in 0..1 units (pixel / 255). */
-export function pixelStats(ds: ImageDataset): { mean: number[]; std: number[] } {
-  const plane = ds.h * ds.w;
-  const mean: number[] = [];
-  const std: number[] = [];
-  for (let k = 0; k < ds.c; k++) {
-    let s = 0;
-    let s2 = 0;
-    for (let i = 0; i < ds.n; i++) {
-      const off = (i * ds.c + k) * plane;
-      for (let j = 0; j < plane; j++) {
-        const v = ds.images[off + j];
-        s += v;
-        s2 += v * v;
-      }
-    }
-    const count = ds.n * plane;
-    const m = count > 0 ? s / count : 0;
-    const variance = count > 0 ? Math.max(0, s2 / count - m * m) : 0;
-    mean.push(m / 255);
-    std.push(Math.sqrt(variance) / 255);
-  }
-  return { mean, std };
-}
-
 /** What `datasets inspect --json` prints. */
 export interface DatasetReport {
   name: string;
@@ -295,7 +271,10 @@ export function describeDataset(ds: ImageDataset): DatasetReport {
   const counts = classCounts(ds);
   const attrByClass = ds.attributes ? new Int32Array(ds.classes.length) : undefined;
   if (attrByClass) for (let i = 0; i < ds.n; i++) if (ds.attributes![i]) attrByClass[ds.labels[i]]++;
-  const { mean, std } = pixelStats(ds);
+  // The normalisation statistics an experiment computes (sums of uint8 values, exact in doubles);
+  // an empty dataset reports zeros rather than 0/0.
+  const empty = ds.n * ds.h * ds.w === 0;
+  const { mean, std } = empty ? { mean: Array<number>(ds.c).fill(0), std: Array<number>(ds.c).fill(0) } : channelStats(ds);
   return {
     name: ds.name,
     n: ds.n,
