@@ -91,6 +91,12 @@ function expandWord(group: CommandGroup, word: string): string[] | undefined {
   return undefined;
 }
 
+/** The node of `group` that `word` selects, and the words a dashed alias leaves (`list` of `runs-list`). */
+function select(group: CommandGroup, word: string): { node: CommandNode; more: string[] } | undefined {
+  const words = expandWord(group, word);
+  return words && { node: group.commands.find((c) => c.name === words[0])!, more: words.slice(1) };
+}
+
 /** A command line resolved to one command: the command, its groups' words, its parsed values. */
 export interface ResolvedCommand {
   readonly kind: 'command';
@@ -142,13 +148,11 @@ export function resolveCommandLine(argv: readonly string[], root: CommandGroup, 
     // `help runs list`: the help of the deepest node the words reach (the program's if none).
     let node: CommandNode = root;
     const path: string[] = [];
-    const words = argv.slice(1);
-    while (words.length > 0 && isGroup(node)) {
-      const expanded = expandWord(node, words[0]);
-      if (!expanded) break;
-      words.splice(0, 1, ...expanded);
-      const name = words.shift();
-      node = node.commands.find((c) => c.name === name)!;
+    for (let words = argv.slice(1); words.length > 0 && isGroup(node);) {
+      const next = select(node, words[0]);
+      if (!next) break;
+      node = next.node;
+      words = [...next.more, ...words.slice(1)];
       if (isGroup(node)) path.push(node.name);
     }
     return { kind: 'help', text: helpOf(node, path, root, options) };
@@ -159,11 +163,10 @@ export function resolveCommandLine(argv: readonly string[], root: CommandGroup, 
   for (;;) {
     const word = rest[0];
     if (word === undefined || word === '-h' || word === '--help') return { kind: 'help', text: helpOf(group, path, root, options) };
-    const expanded = expandWord(group, word);
-    if (!expanded) throw unknownCommand(group, path, word, program);
-    rest = [...expanded, ...rest.slice(1)];
-    const node = group.commands.find((c) => c.name === rest[0])!;
-    rest = rest.slice(1);
+    const next = select(group, word);
+    if (!next) throw unknownCommand(group, path, word, program);
+    const node = next.node;
+    rest = [...next.more, ...rest.slice(1)];
     if (isGroup(node)) {
       group = node;
       path.push(node.name);
