@@ -182,3 +182,11 @@ test('stream: a bad value, a format that cannot stream, a folder without a size,
   );
   err(['evaluation.patches.0.dataset.stream=true'], /evaluation\.patches\.0\.dataset\.stream/, /in-memory dataset/);
 });
+
+test('the disjointness check compares streamed images by content too: a streamed test set holding source images is refused', async () => {
+  const loaded = loadConfig(file, { overrides: [...STREAM, 'targets.0.testDataset.path=src', 'targets.0.testDataset.split=train'] });
+  await assert.rejects(
+    runExperiment({ loaded, root: path.join(dir, 'runs-overlap'), log: () => {} }),
+    /targets\[0\]\.testDataset shares \d+ of its \d+ images with source\.dataset/,
+  );
+});
