@@ -25,7 +25,9 @@ import { Rng } from '../data/rng.js';
 import { isStreamed, type AnyDataset, type ImageDataset, type StreamedDataset } from '../data/types.js';
 import {
   composeBoth,
+  composeBothStreamed,
   composeSpurious,
+  composeSpuriousStreamed,
   pastePatch,
   pastePatchStreamed,
   poisonDataset,
@@ -172,12 +174,6 @@ export function loadExperimentDataset(
     log: opts.log,
   });
   return narrow<StreamedDataset>(base, spec, seed, label, selectStreamedVia);
-}
-
-/** `ds` when it is in memory; else an error saying that `what` needs its pixels in memory. */
-function inMemory(ds: AnyDataset, what: string): ImageDataset {
-  if (isStreamed(ds)) throw new Error(`${what} needs its images in memory, but '${ds.name}' is streamed (stream: true): remove stream`);
-  return ds;
 }
 
 /**
@@ -379,13 +375,13 @@ export function sourceVariants(ctx: PrepareContext, seed: number, base: AnyDatas
     }
     case 'spurious': {
       const attribute = attributeFor(bias, ctx, seed);
-      const main = inMemory(base, 'source.bias (spurious composition)');
-      const layout = { main, attribute, canvas: canvasOf(bias, main), attributeScale: bias.attributeScale, seed };
-      const biased = composeSpurious({
-        ...layout,
-        probabilityPerClass: bias.probabilityPerClass,
-        defaultProbability: bias.defaultProbability,
-      });
+      const layout = { attribute, canvas: canvasOf(bias, base), attributeScale: bias.attributeScale, seed };
+      // Streamed: the same layout and flags, each image composed as it is read.
+      const compose = (probabilityPerClass: Record<string, number>, defaultProbability: number) =>
+        isStreamed(base)
+          ? composeSpuriousStreamed({ ...layout, main: base, probabilityPerClass, defaultProbability })
+          : composeSpurious({ ...layout, main: base, probabilityPerClass, defaultProbability });
+      const biased = compose(bias.probabilityPerClass, bias.defaultProbability);
       out.push({ kind: 'biased', dataset: biased.dataset, record: biased.record, identity: { dataset: c.source.dataset, bias } });
       if (c.source.control) {
         // Same marginal attribute rate, independent of the class.
@@ -393,7 +389,7 @@ export function sourceVariants(ctx: PrepareContext, seed: number, base: AnyDatas
         let on = 0;
         for (const a of attrs) on += a;
         const rate = attrs.length === 0 ? 0 : on / attrs.length;
-        const clean = composeSpurious({ ...layout, probabilityPerClass: {}, defaultProbability: rate });
+        const clean = compose({}, rate);
         out.push({
           kind: 'clean',
           dataset: clean.dataset,
@@ -502,10 +498,15 @@ export function prepareTarget(ctx: PrepareContext, targetIndex: number, seed: nu
     correlatedClass = correlatedTargetClass(source.classes, bias.probabilityPerClass, bias.defaultProbability, train.classes);
     const attribute = attributeFor(bias, ctx, seed);
     const canvas = canvasOf(bias, source);
-    const main = inMemory(train, `targets[${targetIndex}].dataset under a spurious source`);
-    train = composeSpurious({ main, attribute, canvas, attributeScale: bias.attributeScale, seed, defaultProbability: 0 }).dataset;
-    const mainTest = inMemory(test, `targets[${targetIndex}].testDataset under a spurious source`);
-    const both = composeBoth({ main: mainTest, attribute, canvas, attributeScale: bias.attributeScale, seed: seed + 1 });
+    const at = { attribute, canvas, attributeScale: bias.attributeScale };
+    train = (
+      isStreamed(train)
+        ? composeSpuriousStreamed({ ...at, main: train, seed, defaultProbability: 0 })
+        : composeSpurious({ ...at, main: train, seed, defaultProbability: 0 })
+    ).dataset;
+    const both = isStreamed(test)
+      ? composeBothStreamed({ ...at, main: test, seed: seed + 1 })
+      : composeBoth({ ...at, main: test, seed: seed + 1 });
     test = both.withoutAttribute;
     conditions.set('clean', test);
     conditions.set('with_attribute', both.withAttribute);

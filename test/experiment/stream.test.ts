@@ -163,7 +163,7 @@ test('streamed and in-memory runs give bit-identical numbers (accuracy, ASR, sou
   );
 });
 
-test('stream: a bad value, a format that cannot stream, a folder without a size, and a spurious bias are config errors naming the key', () => {
+test('stream: a bad value, a format that cannot stream, a folder without a size, a streamed attribute or probe dataset are config errors naming the key', () => {
   const err = (overrides: string[], key: RegExp, why: RegExp) =>
     assert.throws(
       () => loadConfig(file, { overrides }),
@@ -174,11 +174,11 @@ test('stream: a bad value, a format that cannot stream, a folder without a size,
   err(['targets.0.dataset.size=null', 'targets.0.dataset.stream=true'], /targets\.0\.dataset\.stream/, /fixed image size/);
   err(
     [
-      'source.bias={kind: spurious, attribute: {kind: shape, shape: square, color: [255, 0, 0]}, probabilityPerClass: {ant: 0.9}}',
-      'source.dataset.stream=true',
+      'source.bias={kind: spurious, attribute: {kind: dataset, dataset: {name: folder, path: src, split: test, size: [8, 8], stream: true}}, probabilityPerClass: {ant: 0.9}}',
+      'targets.0.bias=null',
     ],
-    /source\.dataset\.stream/,
-    /spurious composition is not streamed yet/,
+    /source\.bias\.attribute\.dataset\.stream/,
+    /attribute images are read into memory/,
   );
   err(['evaluation.patches.0.dataset.stream=true'], /evaluation\.patches\.0\.dataset\.stream/, /in-memory dataset/);
 });
@@ -189,4 +189,26 @@ test('the disjointness check compares streamed images by content too: a streamed
     runExperiment({ loaded, root: path.join(dir, 'runs-overlap'), log: () => {} }),
     /targets\[0\]\.testDataset shares \d+ of its \d+ images with source\.dataset/,
   );
+});
+
+test('a spurious bias composes streamed images per sample: the same numbers as in memory (accuracy, subgroup rows)', async () => {
+  const spurious = [
+    'source.bias={kind: spurious, attribute: {kind: shape, shape: square, color: [255, 0, 0]}, canvas: [20, 20], attributeScale: 0.3, probabilityPerClass: {ant: 0.9}, defaultProbability: 0.1}',
+    'targets.0.bias=null',
+    'evaluation.patches=[]',
+    'transfer.modes=[fixed, full]',
+  ];
+  const mem = await runExperiment({ loaded: loadConfig(file, { overrides: spurious }), root: path.join(dir, 'sp-mem'), log: () => {} });
+  const str = await runExperiment({
+    loaded: loadConfig(file, { overrides: [...spurious, ...STREAM] }),
+    root: path.join(dir, 'sp-stream'),
+    log: () => {},
+  });
+  const rowsM = mem.runs.flatMap((r) => r.rows);
+  assert.ok(
+    rowsM.some((r) => r.condition === 'with_attribute'),
+    'subgroup rows (with the attribute)',
+  );
+  assert.deepEqual(numbers(str.runs.flatMap((r) => r.rows)), numbers(rowsM));
+  assert.ok(fs.existsSync(path.join(dir, 'sp-stream', '.cache', 'shards')), 'read through the cache');
 });

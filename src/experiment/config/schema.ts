@@ -277,11 +277,10 @@ export const ExperimentConfigSchema = z
   .describe('A bias-transfer experiment: biased source task, model, training, targets, transfer modes, evaluation, sweep.');
 
 /**
- * Where `stream: true` cannot be honoured yet, each with the config path of the `stream` key and
- * why: spurious composition (src/bias/spurious.ts builds a new in-memory dataset from two
- * sources, so neither the source nor a target under a spurious bias is streamed), attribute
- * images, and class-patch probes (they crop from an in-memory dataset; give the probe a small
- * dataset of its own instead of a streamed source).
+ * Where `stream: true` cannot be honoured, each with the config path of the `stream` key and why:
+ * a spurious bias's attribute images (drawn per sample from an in-memory dataset; the main images
+ * of the source and targets can stream) and class-patch probes (they crop from an in-memory
+ * dataset; give the probe a small dataset of its own instead of a streamed source).
  */
 function streamIssues(c: {
   source: { dataset: DatasetSpec; bias: z.output<typeof BiasSchema> };
@@ -290,17 +289,11 @@ function streamIssues(c: {
 }): { path: (string | number)[]; message: string }[] {
   const out: { path: (string | number)[]; message: string }[] = [];
   const bias = c.source.bias;
-  if (bias.kind === 'spurious') {
-    const why =
-      'spurious composition is not streamed yet (it builds a new in-memory dataset from the main and the attribute images): remove stream, or use a backdoor or no bias';
-    if (c.source.dataset.stream === true) out.push({ path: ['source', 'dataset', 'stream'], message: why });
-    c.targets.forEach((t, i) => {
-      if (t.dataset.stream === true) out.push({ path: ['targets', i, 'dataset', 'stream'], message: why });
-      if (t.testDataset.stream === true) out.push({ path: ['targets', i, 'testDataset', 'stream'], message: why });
+  if (bias.kind === 'spurious' && bias.attribute.kind === 'dataset' && bias.attribute.dataset.stream === true)
+    out.push({
+      path: ['source', 'bias', 'attribute', 'dataset', 'stream'],
+      message: 'attribute images are read into memory (one is drawn per sample and resized to the attribute side): remove stream',
     });
-    if (bias.attribute.kind === 'dataset' && bias.attribute.dataset.stream === true)
-      out.push({ path: ['source', 'bias', 'attribute', 'dataset', 'stream'], message: `attribute images are read into memory; ${why}` });
-  }
   c.evaluation.patches.forEach((p, i) => {
     if (p.kind !== 'class-patch') return;
     if (p.dataset !== null && p.dataset.stream === true)
