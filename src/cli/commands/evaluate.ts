@@ -68,7 +68,8 @@ export const evaluateCommand = defineCommand({
       type: 'string',
       valueName: 'h,w',
       validate: (v: string) => (/^\d+,\d+$/.test(v) ? undefined : `expected height,width in pixels, got '${v}'`),
-      description: "Resize every image to this height,width (bilinear) before the model; default the data's size.",
+      description:
+        "Resize every image to this height,width (bilinear) before the model; default the data's size. With --stream: the size the images are decoded to, once, into the shard cache (required).",
     },
     ...STREAM_FLAGS,
     { name: 'batch-size', type: 'number', default: 256, description: 'Images per forward pass (memory, not results).' },
