@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PNG } from 'pngjs';
+import type { StreamedDataset } from '../data/types.js';
 import { drawText, textHeight, textWidth } from './font.js';
 
 /** One image to show: CHW uint8 pixels, c = 1 (gray) or 3 (RGB). */
@@ -135,7 +136,16 @@ export function writeExampleGrid(file: string, rows: readonly GridRow[], opts: G
 }
 
 /** The images of `indices` of a dataset, ready for a GridRow. */
-export function gridImages(ds: { images: Uint8Array; c: number; h: number; w: number }, indices: readonly number[]): GridImage[] {
+export function gridImages(
+  ds: { images: Uint8Array; c: number; h: number; w: number } | StreamedDataset,
+  indices: readonly number[],
+): GridImage[] {
   const sz = ds.c * ds.h * ds.w;
-  return indices.map((i) => ({ pixels: ds.images.subarray(i * sz, (i + 1) * sz), c: ds.c, h: ds.h, w: ds.w }));
+  // A streamed dataset: read just these images.
+  if ('read' in ds) {
+    const px = ds.read(indices);
+    return indices.map((_, b) => ({ pixels: px.subarray(b * sz, (b + 1) * sz), c: ds.c, h: ds.h, w: ds.w }));
+  }
+  const images = ds.images;
+  return indices.map((i) => ({ pixels: images.subarray(i * sz, (i + 1) * sz), c: ds.c, h: ds.h, w: ds.w }));
 }

@@ -4,9 +4,14 @@
  * (a shape, or an image from another dataset) is drawn in a corner that does NOT overlap the main
  * object's bounding box. The placement is drawn the same way whether or not the attribute is
  * drawn, so position alone never reveals the attribute.
+ *
+ * The layout (placements, attribute sources, flags, record) is decided from labels and geometry
+ * alone; each sample is then composed from its own main image (`composeInto`), so the streamed
+ * forms (`composeSpuriousStreamed`, `composeBothStreamed`) compose per sample as batches are read,
+ * with the bytes, labels, attributes and record of the in-memory forms.
  */
 import { Rng } from '../data/rng.js';
-import { imageSize, type ImageDataset } from '../data/types.js';
+import { checkIndices, imageSize, type DatasetInfo, type ImageDataset, type StreamedDataset } from '../data/types.js';
 import { blendInto, convertChannels, normalizeColor, resizeImage, type Rendered } from './pixels.js';
 
 /** A flat-coloured shape as the attribute object. `color` is one gray value or RGB. */
@@ -76,7 +81,6 @@ export interface SpuriousRecord {
 
 interface Layout {
   c: number;
-  mainImages: Uint8Array; // n resized main images, c x mh x mw each
   mh: number;
   mw: number;
   side: number;
@@ -122,7 +126,10 @@ function boxesOverlap(ax: number, ay: number, aw: number, ah: number, bx: number
   return ax < bx + bw && bx < ax + aw && ay < by + bh && by < ay + ah;
 }
 
-function computeLayout(o: ComposeLayoutOptions): Layout {
+/** The layout options with any kind of main dataset (the layout reads its labels and geometry only). */
+type LayoutInput = Omit<ComposeLayoutOptions, 'main'> & { readonly main: DatasetInfo };
+
+function computeLayout(o: LayoutInput): Layout {
   const { main, canvas, attribute } = o;
   const H = canvas.h;
   const W = canvas.w;
@@ -151,14 +158,6 @@ function computeLayout(o: ComposeLayoutOptions): Layout {
   if (corners.length === 0) throw new RangeError('corners must list at least one corner');
   const background = normalizeColor(o.background ?? 0, c, 'background');
 
-  // Resize every main image once.
-  const msz = imageSize(main);
-  const mainImages = new Uint8Array(main.n * c * mh * mw);
-  for (let i = 0; i < main.n; i++) {
-    const r = resizeImage(main.images.subarray(i * msz, (i + 1) * msz), main, { h: mh, w: mw });
-    mainImages.set(convertChannels(r, { c: main.c, h: mh, w: mw }, c), i * c * mh * mw);
-  }
-
   const rng = new Rng(o.seed, 'spurious');
   const layoutRng = rng.fork('layout');
   const sourceRng = rng.fork('attribute-source');
@@ -186,7 +185,6 @@ function computeLayout(o: ComposeLayoutOptions): Layout {
   const attributeSources = shape ? null : Array.from({ length: main.n }, () => sourceRng.int(attribute.n));
   return {
     c,
-    mainImages,
     mh,
     mw,
     side,
@@ -197,60 +195,117 @@ function computeLayout(o: ComposeLayoutOptions): Layout {
   };
 }
 
-function render(o: ComposeLayoutOptions, L: Layout, flags: Uint8Array, name: string): ImageDataset {
+/**
+ * Composes sample i into `img` (c×H×W of the canvas): the background, the main image `px` (CHW of
+ * the main dataset's geometry) resized and pasted at its placement, and the attribute when `withAttribute`.
+ */
+function composeInto(
+  o: LayoutInput,
+  L: Layout,
+  i: number,
+  px: Uint8Array,
+  withAttribute: boolean,
+  attrCache: Map<number, Rendered>,
+  img: Uint8Array,
+): void {
   const { main } = o;
   const H = o.canvas.h;
   const W = o.canvas.w;
   const { c, mh, mw, side } = L;
   const plane = H * W;
-  const images = new Uint8Array(main.n * c * plane);
-  const canvas = new Uint8Array(c * plane);
-  for (let ch = 0; ch < c; ch++) canvas.fill(L.background[ch], ch * plane, (ch + 1) * plane);
-  const mainOverlay = (i: number): Uint8Array => L.mainImages.subarray(i * c * mh * mw, (i + 1) * c * mh * mw);
-  const attrCache = new Map<number, Rendered>();
-  const dims = { c, h: H, w: W };
-  for (let i = 0; i < main.n; i++) {
-    const p = L.placements[i];
-    const img = images.subarray(i * c * plane, (i + 1) * c * plane);
-    img.set(canvas);
-    // Paste the main image as a full-opacity rectangle.
-    const m = mainOverlay(i);
-    for (let ch = 0; ch < c; ch++) {
-      for (let r = 0; r < mh; r++) {
-        const dst = ch * plane + (p.mainY + r) * W + p.mainX;
-        img.set(m.subarray(ch * mh * mw + r * mw, ch * mh * mw + (r + 1) * mw), dst);
-      }
-    }
-    if (flags[i]) {
-      let ov = L.shape;
-      if (ov === null) {
-        const a = o.attribute as ImageDataset;
-        const src = L.attributeSources![i];
-        ov = attrCache.get(src) ?? null;
-        if (ov === null) {
-          const asz = imageSize(a);
-          const r = resizeImage(a.images.subarray(src * asz, (src + 1) * asz), a, { h: side, w: side });
-          ov = { pixels: convertChannels(r, { c: a.c, h: side, w: side }, c), mask: new Float32Array(side * side).fill(1), size: side, c };
-          attrCache.set(src, ov);
-        }
-      }
-      blendInto(img, dims, ov, p.attrX, p.attrY);
+  for (let ch = 0; ch < c; ch++) img.fill(L.background[ch], ch * plane, (ch + 1) * plane);
+  const p = L.placements[i];
+  // Paste the main image, resized to its drawn size, as a full-opacity rectangle.
+  const m = convertChannels(resizeImage(px, main, { h: mh, w: mw }), { c: main.c, h: mh, w: mw }, c);
+  for (let ch = 0; ch < c; ch++) {
+    for (let r = 0; r < mh; r++) {
+      const dst = ch * plane + (p.mainY + r) * W + p.mainX;
+      img.set(m.subarray(ch * mh * mw + r * mw, ch * mh * mw + (r + 1) * mw), dst);
     }
   }
+  if (withAttribute) {
+    let ov = L.shape;
+    if (ov === null) {
+      const a = o.attribute as ImageDataset;
+      const src = L.attributeSources![i];
+      ov = attrCache.get(src) ?? null;
+      if (ov === null) {
+        const asz = imageSize(a);
+        const r = resizeImage(a.images.subarray(src * asz, (src + 1) * asz), a, { h: side, w: side });
+        ov = { pixels: convertChannels(r, { c: a.c, h: side, w: side }, c), mask: new Float32Array(side * side).fill(1), size: side, c };
+        attrCache.set(src, ov);
+      }
+    }
+    blendInto(img, { c, h: H, w: W }, ov, p.attrX, p.attrY);
+  }
+}
+
+function render(o: ComposeLayoutOptions, L: Layout, flags: Uint8Array, name: string): ImageDataset {
+  const { main } = o;
+  const H = o.canvas.h;
+  const W = o.canvas.w;
+  const size = L.c * H * W;
+  const msz = imageSize(main);
+  const images = new Uint8Array(main.n * size);
+  const attrCache = new Map<number, Rendered>();
+  for (let i = 0; i < main.n; i++)
+    composeInto(
+      o,
+      L,
+      i,
+      main.images.subarray(i * msz, (i + 1) * msz),
+      flags[i] === 1,
+      attrCache,
+      images.subarray(i * size, (i + 1) * size),
+    );
   return {
     name,
     images,
     labels: main.labels.slice(),
     classes: [...main.classes],
     n: main.n,
-    c,
+    c: L.c,
     h: H,
     w: W,
     attributes: flags,
   };
 }
 
-function makeRecord(o: ComposeLayoutOptions, L: Layout, flags: Uint8Array, probabilities: number[]): SpuriousRecord {
+/** `render` for a streamed main dataset: each sample composed as it is read. */
+function renderStreamed(o: StreamedLayoutOptions, L: Layout, flags: Uint8Array, name: string): StreamedDataset {
+  const { main } = o;
+  const H = o.canvas.h;
+  const W = o.canvas.w;
+  const size = L.c * H * W;
+  const msz = imageSize(main);
+  const attrCache = new Map<number, Rendered>();
+  const ds: StreamedDataset = {
+    name,
+    labels: main.labels.slice(),
+    classes: [...main.classes],
+    n: main.n,
+    c: L.c,
+    h: H,
+    w: W,
+    attributes: flags,
+    read(indices) {
+      checkIndices(ds, indices);
+      const px = main.read(indices);
+      const out = new Uint8Array(indices.length * size);
+      for (let b = 0; b < indices.length; b++) {
+        const i = indices[b];
+        composeInto(o, L, i, px.subarray(b * msz, (b + 1) * msz), flags[i] === 1, attrCache, out.subarray(b * size, (b + 1) * size));
+      }
+      return out;
+    },
+    prefetch(indices) {
+      main.prefetch?.(indices);
+    },
+  };
+  return ds;
+}
+
+function makeRecord(o: LayoutInput, L: Layout, flags: Uint8Array, probabilities: number[]): SpuriousRecord {
   const perClass: Record<string, { with: number; without: number }> = Object.fromEntries(
     o.main.classes.map((c) => [c, { with: 0, without: 0 }]),
   );
@@ -314,12 +369,53 @@ export function resolveProbabilities(
  *   canvas: { h: 40, w: 40 }, attributeScale: 0.3, probabilityPerClass: { '3': 1 }, defaultProbability: 0, seed: 0 })
  */
 export function composeSpurious(o: ComposeOptions): { dataset: ImageDataset; record: SpuriousRecord } {
+  const { L, flags, probabilities } = planSpurious(o);
+  return { dataset: render(o, L, flags, `${o.main.name}+spurious`), record: makeRecord(o, L, flags, probabilities) };
+}
+
+/** The layout and attribute flags of a composition, from labels and geometry alone. */
+function planSpurious(o: Omit<ComposeOptions, 'main'> & { readonly main: DatasetInfo }): {
+  L: Layout;
+  flags: Uint8Array;
+  probabilities: number[];
+} {
   const probabilities = resolveProbabilities(o.main.classes, o.probabilityPerClass, o.defaultProbability ?? 0);
   const L = computeLayout(o);
   const flagRng = new Rng(o.seed, 'spurious').fork('flags');
   const flags = new Uint8Array(o.main.n);
   for (let i = 0; i < o.main.n; i++) flags[i] = flagRng.bernoulli(probabilities[o.main.labels[i]]) ? 1 : 0;
-  return { dataset: render(o, L, flags, `${o.main.name}+spurious`), record: makeRecord(o, L, flags, probabilities) };
+  return { L, flags, probabilities };
+}
+
+/** The layout options with a streamed main dataset. */
+export type StreamedLayoutOptions = Omit<ComposeLayoutOptions, 'main'> & { readonly main: StreamedDataset };
+
+/**
+ * `composeSpurious` for a streamed main dataset: the same layout, flags, labels, attributes and
+ * record, each sample composed as it is read (the attribute dataset, if any, stays in memory).
+ */
+export function composeSpuriousStreamed(o: Omit<ComposeOptions, 'main'> & { readonly main: StreamedDataset }): {
+  dataset: StreamedDataset;
+  record: SpuriousRecord;
+} {
+  const { L, flags, probabilities } = planSpurious(o);
+  return { dataset: renderStreamed(o, L, flags, `${o.main.name}+spurious`), record: makeRecord(o, L, flags, probabilities) };
+}
+
+/** `composeBoth` for a streamed main dataset: the matched pair, each composed as it is read. */
+export function composeBothStreamed(o: StreamedLayoutOptions): {
+  withAttribute: StreamedDataset;
+  withoutAttribute: StreamedDataset;
+  record: SpuriousRecord;
+} {
+  const L = computeLayout(o);
+  const ones = new Uint8Array(o.main.n).fill(1);
+  const zeros = new Uint8Array(o.main.n);
+  return {
+    withAttribute: renderStreamed(o, L, ones, `${o.main.name}+with_attribute`),
+    withoutAttribute: renderStreamed(o, L, zeros, `${o.main.name}+without_attribute`),
+    record: makeRecord(o, L, ones, []),
+  };
 }
 
 /**

@@ -33,6 +33,18 @@ const THREADS_FLAG = {
   type: 'number',
   description: 'libtorch intra-op threads (overrides the config; results can differ between thread counts).',
 } as const;
+const CACHE_FLAG = {
+  name: 'cache',
+  type: 'string',
+  valueName: 'dir',
+  description:
+    'Shard cache folder of datasets with stream: true (sets $BIAS_TRANSFER_CACHE for this process and the workers it starts). Default: $BIAS_TRANSFER_CACHE, else ROOT/.cache.',
+} as const;
+
+/** `--cache DIR`: the shard cache folder, handed on as $BIAS_TRANSFER_CACHE (which the runner, the report and local workers all read). */
+function applyCacheFlag(cache: string | undefined): void {
+  if (cache !== undefined) process.env.BIAS_TRANSFER_CACHE = resolve(cache);
+}
 const QUIET_FLAG = { name: 'quiet', type: 'boolean', short: 'q', description: 'Only print the result paths (no progress lines).' } as const;
 const ACCEPT_STALE_FLAG = {
   name: 'accept-stale',
@@ -54,6 +66,7 @@ export const runCommand = defineCommand({
     ACCEPT_STALE_FLAG,
     QUEUE_FLAG,
     WORKERS_FLAG,
+    CACHE_FLAG,
     {
       name: 'point',
       type: 'string[]',
@@ -79,6 +92,7 @@ export const sweepCommand = defineCommand({
     ACCEPT_STALE_FLAG,
     QUEUE_FLAG,
     WORKERS_FLAG,
+    CACHE_FLAG,
     { name: 'list', type: 'boolean', description: 'Only list the sweep points.' },
   ],
   positionals: [{ name: 'config', description: 'Experiment config (YAML or JSON).' }],
@@ -92,6 +106,7 @@ export const reportCommand = defineCommand({
     ROOT_FLAG,
     SET_FLAG,
     ACCEPT_STALE_FLAG,
+    CACHE_FLAG,
     { name: 'out', short: 'o', type: 'string', valueName: 'dir', description: 'Output folder (default ROOT/reports/NAME).' },
   ],
   positionals: [{ name: 'config', description: 'The experiment config the runs came from.' }],
@@ -216,10 +231,19 @@ function withoutSweep(loaded: LoadedConfig): LoadedConfig {
 
 /** `run CONFIG` */
 export async function runRun(
-  flags: { root: string; set?: string[]; threads?: number; quiet?: boolean; point?: string[]; 'accept-stale'?: boolean } & ExecutionFlags,
+  flags: {
+    root: string;
+    set?: string[];
+    threads?: number;
+    quiet?: boolean;
+    point?: string[];
+    'accept-stale'?: boolean;
+    cache?: string;
+  } & ExecutionFlags,
   pos: { config: string },
   io: CommandIO,
 ): Promise<number> {
+  applyCacheFlag(flags.cache);
   const loaded = load(pos.config, flags.set, flags.threads);
   const stale = flags['accept-stale'] ?? false;
   if (flags.point && flags.point.length > 0) checkPoints(pos.config, loaded, flags.point);
@@ -230,10 +254,19 @@ export async function runRun(
 
 /** `sweep CONFIG` */
 export async function runSweep(
-  flags: { root: string; set?: string[]; threads?: number; quiet?: boolean; list?: boolean; 'accept-stale'?: boolean } & ExecutionFlags,
+  flags: {
+    root: string;
+    set?: string[];
+    threads?: number;
+    quiet?: boolean;
+    list?: boolean;
+    'accept-stale'?: boolean;
+    cache?: string;
+  } & ExecutionFlags,
   pos: { config: string },
   io: CommandIO,
 ): Promise<number> {
+  applyCacheFlag(flags.cache);
   const loaded = load(pos.config, flags.set, flags.threads);
   if (flags.list) {
     for (const p of expandSweep(loaded.config)) io.out(p.id);
@@ -244,10 +277,11 @@ export async function runSweep(
 
 /** `report CONFIG` */
 export async function runReport(
-  flags: { root: string; set?: string[]; out?: string; 'accept-stale'?: boolean },
+  flags: { root: string; set?: string[]; out?: string; 'accept-stale'?: boolean; cache?: string },
   pos: { config: string },
   io: CommandIO,
 ): Promise<number> {
+  applyCacheFlag(flags.cache);
   const asGiven = load(pos.config, flags.set, undefined);
   const acceptStale = flags['accept-stale'] ?? false;
   if (!existsSync(indexPath(flags.root)))

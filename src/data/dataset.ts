@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Rng } from './rng.js';
-import { imageSize, type ImageDataset } from './types.js';
+import { imageSize, isStreamed, type AnyDataset, type DatasetInfo, type ImageDataset } from './types.js';
 
 function checkIndex(ds: ImageDataset, i: number, where: string): void {
   if (!Number.isInteger(i) || i < 0 || i >= ds.n)
@@ -46,7 +46,7 @@ export function selectIndices(ds: ImageDataset, idx: ArrayLike<number>, opts: { 
 }
 
 /** Number of samples of each class: an Int32Array of length `ds.classes.length`. */
-export function classCounts(ds: ImageDataset): Int32Array {
+export function classCounts(ds: DatasetInfo): Int32Array {
   const counts = new Int32Array(ds.classes.length);
   for (let i = 0; i < ds.n; i++) {
     const l = ds.labels[i];
@@ -216,21 +216,29 @@ export function withAttributes(ds: ImageDataset, attributes: ArrayLike<number>):
   return { ...ds, images: ds.images.slice(), labels: ds.labels.slice(), classes: [...ds.classes], attributes: a };
 }
 
-const digests = new WeakMap<ImageDataset, string>();
+const digests = new WeakMap<AnyDataset, string>();
+
+/** Images a streamed dataset's digest reads at once. */
+const DIGEST_CHUNK = 256;
 
 /**
  * sha256 (first 32 hex) of a dataset's content: geometry, class names, pixels, labels and
  * attributes — not its name or where it was read from. Two copies of the same data digest
- * alike; a changed pixel or label does not. Memoised per dataset object (datasets are immutable).
+ * alike; a changed pixel or label does not. A streamed dataset is read in chunks of 256 images
+ * and hashed incrementally, so it digests exactly as the same data held in memory. Memoised per
+ * dataset object (datasets are immutable).
  *
  * @example datasetDigest(loadDataset({ name: 'mnist', split: 'test' })) // '3f0c…' (32 hex)
  */
-export function datasetDigest(ds: ImageDataset): string {
+export function datasetDigest(ds: AnyDataset): string {
   let d = digests.get(ds);
   if (d === undefined) {
     const h = createHash('sha256');
     h.update(JSON.stringify({ n: ds.n, c: ds.c, h: ds.h, w: ds.w, classes: ds.classes, attributes: ds.attributes !== undefined }));
-    h.update(ds.images);
+    if (isStreamed(ds))
+      for (let i = 0; i < ds.n; i += DIGEST_CHUNK)
+        h.update(ds.read(Int32Array.from({ length: Math.min(DIGEST_CHUNK, ds.n - i) }, (_, j) => i + j)));
+    else h.update(ds.images);
     h.update(new Uint8Array(ds.labels.buffer, ds.labels.byteOffset, ds.labels.byteLength));
     if (ds.attributes) h.update(ds.attributes);
     d = h.digest('hex').slice(0, 32);
@@ -270,7 +278,7 @@ export interface SharedImages {
  *
  * @example sharedImages(train, test).count // 0 for a proper split
  */
-export function sharedImages(a: ImageDataset, b: ImageDataset): SharedImages {
+export function sharedImages(a: DatasetInfo, b: DatasetInfo): SharedImages {
   if (a.contentIds === undefined || b.contentIds === undefined)
     throw new RangeError(`sharedImages: '${a.contentIds === undefined ? a.name : b.name}' has no content ids`);
   const where = new Map<string, number>();

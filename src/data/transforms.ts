@@ -270,30 +270,37 @@ export function makeBatch(ds: AnyDataset, indices: ArrayLike<number>, spec: Batc
  * Per-channel mean and (population) standard deviation of pixel/255 over the whole dataset,
  * the values to put in a BatchSpec's mean/std.
  */
-export function channelStats(ds: ImageDataset): { mean: number[]; std: number[] } {
+export function channelStats(ds: AnyDataset): { mean: number[]; std: number[] } {
   const plane = ds.h * ds.w;
   const s = imageSize(ds);
+  // Integer sums (exact in a double below 2^53), so reading a streamed dataset in chunks gives the same numbers.
+  const sum = new Array<number>(ds.c).fill(0);
+  const sq = new Array<number>(ds.c).fill(0);
+  const chunk = 256;
+  for (let i0 = 0; i0 < ds.n; i0 += chunk) {
+    const m = Math.min(chunk, ds.n - i0);
+    const px = isStreamed(ds) ? ds.read(Int32Array.from({ length: m }, (_, j) => i0 + j)) : ds.images.subarray(i0 * s, (i0 + m) * s);
+    for (let k = 0; k < ds.c; k++)
+      for (let i = 0; i < m; i++) {
+        const o = i * s + k * plane;
+        let ps = 0;
+        let pq = 0;
+        for (let j = 0; j < plane; j++) {
+          const v = px[o + j];
+          ps += v;
+          pq += v * v;
+        }
+        sum[k] += ps;
+        sq[k] += pq;
+      }
+  }
   const mean: number[] = [];
   const std: number[] = [];
   for (let k = 0; k < ds.c; k++) {
-    let sum = 0;
-    let sq = 0;
-    for (let i = 0; i < ds.n; i++) {
-      const o = i * s + k * plane;
-      let ps = 0;
-      let pq = 0;
-      for (let j = 0; j < plane; j++) {
-        const v = ds.images[o + j];
-        ps += v;
-        pq += v * v;
-      }
-      sum += ps;
-      sq += pq;
-    }
     const count = ds.n * plane;
-    const m = sum / count;
+    const m = sum[k] / count;
     mean.push(m / 255);
-    std.push(Math.sqrt(Math.max(sq / count - m * m, 0)) / 255);
+    std.push(Math.sqrt(Math.max(sq[k] / count - m * m, 0)) / 255);
   }
   return { mean, std };
 }

@@ -18,12 +18,6 @@ export interface DatasetInfo {
   readonly w: number;
   /** Optional 0/1 attribute per sample. */
   readonly attributes?: Uint8Array;
-}
-
-/** The in-memory image dataset every stage shares: uint8 pixels in NCHW order (sample-major, then channel, row, column). */
-export interface ImageDataset extends DatasetInfo {
-  /** Pixels, length n*c*h*w, NCHW, 0..255. */
-  readonly images: Uint8Array;
   /**
    * Optional content id per sample (hex digest of the image as stored: an image file's bytes, or
    * the native pixels of an array format before any resize or channel conversion). Kept through
@@ -31,6 +25,12 @@ export interface ImageDataset extends DatasetInfo {
    * specs say (`sharedImages`).
    */
   readonly contentIds?: readonly string[];
+}
+
+/** The in-memory image dataset every stage shares: uint8 pixels in NCHW order (sample-major, then channel, row, column). */
+export interface ImageDataset extends DatasetInfo {
+  /** Pixels, length n*c*h*w, NCHW, 0..255. */
+  readonly images: Uint8Array;
 }
 
 /** Number of bytes of one image. */

@@ -2,13 +2,14 @@
  * Evaluation of a backbone with its own head on a labelled dataset, before trusting an audit of
  * it: top-1 (with a 95% bootstrap interval) and top-5 accuracy, per-class accuracy under the
  * dataset's class names, and the confusion matrix, every rate with its counts. The dataset is
- * loaded as an experiment loads it (`loadConfiguredDataset`), the model as a pretrained source
+ * loaded as an experiment loads it (`loadExperimentDataset`: in memory, or streamed from the shard
+ * cache when the spec says `stream: true`), the model as a pretrained source
  * is (the spec stored in the weights file, F16/BF16 widened exactly), and the images go through
  * the same batch transform as an experiment's evaluation (`predict` with a BatchSpec).
  */
 import type { BatchSpec } from '../data/index.js';
 import type { DatasetSpec } from '../experiment/config/index.js';
-import { loadConfiguredDataset, normalisation } from '../experiment/prepare.js';
+import { loadExperimentDataset, normalisation } from '../experiment/prepare.js';
 import { bootstrapAccuracy, confusionMatrix, perClassAccuracy, accuracy, topKAccuracy, type Rate } from '../metrics/index.js';
 import { createModel, loadModel, readModelSpec, type ModelSpec } from '../nn/index.js';
 import { describeCast } from '../torch/index.js';
@@ -35,6 +36,10 @@ export interface EvaluateOptions {
   batchSize?: number;
   /** Bootstrap resamples of the top-1 interval; default 1000. */
   resamples?: number;
+  /** Shard cache folder of a streamed dataset (`dataset.stream`); default `resolveCacheRoot()`. */
+  cacheRoot?: string;
+  /** Progress lines of a shard cache build. */
+  log?: (line: string) => void;
 }
 
 /** Accuracy of one class, under its dataset name. */
@@ -82,7 +87,10 @@ export function evaluateWeights(opts: EvaluateOptions): EvaluationReport {
   const channels = spec.inChannels;
   if (channels !== 1 && channels !== 3) throw new Error(`${opts.weights}: the model takes ${channels} input channels; images have 1 or 3`);
   // The images are converted to the model's channels on load, as a config's `channels` does.
-  const ds = loadConfiguredDataset({ ...opts.dataset, channels: opts.dataset.channels ?? channels }, opts.baseDir, seed, 'evaluate');
+  const ds = loadExperimentDataset({ ...opts.dataset, channels: opts.dataset.channels ?? channels }, opts.baseDir, seed, 'evaluate', {
+    cacheRoot: opts.cacheRoot,
+    log: opts.log,
+  });
   if (spec.numClasses !== ds.classes.length)
     throw new Error(
       `${opts.weights}: the head has ${spec.numClasses} classes but the dataset '${ds.name}' has ${ds.classes.length} ` +

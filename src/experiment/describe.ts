@@ -3,7 +3,7 @@
  * loaded (image counts, classes, epochs, seeds, the swept keys): the report shows it beside the
  * config's hand-written description, which can go stale (e.g. under `reproduce --quick`'s overrides).
  */
-import type { ImageDataset } from '../data/types.js';
+import type { AnyDataset } from '../data/types.js';
 import type { ExperimentConfig } from './config/index.js';
 import type { TargetData } from './prepare.js';
 
@@ -19,7 +19,7 @@ const epochs = (n: number) => `${n} epoch${n === 1 ? '' : 's'}`;
  * // 'As run: source fashion-mnist (5 classes, 10,000 images), 8 epochs; target digits (mnist):
  * //  10 classes, 4,000 training and 1,000 test images, 6 epochs; modes fixed, full, scratch; seeds 0, 1.'
  */
-export function describeRun(config: ExperimentConfig, source: ImageDataset, targets: readonly TargetData[]): string {
+export function describeRun(config: ExperimentConfig, source: AnyDataset, targets: readonly TargetData[]): string {
   const pre = config.source.pretrained;
   const src =
     pre !== null || config.sourceTraining === null

@@ -19,7 +19,7 @@
  */
 import { join } from 'node:path';
 import { datasetDigest, type BatchSpec } from '../data/index.js';
-import type { ImageDataset } from '../data/types.js';
+import type { AnyDataset } from '../data/types.js';
 import { fromTyped, loadSafetensors, saveSafetensors } from '../torch/index.js';
 import { computeFeatures, type FeatureMatrix } from '../train/features.js';
 import { parseTransferMode, type TransferMode } from '../train/transfer.js';
@@ -60,7 +60,7 @@ let memoBytes = 0;
  * The cache key of a dataset's features under a backbone: digests of the weights and the data,
  * the spec's normalisation and geometry, and the code version.
  */
-export function featuresKey(weights: string, ds: ImageDataset, spec: BatchSpec, codeHash: string): string {
+export function featuresKey(weights: string, ds: AnyDataset, spec: BatchSpec, codeHash: string): string {
   return stableHash({
     kind: 'backbone-features',
     weights,
@@ -79,7 +79,7 @@ export async function cachedFeatures(
   ctx: { store: RunStore; codeHash: string; root: string; log: (line: string) => void },
   weights: string,
   backbone: Parameters<typeof computeFeatures>[0],
-  ds: ImageDataset,
+  ds: AnyDataset,
   spec: BatchSpec,
 ): Promise<FeatureMatrix> {
   const key = featuresKey(weights, ds, spec, ctx.codeHash);

@@ -10,10 +10,10 @@
  */
 import { createHash } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
-import { DatasetError, datasetDigest } from '../data/index.js';
+import { DatasetError, datasetDigest, resolveCacheRoot, streamedContentKey } from '../data/index.js';
 import type { DatasetSpec, ExperimentConfig } from './config/index.js';
 import { fileDigest } from './file-digest.js';
-import { loadConfiguredDataset } from './prepare.js';
+import { loadConfiguredDataset, loaderSpecOf } from './prepare.js';
 
 function isDatasetSpec(v: Record<string, unknown>): boolean {
   return 'name' in v && 'split' in v && 'path' in v && 'imagesFile' in v && 'labelsFile' in v;
@@ -47,6 +47,14 @@ export function inputDigests(config: ExperimentConfig, dir: string): Record<stri
       const spec = o as unknown as DatasetSpec;
       let ds;
       try {
+        if (spec.stream === true) {
+          // Streamed: the shard cache key (every file's content digest, labels, classes, decoding), without decoding anything.
+          out[key] = streamedContentKey(
+            loaderSpecOf({ ...spec, classes: null, range: null, limit: null }, dir, config.source.pretrained),
+            resolveCacheRoot(),
+          );
+          return;
+        }
         ds = loadConfiguredDataset({ ...spec, classes: null, range: null, limit: null }, dir, 0, key, {
           backbone: config.source.pretrained,
         });

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { datasetDigest, type BatchSpec } from '../data/index.js';
-import type { ImageDataset } from '../data/types.js';
+import type { AnyDataset } from '../data/types.js';
 import { createModel, loadModel, saveModel, type Classifier, type Module } from '../nn/index.js';
 import { manualSeed, type Tensor } from '../torch/index.js';
 import { accuracyOf, datasetSource, predict } from '../train/data.js';
@@ -151,7 +151,7 @@ export async function sourceModel(
   variant: SourceVariant,
   seed: number,
   norm: { mean: number[]; std: number[] },
-  sourceTest: ImageDataset | null,
+  sourceTest: AnyDataset | null,
 ): Promise<SourceModelInfo> {
   const c = ctx.config;
   const ds = variant.dataset;

@@ -15,17 +15,25 @@ import {
   sharedImages,
   channelStats,
   selectIndices,
+  resolveCacheRoot,
+  selectStreamedVia,
+  streamDataset,
   type DatasetSpec as LoaderSpec,
   type DecodeTransform,
 } from '../data/index.js';
 import { Rng } from '../data/rng.js';
-import type { ImageDataset } from '../data/types.js';
+import { isStreamed, type AnyDataset, type ImageDataset, type StreamedDataset } from '../data/types.js';
 import {
   composeBoth,
+  composeBothStreamed,
   composeSpurious,
+  composeSpuriousStreamed,
   pastePatch,
+  pastePatchStreamed,
   poisonDataset,
+  poisonStreamed,
   triggerTestSet,
+  triggerTestStreamed,
   type Patch,
   type TriggerSpec as BiasTriggerSpec,
   type PoisonSpec as BiasPoisonSpec,
@@ -36,10 +44,17 @@ import type { DatasetSpec, ExperimentConfig, PretrainedSpec } from './config/ind
 import { buildProbes } from './probes.js';
 import { pretrainedWeights, type PretrainedWeights } from './pretrained.js';
 
-/** The config's folder, to resolve relative paths. */
+/** The config's folder, to resolve relative paths, and where streamed datasets' shard caches live. */
 export interface PrepareContext {
   config: ExperimentConfig;
   configDir: string;
+  /**
+   * The shard cache folder of datasets with `stream: true` (default `resolveCacheRoot()`:
+   * $BIAS_TRANSFER_CACHE, else ./.cache; the runner passes `<results root>/.cache`).
+   */
+  cacheRoot?: string;
+  /** Progress lines of a shard cache build (default: none). */
+  log?: (line: string) => void;
 }
 
 function resolvePath(p: string | null, dir: string): string | undefined {
@@ -49,20 +64,10 @@ function resolvePath(p: string | null, dir: string): string | undefined {
 
 const datasetCache = new Map<string, { ds: ImageDataset; stamp: string }>();
 
-/**
- * Loads a dataset as a config names it. `limit` takes a seeded, class-balanced subset (falling
- * back to a seeded random subset when a class is too small). Loaded files are cached in memory
- * while their sizes and modification times stay the same (datasetFilesStamp).
- */
-export function loadConfiguredDataset(
-  spec: DatasetSpec,
-  configDir: string,
-  seed: number,
-  label: string,
-  opts: { backbone?: PretrainedSpec | null } = {},
-): ImageDataset {
-  const transform = decodeTransformOf(spec, opts.backbone ?? null);
-  const loaderSpec = {
+/** The loader's spec (src/data/registry.ts) of a config's dataset spec, paths resolved against `configDir`. */
+export function loaderSpecOf(spec: DatasetSpec, configDir: string, backbone: PretrainedSpec | null): LoaderSpec {
+  const transform = decodeTransformOf(spec, backbone);
+  return {
     name: spec.name,
     split: spec.split,
     path: resolvePath(spec.path, configDir),
@@ -78,6 +83,65 @@ export function loadConfiguredDataset(
     // With a range, classes are filtered after the slice (the range counts positions in the split).
     classes: spec.range === null ? (spec.classes ?? undefined) : undefined,
   } as LoaderSpec;
+}
+
+/**
+ * A config's `range`, `classes` (after a range) and seeded `limit` applied to a loaded dataset.
+ * `via` runs a selection on the dataset: directly for one in memory, through `selectStreamedVia`
+ * for a streamed one, so both paths select with the same functions in the same order.
+ */
+function narrow<D extends AnyDataset>(
+  ds: D,
+  spec: DatasetSpec,
+  seed: number,
+  label: string,
+  via: (ds: D, op: (d: ImageDataset) => ImageDataset) => D,
+): D {
+  if (spec.range !== null) {
+    const [start, end] = spec.range;
+    if (end > ds.n)
+      throw new RangeError(`${label}: range [${start}, ${end}) reaches past the end of '${ds.name}', which has ${ds.n} samples`);
+    ds = via(ds, (d) =>
+      selectIndices(
+        d,
+        Int32Array.from({ length: end - start }, (_, i) => start + i),
+        { name: `${d.name}[${start}:${end}]` },
+      ),
+    );
+    const classes = spec.classes;
+    if (classes !== null) ds = via(ds, (d) => filterClasses(d, classes));
+  }
+  const n = spec.limit;
+  if (n !== null && n < ds.n) {
+    const rng = new Rng(seed, `limit/${label}`);
+    ds = via(ds, (d) => {
+      try {
+        return limit(d, n, { rng, perClass: true });
+      } catch {
+        return limit(d, n, { rng });
+      }
+    });
+  }
+  return ds;
+}
+
+/**
+ * Loads a dataset as a config names it, into memory. `limit` takes a seeded, class-balanced
+ * subset (falling back to a seeded random subset when a class is too small). Loaded files are
+ * cached in memory while their sizes and modification times stay the same (datasetFilesStamp).
+ * A spec with `stream: true` is refused here (it would load what it asks not to): experiments
+ * read it with `loadExperimentDataset`.
+ */
+export function loadConfiguredDataset(
+  spec: DatasetSpec,
+  configDir: string,
+  seed: number,
+  label: string,
+  opts: { backbone?: PretrainedSpec | null } = {},
+): ImageDataset {
+  if (spec.stream === true)
+    throw new Error(`${label}: this dataset is read into memory here, but its spec says stream: true (remove stream for this use)`);
+  const loaderSpec = loaderSpecOf(spec, configDir, opts.backbone ?? null);
   const key = JSON.stringify(loaderSpec);
   // A cached load is used only while its files are unchanged (sizes and modification times).
   const stamp = datasetFilesStamp(loaderSpec);
@@ -87,26 +151,29 @@ export function loadConfiguredDataset(
     ds = loadDataset(loaderSpec);
     datasetCache.set(key, { ds, stamp });
   }
-  if (spec.range !== null) {
-    const [start, end] = spec.range;
-    if (end > ds.n)
-      throw new RangeError(`${label}: range [${start}, ${end}) reaches past the end of '${ds.name}', which has ${ds.n} samples`);
-    ds = selectIndices(
-      ds,
-      Int32Array.from({ length: end - start }, (_, i) => start + i),
-      { name: `${ds.name}[${start}:${end}]` },
-    );
-    if (spec.classes !== null) ds = filterClasses(ds, spec.classes);
-  }
-  if (spec.limit !== null && spec.limit < ds.n) {
-    const rng = new Rng(seed, `limit/${label}`);
-    try {
-      ds = limit(ds, spec.limit, { rng, perClass: true });
-    } catch {
-      ds = limit(ds, spec.limit, { rng });
-    }
-  }
-  return ds;
+  return narrow(ds, spec, seed, label, (d, op) => op(d));
+}
+
+/**
+ * Loads a dataset as an experiment reads it: into memory (`loadConfiguredDataset`), or, for a
+ * spec with `stream: true`, streamed from the shard cache under `opts.cacheRoot` (built on first
+ * use): the same samples, order, labels and bytes, read a batch at a time.
+ *
+ * @example loadExperimentDataset({ ...spec, stream: true }, dir, 0, 'target/pets/train', { cacheRoot: '/data/cache' })
+ */
+export function loadExperimentDataset(
+  spec: DatasetSpec,
+  configDir: string,
+  seed: number,
+  label: string,
+  opts: { backbone?: PretrainedSpec | null; cacheRoot?: string; log?: (line: string) => void } = {},
+): AnyDataset {
+  if (spec.stream !== true) return loadConfiguredDataset(spec, configDir, seed, label, opts);
+  const base = streamDataset(loaderSpecOf(spec, configDir, opts.backbone ?? null), {
+    cacheRoot: opts.cacheRoot ?? resolveCacheRoot(),
+    log: opts.log,
+  });
+  return narrow<StreamedDataset>(base, spec, seed, label, selectStreamedVia);
 }
 
 /**
@@ -156,7 +223,7 @@ export function checkDisjointData(ctx: PrepareContext): void {
     specs.push({ key: `targets[${i}].dataset`, spec: t.dataset });
     specs.push({ key: `targets[${i}].testDataset`, spec: t.testDataset });
   });
-  const pools = specs.map(({ key, spec }) => ({ key, spec, ds: loadConfiguredDataset({ ...spec, limit: null }, ctx.configDir, 0, key) }));
+  const pools = specs.map(({ key, spec }) => ({ key, spec, ds: loadAny(ctx, { ...spec, limit: null }, 0, key) }));
   const fmt = (r: DatasetSpec['range']) => (r === null ? 'the whole split' : `[${r[0]}, ${r[1]})`);
   for (let a = 0; a < pools.length; a++)
     for (let b = a + 1; b < pools.length; b++) {
@@ -221,13 +288,19 @@ export function describeDataSpec(spec: DatasetSpec, n?: number): string {
 /** One source training set: the biased one or its clean control. */
 export interface SourceVariant {
   kind: 'biased' | 'clean';
-  dataset: ImageDataset;
+  /** In memory, or streamed when the source spec says `stream: true`. */
+  dataset: AnyDataset;
   /** What the bias injection did (poison or spurious record); null for a plain clean source. */
   record: unknown;
   /** Identity of the variant for cache keys. */
   identity: unknown;
   /** A pretrained source (`source.pretrained`): the checked weights file, used instead of training on `dataset`. */
   pretrained?: PretrainedWeights;
+}
+
+/** `loadExperimentDataset` with the context's folder and cache. */
+function loadAny(ctx: PrepareContext, spec: DatasetSpec, seed: number, label: string, backbone: PretrainedSpec | null = null): AnyDataset {
+  return loadExperimentDataset(spec, ctx.configDir, seed, label, { backbone, cacheRoot: ctx.cacheRoot, log: ctx.log });
 }
 
 function triggerFor(t: ExperimentConfig['evaluation']['trigger'] & object, configDir: string): BiasTriggerSpec {
@@ -261,13 +334,13 @@ function attributeFor(b: SpuriousBias, ctx: PrepareContext, seed: number): Image
   return loadConfiguredDataset(b.attribute.dataset, ctx.configDir, seed, 'attribute');
 }
 
-function canvasOf(b: SpuriousBias, ds: ImageDataset): { h: number; w: number } {
+function canvasOf(b: SpuriousBias, ds: { h: number; w: number }): { h: number; w: number } {
   return b.canvas === null ? { h: ds.h, w: ds.w } : { h: b.canvas[0], w: b.canvas[1] };
 }
 
-/** The source dataset of a seed, before any bias. */
-export function loadSource(ctx: PrepareContext, seed: number): ImageDataset {
-  return loadConfiguredDataset(ctx.config.source.dataset, ctx.configDir, seed, 'source', { backbone: ctx.config.source.pretrained });
+/** The source dataset of a seed, before any bias (streamed when its spec says `stream: true`). */
+export function loadSource(ctx: PrepareContext, seed: number): AnyDataset {
+  return loadAny(ctx, ctx.config.source.dataset, seed, 'source', ctx.config.source.pretrained);
 }
 
 /**
@@ -275,7 +348,7 @@ export function loadSource(ctx: PrepareContext, seed: number): ImageDataset {
  * `source.control` is on or there is no bias, the clean control. For a spurious bias, the control
  * carries the attribute with the same overall rate but independently of the class.
  */
-export function sourceVariants(ctx: PrepareContext, seed: number, base: ImageDataset = loadSource(ctx, seed)): SourceVariant[] {
+export function sourceVariants(ctx: PrepareContext, seed: number, base: AnyDataset = loadSource(ctx, seed)): SourceVariant[] {
   const c = ctx.config;
   const bias = c.source.bias;
   const out: SourceVariant[] = [];
@@ -291,19 +364,24 @@ export function sourceVariants(ctx: PrepareContext, seed: number, base: ImageDat
       out.push({ kind: 'clean', dataset: base, record: null, identity: cleanIdentity });
       break;
     case 'backdoor': {
-      const { dataset, record } = poisonDataset(base, triggerFor(bias.trigger, ctx.configDir), poisonFor(bias.poison), seed);
+      const trigger = triggerFor(bias.trigger, ctx.configDir);
+      // Streamed: the same plan (images, positions, labels, record), the trigger pasted as batches are read.
+      const { dataset, record } = isStreamed(base)
+        ? poisonStreamed(base, trigger, poisonFor(bias.poison), seed)
+        : poisonDataset(base, trigger, poisonFor(bias.poison), seed);
       out.push({ kind: 'biased', dataset, record, identity: { dataset: c.source.dataset, bias } });
       if (c.source.control) out.push({ kind: 'clean', dataset: base, record: null, identity: cleanIdentity });
       break;
     }
     case 'spurious': {
       const attribute = attributeFor(bias, ctx, seed);
-      const layout = { main: base, attribute, canvas: canvasOf(bias, base), attributeScale: bias.attributeScale, seed };
-      const biased = composeSpurious({
-        ...layout,
-        probabilityPerClass: bias.probabilityPerClass,
-        defaultProbability: bias.defaultProbability,
-      });
+      const layout = { attribute, canvas: canvasOf(bias, base), attributeScale: bias.attributeScale, seed };
+      // Streamed: the same layout and flags, each image composed as it is read.
+      const compose = (probabilityPerClass: Record<string, number>, defaultProbability: number) =>
+        isStreamed(base)
+          ? composeSpuriousStreamed({ ...layout, main: base, probabilityPerClass, defaultProbability })
+          : composeSpurious({ ...layout, main: base, probabilityPerClass, defaultProbability });
+      const biased = compose(bias.probabilityPerClass, bias.defaultProbability);
       out.push({ kind: 'biased', dataset: biased.dataset, record: biased.record, identity: { dataset: c.source.dataset, bias } });
       if (c.source.control) {
         // Same marginal attribute rate, independent of the class.
@@ -311,7 +389,7 @@ export function sourceVariants(ctx: PrepareContext, seed: number, base: ImageDat
         let on = 0;
         for (const a of attrs) on += a;
         const rate = attrs.length === 0 ? 0 : on / attrs.length;
-        const clean = composeSpurious({ ...layout, probabilityPerClass: {}, defaultProbability: rate });
+        const clean = compose({}, rate);
         out.push({
           kind: 'clean',
           dataset: clean.dataset,
@@ -328,9 +406,10 @@ export function sourceVariants(ctx: PrepareContext, seed: number, base: ImageDat
 /** Evaluation conditions of one target: named test sets over the same images. */
 export interface TargetData {
   name: string;
-  train: ImageDataset;
+  /** In memory, or streamed when the target's spec says `stream: true` (and so are its conditions). */
+  train: AnyDataset;
   /** Test sets by condition; always has 'clean'. */
-  conditions: Map<string, ImageDataset>;
+  conditions: Map<string, AnyDataset>;
   /** Which condition each non-clean condition is compared with. */
   baseline: Map<string, string>;
   /** For patch conditions: a human description. */
@@ -359,9 +438,9 @@ export interface TargetData {
 export function debiasTarget(
   ctx: PrepareContext,
   targetIndex: number,
-  train: ImageDataset,
+  train: AnyDataset,
   seed: number,
-): { dataset: ImageDataset; record: PoisonRecord | null } {
+): { dataset: AnyDataset; record: PoisonRecord | null } {
   const t = ctx.config.targets[targetIndex];
   if (t.bias === null) return { dataset: train, record: null };
   const trig = t.bias.trigger !== null ? triggerFor(t.bias.trigger, ctx.configDir) : evaluationTrigger(ctx);
@@ -372,7 +451,8 @@ export function debiasTarget(
   const all = train.classes.map((_, k) => k);
   // A seed of its own (not the source poisoning's), so the choice is independent of the source's.
   const own = (seed * 7919 + 104729 + targetIndex) % 2147483647;
-  return poisonDataset(train, trig, { policy: 'clean-label-count', classes: all, count }, own);
+  const poison: BiasPoisonSpec = { policy: 'clean-label-count', classes: all, count };
+  return isStreamed(train) ? poisonStreamed(train, trig, poison, own) : poisonDataset(train, trig, poison, own);
 }
 
 /**
@@ -401,15 +481,14 @@ export function correlatedTargetClass(
  * target is put on the same canvas (without the attribute for training; with and without it for
  * the subgroup test).
  */
-export function prepareTarget(ctx: PrepareContext, targetIndex: number, seed: number, source: ImageDataset): TargetData {
+export function prepareTarget(ctx: PrepareContext, targetIndex: number, seed: number, source: AnyDataset): TargetData {
   const c = ctx.config;
   const t = c.targets[targetIndex];
-  const backbone = { backbone: c.source.pretrained };
-  let train = loadConfiguredDataset(t.dataset, ctx.configDir, seed, `target/${t.name}/train`, backbone);
-  let test = loadConfiguredDataset(t.testDataset, ctx.configDir, seed, `target/${t.name}/test`, backbone);
+  let train = loadAny(ctx, t.dataset, seed, `target/${t.name}/train`, c.source.pretrained);
+  let test = loadAny(ctx, t.testDataset, seed, `target/${t.name}/test`, c.source.pretrained);
   const debiased = debiasTarget(ctx, targetIndex, train, seed);
   train = debiased.dataset;
-  const conditions = new Map<string, ImageDataset>();
+  const conditions = new Map<string, AnyDataset>();
   const baseline = new Map<string, string>();
   const describe = new Map<string, string>();
   const patches: TargetData['patches'] = [];
@@ -419,8 +498,15 @@ export function prepareTarget(ctx: PrepareContext, targetIndex: number, seed: nu
     correlatedClass = correlatedTargetClass(source.classes, bias.probabilityPerClass, bias.defaultProbability, train.classes);
     const attribute = attributeFor(bias, ctx, seed);
     const canvas = canvasOf(bias, source);
-    train = composeSpurious({ main: train, attribute, canvas, attributeScale: bias.attributeScale, seed, defaultProbability: 0 }).dataset;
-    const both = composeBoth({ main: test, attribute, canvas, attributeScale: bias.attributeScale, seed: seed + 1 });
+    const at = { attribute, canvas, attributeScale: bias.attributeScale };
+    train = (
+      isStreamed(train)
+        ? composeSpuriousStreamed({ ...at, main: train, seed, defaultProbability: 0 })
+        : composeSpurious({ ...at, main: train, seed, defaultProbability: 0 })
+    ).dataset;
+    const both = isStreamed(test)
+      ? composeBothStreamed({ ...at, main: test, seed: seed + 1 })
+      : composeBoth({ ...at, main: test, seed: seed + 1 });
     test = both.withoutAttribute;
     conditions.set('clean', test);
     conditions.set('with_attribute', both.withAttribute);
@@ -430,14 +516,15 @@ export function prepareTarget(ctx: PrepareContext, targetIndex: number, seed: nu
 
   const trig = evaluationTrigger(ctx);
   if (trig !== null) {
-    conditions.set('triggered', triggerTestSet(test, trig, seed).dataset);
+    conditions.set('triggered', (isStreamed(test) ? triggerTestStreamed(test, trig, seed) : triggerTestSet(test, trig, seed)).dataset);
     baseline.set('triggered', 'clean');
     describe.set('triggered', `the ${trig.kind} trigger pasted on every test image`);
   }
   const neutralOf = new Map<string, string>();
   const load = (spec: DatasetSpec, label: string) => loadConfiguredDataset(spec, ctx.configDir, seed, label);
   for (const b of buildProbes({ config: c, configDir: ctx.configDir, load }, seed, source)) {
-    conditions.set(b.condition, pastePatch(test, b.patch, { position: b.position, seed: seed + 7 }).dataset);
+    const at = { position: b.position, seed: seed + 7 };
+    conditions.set(b.condition, (isStreamed(test) ? pastePatchStreamed(test, b.patch, at) : pastePatch(test, b.patch, at)).dataset);
     baseline.set(b.condition, 'clean');
     describe.set(b.condition, b.label);
     patches.push({ condition: b.condition, patch: b.patch });
@@ -459,7 +546,7 @@ export function prepareTarget(ctx: PrepareContext, targetIndex: number, seed: nu
 }
 
 /** Per-channel normalisation statistics of the source training data (used for every stage). */
-export function normalisation(ds: ImageDataset): { mean: number[]; std: number[] } {
+export function normalisation(ds: AnyDataset): { mean: number[]; std: number[] } {
   const s = channelStats(ds);
   return { mean: [...s.mean], std: [...s.std].map((v) => Math.max(v, 1e-3)) };
 }

@@ -5,7 +5,7 @@
  * or added automatically as condition `patch<i>-neutral`).
  */
 import { isAbsolute, resolve } from 'node:path';
-import type { ImageDataset } from '../data/types.js';
+import { isStreamed, type AnyDataset, type ImageDataset } from '../data/types.js';
 import {
   classPatch,
   exampleGridPng,
@@ -49,17 +49,17 @@ export interface ProbeContext {
  *
  * @example buildProbes(ctx, 0, mnistTrain) // [{ condition: 'patch0', label: '3 crop', ... }, { condition: 'patch0-neutral', ... }]
  */
-export function buildProbes(ctx: ProbeContext, seed: number, source: ImageDataset | null): BuiltProbe[] {
+export function buildProbes(ctx: ProbeContext, seed: number, source: AnyDataset | null): BuiltProbe[] {
   const probes = ctx.config.evaluation.patches;
   const out: BuiltProbe[] = [];
   const built = new Map<number, BuiltProbe>();
-  const refs = new Map<number, ImageDataset | null>();
+  const refs = new Map<number, AnyDataset | null>();
   const name = (i: number) => probeName(probes, i, (j) => (refs.get(j) ?? source)?.classes ?? []);
   probes.forEach((p, i) => {
     const key = `evaluation.patches[${i}]`;
     if (p.kind === 'neutral') return;
     let patch: Patch;
-    let ref: ImageDataset | null = null;
+    let ref: AnyDataset | null = null;
     try {
       if (p.kind === 'class-patch') {
         if (p.dataset !== null) {
@@ -67,6 +67,8 @@ export function buildProbes(ctx: ProbeContext, seed: number, source: ImageDatase
         } else ref = source;
         refs.set(i, ref);
         if (ref === null) throw new Error('needs a `dataset` (the source has no dataset to crop from)');
+        if (isStreamed(ref))
+          throw new Error(`cannot crop from '${ref.name}', which is streamed: give the probe a small in-memory \`dataset\``);
         patch = classPatch(ref, p.sourceClass, { mode: p.mode, size: p.size, seed });
       } else {
         const path = isAbsolute(p.path) ? p.path : resolve(ctx.configDir, p.path);
@@ -122,7 +124,7 @@ export function buildProbes(ctx: ProbeContext, seed: number, source: ImageDatase
  */
 export function probeExampleImages(t: {
   name: string;
-  conditions: ReadonlyMap<string, ImageDataset>;
+  conditions: ReadonlyMap<string, AnyDataset>;
   neutralOf: ReadonlyMap<string, string>;
   describe: ReadonlyMap<string, string>;
 }): Record<string, ReportImage> {

@@ -5,7 +5,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exampleGridPng, gridImages, type GridRow } from '../bias/index.js';
-import type { ImageDataset } from '../data/types.js';
+import type { AnyDataset, DatasetInfo } from '../data/types.js';
+import { resolveCacheRoot } from '../data/index.js';
 import { renderReport, toCsv, type ReportImage, type Section } from '../report/index.js';
 import { expandSweep, type LoadedConfig } from './config/index.js';
 import {
@@ -23,7 +24,7 @@ import { probeExampleImages } from './probes.js';
 import { chooseRuns, codeHash, codeOfRunId, finishedSeeds, type RunChoice } from './run-ids.js';
 import { openStore, type MetricRecord } from './store/index.js';
 
-function pick(ds: ImageDataset, perClass: number, only?: Uint8Array): number[] {
+function pick(ds: DatasetInfo, perClass: number, only?: Uint8Array): number[] {
   const out: number[] = [];
   const k = ds.classes.length;
   for (let c = 0; c < k && out.length < 40; c++) {
@@ -38,7 +39,7 @@ function pick(ds: ImageDataset, perClass: number, only?: Uint8Array): number[] {
 }
 
 /** Example grids: clean vs biased source images (not for a pretrained source: nothing was injected) and the target's evaluation conditions. */
-export function exampleImages(ctx: PrepareContext, seed: number, source: ImageDataset, target: TargetData | null): ReportImage[] {
+export function exampleImages(ctx: PrepareContext, seed: number, source: AnyDataset, target: TargetData | null): ReportImage[] {
   const images: ReportImage[] = [];
   const variants = sourceVariants(ctx, seed, source);
   const biased = variants.find((v) => v.kind === 'biased');
@@ -76,7 +77,7 @@ export type DataDescriptions = Record<string, string>;
  *
  * @example dataDescriptions(ctx, src, targets)['targets.mnist.test'] // 'mnist test split, 1,000 images (seeded class-balanced subset, limit 1000)'
  */
-export function dataDescriptions(ctx: PrepareContext, source: ImageDataset, targets: readonly TargetData[]): DataDescriptions {
+export function dataDescriptions(ctx: PrepareContext, source: AnyDataset, targets: readonly TargetData[]): DataDescriptions {
   const c = ctx.config;
   const out: DataDescriptions = {};
   if (c.source.pretrained !== null) out['source.train'] = `not trained here (pretrained weights ${c.source.pretrained.weights})`;
@@ -141,7 +142,7 @@ export function sectionsFor(
           ? `Control: pretrained weights ${pre.control} (reported as the clean source).`
           : 'Control: none (source.pretrained.control is not set), so no finding compares the backbone with a clean control.'),
     );
-  const ctx: PrepareContext = { config: c, configDir: loaded.dir };
+  const ctx: PrepareContext = { config: c, configDir: loaded.dir, cacheRoot: resolveCacheRoot({ resultsRoot: root }) };
   const seed = c.seeds[0];
   const targetClasses: Record<string, readonly string[]> = {};
   const conditionLabels: Record<string, string> = {};

@@ -12,11 +12,12 @@ import { expandSweep, type ExperimentConfig, type LoadedConfig } from './config/
 import { codeHash, runIdFor, staleRun } from './run-ids.js';
 import { openStore, type MetricRow, type RunRecord, type RunStore } from './store/index.js';
 import { LOCAL_JOBS, type JobContext, type JobExecutor, type SourceModelInfo, type TransferJobResult } from './jobs.js';
-import type { ImageDataset } from '../data/types.js';
+import type { AnyDataset } from '../data/types.js';
+import { resolveCacheRoot } from '../data/index.js';
 import {
   checkDisjointData,
   sourceTestSpec,
-  loadConfiguredDataset,
+  loadExperimentDataset,
   normalisation,
   prepareTarget,
   sourceVariants,
@@ -81,13 +82,13 @@ export { codeHash, runIdFor, expectedRunIds } from './run-ids.js';
 
 /** What every job of a run (a sweep point and seed) is computed from; a pure function of the config and the seed. */
 export interface RunInputs {
-  sourceBase: ImageDataset;
+  sourceBase: AnyDataset;
   variants: SourceVariant[];
   /** Normalisation of every stage: the clean source's statistics (as ImageNet statistics in practice). */
   norm: { mean: number[]; std: number[] };
   geometry: { c: number; h: number; w: number };
   /** The source's test split (for source accuracy), or null when there is none. */
-  sourceTest: ImageDataset | null;
+  sourceTest: AnyDataset | null;
 }
 
 /**
@@ -107,11 +108,12 @@ export function runInputs(pctx: PrepareContext, seed: number): RunInputs {
   }
   const norm = normalisation(variants.find((v) => v.kind === 'clean')?.dataset ?? variants[0].dataset);
   const geometry = { c: variants[0].dataset.c, h: variants[0].dataset.h, w: variants[0].dataset.w };
-  let sourceTest: ImageDataset | null = null;
+  let sourceTest: AnyDataset | null = null;
   // The source's own test split (never its training images); none for a spurious source, whose
   // test images would need the attribute composed, and none when the source has no test split.
   const testSpec = config.source.bias.kind === 'spurious' ? null : sourceTestSpec(config.source.dataset, pctx.configDir);
-  if (testSpec !== null) sourceTest = loadConfiguredDataset(testSpec, pctx.configDir, seed, 'source/test');
+  if (testSpec !== null)
+    sourceTest = loadExperimentDataset(testSpec, pctx.configDir, seed, 'source/test', { cacheRoot: pctx.cacheRoot, log: pctx.log });
   return { sourceBase, variants, norm, geometry, sourceTest };
 }
 
@@ -173,7 +175,7 @@ async function runOne(
     toProgressLog(label, e);
   };
   const ctx: JobContext = { ...base, config, store, log, onProgress };
-  const pctx: PrepareContext = { config, configDir: loaded.dir };
+  const pctx: PrepareContext = { config, configDir: loaded.dir, cacheRoot: resolveCacheRoot({ resultsRoot: base.root }), log };
   try {
     const { sourceBase, variants, norm, geometry, sourceTest } = runInputs(pctx, seed);
     const jobsOf = ctx.executor ?? LOCAL_JOBS;
@@ -325,7 +327,8 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<Experim
   try {
     const points = expandSweep(opts.loaded.config).filter((p) => !opts.points || opts.points.includes(p.id));
     // Source and target images must not overlap: fail before any training.
-    for (const p of points) checkDisjointData({ config: p.config, configDir: opts.loaded.dir });
+    const cacheRoot = resolveCacheRoot({ resultsRoot: opts.root });
+    for (const p of points) checkDisjointData({ config: p.config, configDir: opts.loaded.dir, cacheRoot, log });
     const runs: RunOutcome[] = [];
     const deferred: { key: string; p: (typeof points)[number]; seed: number }[] = [];
     const code = opts.codeVersion ?? codeHash();

@@ -20,6 +20,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Job, type Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { resolveCacheRoot } from '../data/index.js';
 import { expandSweep, type ExperimentConfig } from '../experiment/config/index.js';
 import { sourceModelKey, type JobContext, type JobExecutor, type SourceModelInfo, type TransferJobResult } from '../experiment/jobs.js';
 import type { SourceVariant } from '../experiment/prepare.js';
@@ -76,7 +77,7 @@ export function planJobs(opts: Pick<RunExperimentOptions, 'loaded' | 'root' | 'p
         if (store.isDone(`run:${runIdFor(config, p.id, seed, opts.loaded.dir)}`)) continue;
         // With acceptStale the runner reuses a finished run made by other code: nothing to do.
         if (opts.acceptStale && staleRun(store, config, p.id, seed, opts.loaded.dir) !== null) continue;
-        const pctx = { config, configDir: opts.loaded.dir };
+        const pctx = { config, configDir: opts.loaded.dir, cacheRoot: resolveCacheRoot({ resultsRoot: opts.root }) };
         const inputs = runInputs(pctx, seed);
         const contents = inputsHash(config, opts.loaded.dir);
         const label = runLabel(config, p.id, seed);

@@ -18,7 +18,8 @@ import { UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { sourceModel, sourceModelKey, transferJob, type JobContext, type SourceModelInfo } from '../experiment/jobs.js';
 import { prepareTarget, type PrepareContext, type TargetData } from '../experiment/prepare.js';
-import type { ImageDataset } from '../data/types.js';
+import type { AnyDataset } from '../data/types.js';
+import { resolveCacheRoot } from '../data/index.js';
 import { inputsHash } from '../experiment/inputs.js';
 import { codeHash, runInputs, type RunInputs } from '../experiment/runner.js';
 import { stableHash } from '../experiment/config/index.js';
@@ -155,7 +156,7 @@ function memoRunInputs(pctx: PrepareContext, seed: number, inputs: string): RunI
 
 /** A target's data and evaluation conditions, kept for the next jobs of the same run and target (the other modes and source variants). */
 const targetMemo = new Map<string, TargetData>();
-function memoTarget(pctx: PrepareContext, targetIndex: number, seed: number, sourceBase: ImageDataset, inputs: string): TargetData {
+function memoTarget(pctx: PrepareContext, targetIndex: number, seed: number, sourceBase: AnyDataset, inputs: string): TargetData {
   const key = stableHash({
     config: { ...pctx.config, seeds: [seed] },
     targetIndex,
@@ -182,7 +183,8 @@ function contextFor(env: ProcessorEnv, job: Job<QueueJobData>): { ctx: JobContex
     onProgress: progressReporter(job, d.label),
     log: (line) => env.log(`[${d.label}] ${line}`),
   };
-  return { ctx, pctx: { config: d.config, configDir: d.configDir } };
+  // Streamed datasets: this worker's cache ($BIAS_TRANSFER_CACHE, else under its results root), built from the same content digest.
+  return { ctx, pctx: { config: d.config, configDir: d.configDir, cacheRoot: resolveCacheRoot({ resultsRoot: env.store.root }) } };
 }
 
 async function processSource(env: ProcessorEnv, job: Job<SourceJobData>): Promise<SourceJobResult> {

@@ -10,7 +10,7 @@
  * the image itself changes every epoch. Neither can be computed ahead.
  */
 import { BatchIterator, type BatchSpec } from '../data/index.js';
-import type { ImageDataset } from '../data/types.js';
+import type { AnyDataset } from '../data/types.js';
 import { fromTyped, inferenceMode, tidy, type Tensor } from '../torch/index.js';
 import type { Predictions } from './data.js';
 import type { BatchSource } from './trainer.js';
@@ -38,7 +38,7 @@ function assertNoAugment(spec: BatchSpec, what: string): void {
  */
 export function computeFeatures(
   backbone: (x: Tensor) => Tensor,
-  ds: ImageDataset,
+  ds: AnyDataset,
   spec: BatchSpec,
   opts: { batchSize?: number } = {},
 ): FeatureMatrix {
@@ -80,7 +80,7 @@ function rowsOf(f: FeatureMatrix, indices: ArrayLike<number>): Tensor {
  * batch, the same labels (int64). `features` must be `ds`'s, computed with `opts.spec`.
  */
 export function featureSource(
-  ds: ImageDataset,
+  ds: AnyDataset,
   features: FeatureMatrix,
   opts: { batchSize: number; spec: BatchSpec; seed: number },
 ): BatchSource {

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { classPatch, pastePatch } from '../../src/bias/patch.js';
 import { poisonDataset, triggerTestSet, type PoisonSpec } from '../../src/bias/poison.js';
 import { pastePatchStreamed, poisonStreamed, triggerTestStreamed } from '../../src/bias/stream.js';
+import { composeBoth, composeBothStreamed, composeSpurious, composeSpuriousStreamed } from '../../src/bias/spurious.js';
 import type { TriggerSpec } from '../../src/bias/trigger.js';
 import { cachedImageFolder } from '../../src/data/cache/index.js';
 import { BatchIterator } from '../../src/data/loader.js';
@@ -103,4 +104,26 @@ test('training batches of a poisoned streamed dataset equal those of the poisone
     });
   assert.deepEqual(values(got), values(want));
   assert.equal(base.stats.prefetched, 4, '5 batches: the first read on the spot, the other four prefetched through the injection');
+});
+
+test('spurious composition of a streamed dataset equals composeSpurious / composeBoth in memory: bytes, labels, attributes, record', () => {
+  const attribute = loadImageFolder({
+    path: writeImageFolder({ perClass: 2, seed: 9, tag: 'bias-stream-attr' }),
+    size: [6, 6],
+    channels: 1,
+  });
+  for (const attr of [attribute, { kind: 'shape', shape: 'disc', color: [0, 255, 0] } as const]) {
+    const layout = { attribute: attr, canvas: { h: 20, w: 18 }, attributeScale: 0.3, seed: 4 };
+    const opts = { ...layout, probabilityPerClass: { bee: 0.8 }, defaultProbability: 0.2 };
+    const a = composeSpurious({ ...opts, main: mem });
+    const b = composeSpuriousStreamed({ ...opts, main: streamed });
+    assertSame(b.dataset, a.dataset, 'composeSpurious');
+    assert.deepEqual(b.dataset.attributes, a.dataset.attributes);
+    assert.deepEqual(b.record, a.record);
+    const pa = composeBoth({ ...layout, main: mem });
+    const pb = composeBothStreamed({ ...layout, main: streamed });
+    assertSame(pb.withAttribute, pa.withAttribute, 'composeBoth with');
+    assertSame(pb.withoutAttribute, pa.withoutAttribute, 'composeBoth without');
+    assert.deepEqual(pb.record, pa.record);
+  }
 });

@@ -7,15 +7,16 @@
  * metric row belongs to a family (src/experiment/metric-families.ts).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import { fashionMnistAvailable } from '../../src/data/index.js';
 import { loadConfig, type ExperimentConfig } from '../../src/experiment/config/index.js';
 import { ALWAYS_KEPT, metricFamily } from '../../src/experiment/metric-families.js';
 import { writeExperimentReport } from '../../src/experiment/publish.js';
 import { runExperiment } from '../../src/experiment/runner.js';
+import { writeImageFolder } from '../data/folder-fixture.js';
 
 const SOURCE_IMAGES = 300;
 const TARGET_IMAGES = 100;
@@ -56,6 +57,42 @@ function tinyOverrides(c: ExperimentConfig): string[] {
   return o;
 }
 
+/**
+ * Stand-ins for image folders a config names that are not on this machine (the walkthrough's
+ * demo/ folders, made by scripts/demo/make_demo.py): for each missing folder path, a small folder
+ * in torchvision's layout (train/ and test/, three classes of mixed-size PNGs and JPEGs, each path
+ * its own images), as `<key>.path` overrides.
+ */
+function folderStandIns(c: ExperimentConfig, configDir: string): string[] {
+  const made = new Map<string, string>();
+  const out: string[] = [];
+  const visit = (v: unknown, key: string): void => {
+    if (Array.isArray(v)) return v.forEach((x, i) => visit(x, `${key}.${i}`));
+    if (v === null || typeof v !== 'object') return;
+    const o = v as Record<string, unknown>;
+    if (o.name === 'folder' && typeof o.path === 'string' && 'split' in o) {
+      const abs = isAbsolute(o.path) ? o.path : resolve(configDir, o.path);
+      if (existsSync(abs)) return;
+      let stand = made.get(abs);
+      if (stand === undefined) {
+        stand = join(root, 'folders', String(made.size));
+        mkdirSync(stand, { recursive: true });
+        for (const [split, seed] of [
+          ['train', 10 * made.size],
+          ['test', 10 * made.size + 5],
+        ] as const)
+          renameSync(writeImageFolder({ perClass: 12, seed, tag: `shipped-${split}` }), join(stand, split));
+        made.set(abs, stand);
+      }
+      out.push(`${key}.path=${JSON.stringify(stand)}`);
+      return;
+    }
+    for (const [k, x] of Object.entries(o)) if (!(key === '' && k === 'sweep')) visit(x, key === '' ? k : `${key}.${k}`);
+  };
+  visit(c, '');
+  return out;
+}
+
 test('experiments/ holds the paper configs and the example', () => {
   for (const f of ['backdoor.yaml', 'spurious.yaml', 'natural.yaml', 'example.yaml']) assert.ok(files.includes(f), `${f} is shipped`);
 });
@@ -66,7 +103,7 @@ for (const file of files) {
     const full = loadConfig(path).config;
     const needsFashion = JSON.stringify(full).includes('fashion-mnist');
     if (needsFashion && !fashionMnistAvailable()) return; // CI installs dataset-fashion-mnist
-    const loaded = loadConfig(path, { overrides: tinyOverrides(full) });
+    const loaded = loadConfig(path, { overrides: [...tinyOverrides(full), ...folderStandIns(full, dirname(path))] });
     const out = await runExperiment({ loaded, root, log: () => {} });
     assert.ok(out.runs.length >= 1, 'at least one run');
     const rows = out.runs.flatMap((r) => r.rows);

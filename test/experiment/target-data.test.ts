@@ -16,7 +16,8 @@ import {
 } from '../../src/experiment/prepare.js';
 import { jobMetricRows } from '../../src/experiment/results.js';
 import type { TransferJobResult } from '../../src/experiment/jobs.js';
-import { fashionMnistAvailable, loadDataset } from '../../src/data/index.js';
+import { fashionMnistAvailable, loadDataset, type ImageDataset } from '../../src/data/index.js';
+import type { PoisonRecord } from '../../src/bias/index.js';
 
 const noFashion = !fashionMnistAvailable() && 'dataset-fashion-mnist not installed';
 
@@ -110,8 +111,9 @@ test('source and target images that overlap are refused by content, with both ke
 test('targets[].bias pastes the trigger on round(q*n) training images across classes, seeded, labels unchanged', () => {
   const ctx = ctxOf('experiments/backdoor.yaml', ['targets.0.dataset.limit=500', 'targets.0.bias={fraction: 0.1}']);
   const train = loadConfiguredDataset(ctx.config.targets[0].dataset, ctx.configDir, 3, 'target/mnist/train');
-  const a = debiasTarget(ctx, 0, train, 3);
-  const b = debiasTarget(ctx, 0, train, 3);
+  // In memory (the spec does not stream), so the datasets hold their pixels.
+  const a = debiasTarget(ctx, 0, train, 3) as { dataset: ImageDataset; record: PoisonRecord | null };
+  const b = debiasTarget(ctx, 0, train, 3) as { dataset: ImageDataset; record: PoisonRecord | null };
   const other = debiasTarget(ctx, 0, train, 4);
   assert.ok(a.record !== null && b.record !== null && other.record !== null);
   assert.equal(a.record.indices.length, 50);

@@ -17,10 +17,12 @@ import {
   type DatasetName,
   type DatasetSpec,
   type ImageDataset,
+  isStreamed,
+  type AnyDataset,
 } from '../../data/index.js';
 import { DatasetSpecSchema, describeIssues, formatIssue, type DatasetSpec as ConfigDatasetSpec } from '../../experiment/config/index.js';
 import { closestMatch } from '../../experiment/config/suggest.js';
-import { loadConfiguredDataset } from '../../experiment/prepare.js';
+import { loadExperimentDataset } from '../../experiment/prepare.js';
 import { CliError, defineCommand } from '../args.js';
 import { defineGroup } from '../tree.js';
 import { checkInt, printJson, runAction, type CommandIO, type FlagsOf, type PositionalsOf } from './io.js';
@@ -86,6 +88,33 @@ export const SOURCE_FLAGS = [
   { name: 'limit', type: 'number', description: 'Keep only the first n samples (after --classes).' },
 ] as const;
 
+/**
+ * `--stream` and `--cache` (datasets inspect, evaluate): read a folder through the on-disk shard
+ * cache, as an experiment does for a dataset spec with `stream: true`.
+ */
+export const STREAM_FLAGS = [
+  {
+    name: 'stream',
+    type: 'boolean',
+    description:
+      "folder only: decode the images once into the on-disk shard cache at --size and read them from it a batch at a time (a dataset spec's `stream: true`), instead of holding every pixel in memory.",
+  },
+  {
+    name: 'cache',
+    type: 'string',
+    valueName: 'dir',
+    description: 'With --stream: the shard cache folder (default $BIAS_TRANSFER_CACHE, else ./.cache).',
+  },
+] as const;
+
+/** The parsed `--size h,w` flag, or undefined. */
+export function parseSizeFlag(v: string | undefined): [number, number] | undefined {
+  if (v === undefined) return undefined;
+  const m = /^(\d+),(\d+)$/.exec(v);
+  if (m === null || Number(m[1]) === 0 || Number(m[2]) === 0) throw new CliError(`--size: expected height,width in pixels, got '${v}'`);
+  return [Number(m[1]), Number(m[2])];
+}
+
 /** datasets inspect's --limit: the seeded, class-balanced subset an experiment config's `limit` loads. */
 const INSPECT_FLAGS = [
   ...SOURCE_FLAGS.filter((f) => f.name !== 'limit'),
@@ -126,12 +155,24 @@ export const datasetsInspectCommand = defineCommand({
   description:
     'Pixel mean and std are per channel in 0..1 units (pixel/255), the units of a normalisation config. With --limit it loads what an experiment with that `limit` loads (the same seeded, class-balanced subset for --seed and --as).',
   positionals: NAME_POSITIONAL,
-  flags: [...INSPECT_FLAGS, { name: 'json', type: 'boolean', description: 'Print JSON instead of tables.' }],
+  flags: [
+    ...INSPECT_FLAGS,
+    {
+      name: 'size',
+      type: 'string',
+      valueName: 'h,w',
+      validate: (v: string) => (/^\d+,\d+$/.test(v) ? undefined : `expected height,width in pixels, got '${v}'`),
+      description: "folder: resize every image to height,width while decoding (a dataset spec's `size`); needed with --stream.",
+    },
+    ...STREAM_FLAGS,
+    { name: 'json', type: 'boolean', description: 'Print JSON instead of tables.' },
+  ],
   examples: [
     'datasets inspect fashion-mnist --split test',
     'datasets inspect mnist --classes 0,1,2,3 --limit 1000 --as target/digits/train --seed 0',
     'datasets inspect idx --path data/mnist --json',
     'datasets inspect cifar10 --path data/cifar-10-batches-bin',
+    'datasets inspect folder --path photos --split test --size 224,224 --stream',
   ],
   run: (flags, positionals, io): Promise<number> => runDatasetsInspect(flags, positionals, io),
 });
@@ -234,7 +275,7 @@ export function datasetSpecFromFlags(name: string, flags: SourceFlags): DatasetS
  * so a command loads the data exactly as an experiment would (`loadConfiguredDataset`: a `limit`
  * is the seeded, class-balanced subset). An invalid combination is a CliError naming the key.
  */
-export function configSpecOf(spec: DatasetSpec): ConfigDatasetSpec {
+export function configSpecOf(spec: DatasetSpec, opts: { stream?: boolean } = {}): ConfigDatasetSpec {
   const raw = {
     name: spec.name,
     split: spec.split,
@@ -245,8 +286,11 @@ export function configSpecOf(spec: DatasetSpec): ConfigDatasetSpec {
     testLabelsFile: spec.testLabelsFile ?? null,
     holdout: spec.holdout ?? null,
     ...(spec.holdoutSeed !== undefined ? { holdoutSeed: spec.holdoutSeed } : {}),
+    ...(spec.size !== undefined ? { size: spec.size } : {}),
+    ...(spec.channels !== undefined ? { channels: spec.channels } : {}),
     classes: spec.classes ?? null,
     limit: spec.limit ?? null,
+    ...(opts.stream === true ? { stream: true } : {}),
   };
   const r = DatasetSpecSchema.safeParse(raw);
   if (!r.success)
@@ -267,7 +311,7 @@ export interface DatasetReport {
 }
 
 /** Summarises a loaded dataset (counts, shape, classes, pixel statistics, attributes). */
-export function describeDataset(ds: ImageDataset): DatasetReport {
+export function describeDataset(ds: AnyDataset): DatasetReport {
   const counts = classCounts(ds);
   const attrByClass = ds.attributes ? new Int32Array(ds.classes.length) : undefined;
   if (attrByClass) for (let i = 0; i < ds.n; i++) if (ds.attributes![i]) attrByClass[ds.labels[i]]++;
@@ -330,11 +374,19 @@ export async function runDatasetsInspect(flags: DatasetsInspectFlags, positional
     const spec = datasetSpecFromFlags(positionals.name, { ...flags, limit: undefined });
     checkInt('limit', flags.limit);
     checkInt('seed', flags.seed, 0);
-    // With --limit, the experiment's own loader: the same seeded, class-balanced subset (not the first n).
+    const size = parseSizeFlag(flags.size);
+    if (size !== undefined) spec.size = size;
+    const stream = flags.stream === true;
+    if (flags.cache !== undefined && !stream) throw new CliError('--cache applies with --stream only');
+    // With --limit or --stream, the experiment's own loader: the same seeded, class-balanced subset
+    // (not the first n), and the same shard cache.
     const ds =
-      flags.limit === undefined
+      flags.limit === undefined && !stream
         ? loadDataset(spec)
-        : loadConfiguredDataset(configSpecOf({ ...spec, limit: flags.limit }), process.cwd(), flags.seed, flags.as);
+        : loadExperimentDataset(configSpecOf({ ...spec, limit: flags.limit }, { stream }), process.cwd(), flags.seed, flags.as, {
+            cacheRoot: flags.cache !== undefined ? path.resolve(flags.cache) : undefined,
+            log: io.err,
+          });
     const r = describeDataset(ds);
     if (flags.json) {
       printJson(io, r);

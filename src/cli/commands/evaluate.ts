@@ -4,11 +4,12 @@
  * so an import can be checked before an audit is trusted. The dataset flags are `datasets
  * inspect`'s, the loading and batch transform an experiment's (src/evaluate).
  */
+import path from 'node:path';
 import { DATASET_NAMES } from '../../data/index.js';
 import { IMAGENET_NORM, evaluateWeights, type EvaluationReport } from '../../evaluate/evaluate.js';
 import { formatPercent } from '../../train/progress.js';
 import { CliError, defineCommand } from '../args.js';
-import { SOURCE_FLAGS, configSpecOf, datasetSpecFromFlags } from './datasets.js';
+import { SOURCE_FLAGS, STREAM_FLAGS, configSpecOf, datasetSpecFromFlags, parseSizeFlag } from './datasets.js';
 import { checkInt, printJson, requireFile, runAction, type CommandIO, type FlagsOf, type PositionalsOf } from './io.js';
 import { formatTable } from './table.js';
 
@@ -67,8 +68,10 @@ export const evaluateCommand = defineCommand({
       type: 'string',
       valueName: 'h,w',
       validate: (v: string) => (/^\d+,\d+$/.test(v) ? undefined : `expected height,width in pixels, got '${v}'`),
-      description: "Resize every image to this height,width (bilinear) before the model; default the data's size.",
+      description:
+        "Resize every image to this height,width (bilinear) before the model; default the data's size. With --stream: the size the images are decoded to, once, into the shard cache (required).",
     },
+    ...STREAM_FLAGS,
     { name: 'batch-size', type: 'number', default: 256, description: 'Images per forward pass (memory, not results).' },
     { name: 'seed', type: 'number', default: 0, description: 'Seed of the --limit subset and of the bootstrap interval.' },
     { name: 'resamples', type: 'number', default: 1000, description: 'Bootstrap resamples of the top-1 interval.' },
@@ -137,7 +140,14 @@ export async function runEvaluate(
     checkInt('batch-size', flags['batch-size']);
     checkInt('seed', flags.seed, 0);
     checkInt('resamples', flags.resamples);
-    const dataset = configSpecOf(datasetSpecFromFlags(flags.data, flags));
+    const stream = flags.stream === true;
+    if (flags.cache !== undefined && !stream) throw new CliError('--cache applies with --stream only');
+    const spec = datasetSpecFromFlags(flags.data, flags);
+    const size = parseSizeFlag(flags.size);
+    // Streamed: the images are decoded to --size once, into the shard cache (the batch then resizes nothing).
+    if (stream && size === undefined) throw new CliError('--stream needs --size h,w: the shard cache stores every image at one size');
+    if (stream) spec.size = size;
+    const dataset = configSpecOf(spec, { stream });
     const mean = parseNorm(flags.mean, 'mean');
     const std = parseNorm(flags.std, 'std');
     if ((mean === undefined) !== (std === undefined)) throw new CliError('give --mean and --std together');
@@ -147,9 +157,11 @@ export async function runEvaluate(
       baseDir: process.cwd(),
       seed: flags.seed,
       norm: mean !== undefined && std !== undefined ? { mean, std } : undefined,
-      size: flags.size !== undefined ? (flags.size.split(',').map(Number) as [number, number]) : undefined,
+      size,
       batchSize: flags['batch-size'],
       resamples: flags.resamples,
+      cacheRoot: flags.cache !== undefined ? path.resolve(flags.cache) : undefined,
+      log: io.err,
     });
     if (flags.json) printJson(io, report);
     else io.out(formatEvaluation(report));

@@ -2,3 +2,4 @@
 export * from './decode.js';
 export * from './shards.js';
 export * from './streamed.js';
+export * from './spec.js';

@@ -23,6 +23,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { DatasetError } from '../errors.js';
 import { isDir } from '../loaders/files.js';
+import { fixedOutputSize } from '../decode.js';
 import { DECODE_RECIPE, decodeFiles, type DecodeSettings } from './decode.js';
 
 /** Version of the shard layout; part of the key. */
@@ -47,7 +48,8 @@ export interface FolderListing {
   readonly files: readonly ListedFile[];
 }
 
-const IMAGE_EXT = /\.(png|jpe?g)$/i;
+// The extensions loadImageFolder reads (src/data/loaders/folder.ts), so both list the same files.
+const IMAGE_EXT = /\.(png|jpe?g|webp)$/i;
 const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 function listNames(dir: string): fs.Dirent[] {
@@ -171,6 +173,8 @@ export function cacheKey(listing: FolderListing, digests: readonly string[], set
       recipe: DECODE_RECIPE,
       channels: settings.channels,
       size: settings.size,
+      // Only when set, so the keys of caches stretched to `size` are what they were before transforms.
+      ...(settings.transform !== undefined ? { transform: settings.transform } : {}),
       classes: listing.classes,
     }),
   );
@@ -253,6 +257,12 @@ export function buildShardCache(listing: FolderListing, opts: BuildCacheOptions)
   if (settings.channels !== 1 && settings.channels !== 3) throw new RangeError(`channels must be 1 or 3, got ${String(settings.channels)}`);
   if (!(settings.size.length === 2 && settings.size.every((v) => Number.isInteger(v) && v > 0)))
     throw new DatasetError(listing.root, `size must be [height, width] of positive integers, got ${JSON.stringify(settings.size)}`);
+  const fixed = fixedOutputSize(settings.transform);
+  if (settings.transform !== undefined && (fixed === null || fixed[0] !== settings.size[0] || fixed[1] !== settings.size[1]))
+    throw new DatasetError(
+      listing.root,
+      `a cached transform must fix the output size to size ${JSON.stringify(settings.size)} (a centerCrop of that size), got ${JSON.stringify(settings.transform)}`,
+    );
   const log = opts.log ?? (() => {});
   const { digests, hashed } = fileDigests(listing, opts.cacheRoot);
   const key = cacheKey(listing, digests, settings);

@@ -116,6 +116,15 @@ export const DatasetSpecSchema = z
       .nullable()
       .default(null)
       .describe('Keep at most this many samples (a seeded, class-stratified subset). null = all samples.'),
+    stream: z
+      .boolean()
+      .optional()
+      .describe(
+        "'folder' only: decode the images once into the on-disk shard cache (uint8, keyed by the files' content and the " +
+          'decoding) and stream training and evaluation batches from it instead of holding every pixel in memory: the same ' +
+          'images, order and numbers as the in-memory path. Needs `size` or `transform.centerCrop`. The cache lives under ' +
+          '$BIAS_TRANSFER_CACHE, else <results root>/.cache (docs/large-datasets.md). Absent or false = in memory.',
+      ),
   })
   .superRefine((d, ctx) => {
     if (d.name !== 'idx')
@@ -160,6 +169,18 @@ export const DatasetSpecSchema = z
         code: 'custom',
         path: ['transform'],
         message: 'give either size (stretch) or transform (resize / centerCrop), not both',
+      });
+    if (d.stream === true && d.name !== 'folder')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['stream'],
+        message: `only 'folder' datasets can be streamed from the shard cache; '${d.name}' is read into memory (remove stream)`,
+      });
+    if (d.stream === true && d.name === 'folder' && d.size === null && (d.transform === undefined || d.transform.centerCrop === null))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['stream'],
+        message: 'a streamed folder needs a fixed image size: set size: [h, w] or transform.centerCrop (the cache stores one size)',
       });
     if (d.name === 'folder' && d.path === null) {
       ctx.addIssue({ code: 'custom', path: ['path'], message: "dataset 'folder' needs a path" });

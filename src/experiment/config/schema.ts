@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { BiasSchema, TriggerSchema, PositionSchema } from './bias.js';
-import { ClassRefSchema, DatasetSpecSchema } from './dataset.js';
+import { ClassRefSchema, DatasetSpecSchema, type DatasetSpec } from './dataset.js';
 import { TrainingSchema } from './training.js';
 import { PretrainedSchema } from './pretrained.js';
 
@@ -267,6 +267,7 @@ export const ExperimentConfigSchema = z
         path: ['sourceTraining'],
         message: 'required: the source is trained here (source.pretrained is not set); give at least { epochs: N }',
       });
+    streamIssues(c).forEach(({ path, message }) => ctx.addIssue({ code: 'custom', path, message }));
     const seen = new Set<string>();
     c.targets.forEach((t, i) => {
       if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: ['targets', i, 'name'], message: `duplicate target name '${t.name}'` });
@@ -274,6 +275,41 @@ export const ExperimentConfigSchema = z
     });
   })
   .describe('A bias-transfer experiment: biased source task, model, training, targets, transfer modes, evaluation, sweep.');
+
+/**
+ * Where `stream: true` cannot be honoured, each with the config path of the `stream` key and why:
+ * a spurious bias's attribute images (drawn per sample from an in-memory dataset; the main images
+ * of the source and targets can stream) and class-patch probes (they crop from an in-memory
+ * dataset; give the probe a small dataset of its own instead of a streamed source).
+ */
+function streamIssues(c: {
+  source: { dataset: DatasetSpec; bias: z.output<typeof BiasSchema> };
+  targets: readonly { dataset: DatasetSpec; testDataset: DatasetSpec }[];
+  evaluation: { patches: readonly PatchProbeSpec[] };
+}): { path: (string | number)[]; message: string }[] {
+  const out: { path: (string | number)[]; message: string }[] = [];
+  const bias = c.source.bias;
+  if (bias.kind === 'spurious' && bias.attribute.kind === 'dataset' && bias.attribute.dataset.stream === true)
+    out.push({
+      path: ['source', 'bias', 'attribute', 'dataset', 'stream'],
+      message: 'attribute images are read into memory (one is drawn per sample and resized to the attribute side): remove stream',
+    });
+  c.evaluation.patches.forEach((p, i) => {
+    if (p.kind !== 'class-patch') return;
+    if (p.dataset !== null && p.dataset.stream === true)
+      out.push({
+        path: ['evaluation', 'patches', i, 'dataset', 'stream'],
+        message: 'a class-patch probe crops from an in-memory dataset (a few images per class): remove stream',
+      });
+    if (p.dataset === null && c.source.dataset.stream === true)
+      out.push({
+        path: ['evaluation', 'patches', i, 'dataset'],
+        message:
+          'this class-patch probe would crop from the source dataset, which is streamed (source.dataset.stream): give the probe a small in-memory dataset of its own',
+      });
+  });
+  return out;
+}
 
 /** A validated experiment config with every default filled in. */
 export type ExperimentConfig = z.output<typeof ExperimentConfigSchema>;
