@@ -1,5 +1,5 @@
 /**
- * `--stream` (and `--cache`) on `datasets-inspect` and `evaluate`: a folder read through the on-disk
+ * `--stream` (and `--cache`) on `datasets inspect` and `evaluate`: a folder read through the on-disk
  * shard cache gives the same report as read into memory (images already at --size, so neither path
  * resizes), the cache lands where --cache says, and misuse is a usage error naming the flag.
  */
@@ -36,7 +36,7 @@ const model = createModel({ arch: 'small-cnn', numClasses: 3, inChannels: 3, wid
 saveModel(weights, model);
 model.dispose();
 
-test('datasets-inspect --stream reports what the in-memory load reports, from the cache --cache names', async () => {
+test('datasets inspect --stream reports what the in-memory load reports, from the cache --cache names', async () => {
   const cache = path.join(dir, 'cache-inspect');
   const mem = await call(datasetsInspectCommand, runDatasetsInspect, ['folder', '--path', data, '--json']);
   const str = await call(datasetsInspectCommand, runDatasetsInspect, [
