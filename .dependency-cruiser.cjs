@@ -2,7 +2,8 @@
  * Import rules for src/, checked by `npm run lint` (dependency-cruiser): no import cycles, and the
  * layers point one way, so the floors stay floors (docs/architecture.md draws them):
  *
- *   src/torch                                   the native tensor library; imports nothing above it
+ *   src/torch, src/store                        the native tensor library; the results store (runs,
+ *                                               metrics, cache, code version); each imports no other src/ folder
  *   src/nn, src/data                            modules and models; datasets (on torch)
  *   src/bias, src/train, src/metrics, src/report  biases, the trainer, metrics, report rendering
  *   src/audit, src/experiment                   capabilities built from the library
@@ -11,6 +12,7 @@
 /** Folders a layer may not import from, by layer (a regex alternative of folder names). */
 const above = {
   torch: '[a-z-]+', // anything else in src/
+  store: '[a-z-]+',
   'nn|data': 'bias|train|metrics|report|audit|experiment|queue|serve|cli',
   'bias|train|metrics|report': 'audit|experiment|queue|serve|cli',
   audit: 'experiment|queue|serve|cli',

@@ -16,7 +16,7 @@ import { exportJsonSchema, loadConfig, expandSweep, type LoadedConfig } from '..
 import { writeExperimentReport } from '../experiment/publish.js';
 import { createProgressPrinter } from '../train/progress.js';
 import type { ProgressEvent } from '../train/trainer.js';
-import { indexPath, openStore } from '../experiment/store/index.js';
+import { indexPath, openStore } from '../store/index.js';
 import { chooseRuns, finishedSeeds, type RunChoice } from '../experiment/run-ids.js';
 import { setNumThreads } from '../torch/index.js';
 import { QUEUE_FLAG, WORKERS_FLAG, withExecution, type ExecutionFlags } from './worker.js';

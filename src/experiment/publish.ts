@@ -21,7 +21,7 @@ import { ACCURACY_FLOOR, CHANCE_MARGIN, aggregate, experimentSections, smokeTest
 import { describeRun } from './describe.js';
 import { probeExampleImages } from './probes.js';
 import { chooseRuns, codeHash, codeOfRunId, finishedSeeds, type RunChoice } from './run-ids.js';
-import { openStore, type MetricRecord } from './store/index.js';
+import { openStore, type MetricRecord } from '../store/index.js';
 
 function pick(ds: ImageDataset, perClass: number, only?: Uint8Array): number[] {
   const out: number[] = [];

@@ -10,10 +10,10 @@
  */
 import { createHash } from 'node:crypto';
 import { buildInfo } from '../torch/index.js';
-import { codeVersion } from './code-version.js';
+import { codeVersion } from '../store/code-version.js';
 import { expandSweep, stableHash, type ExperimentConfig } from './config/index.js';
 import { inputsHash } from './inputs.js';
-import type { RunRecord, RunStore } from './store/index.js';
+import type { RunRecord, RunStore } from '../store/index.js';
 
 let memo: string | null = null;
 

@@ -10,7 +10,7 @@ import { writePredictionsCsv } from '../metrics/index.js';
 import { buildInfo, setNumThreads } from '../torch/index.js';
 import { expandSweep, type ExperimentConfig, type LoadedConfig } from './config/index.js';
 import { codeHash, runIdFor, staleRun } from './run-ids.js';
-import { openStore, type MetricRow, type RunRecord, type RunStore } from './store/index.js';
+import { openStore, type MetricRow, type RunRecord, type RunStore } from '../store/index.js';
 import { LOCAL_JOBS, type JobContext, type JobExecutor, type SourceModelInfo, type TransferJobResult } from './jobs.js';
 import type { ImageDataset } from '../data/types.js';
 import {

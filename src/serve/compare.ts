@@ -8,7 +8,7 @@
  * run's own bootstrap interval over test images.
  */
 import { aggregate, type Agg } from '../experiment/report.js';
-import type { MetricRecord, RunRecord } from '../experiment/store/index.js';
+import type { MetricRecord, RunRecord } from '../store/index.js';
 import { barChart, toCsv } from '../report/index.js';
 
 /** A metric the comparison can show, with how it is named and which condition it is read under by default. */

@@ -9,7 +9,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RunRecord } from '../experiment/store/index.js';
+import type { RunRecord } from '../store/index.js';
 import { FASHION_MNIST_CLASSES } from '../data/loaders/fashionMnist.js';
 import { className } from '../experiment/probe-names.js';
 import type { ProgressLogEntry } from '../train/progress.js';

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { experimentSections, type ReportInput } from '../../src/experiment/report.js';
-import type { MetricRecord } from '../../src/experiment/store/index.js';
+import type { MetricRecord } from '../../src/store/index.js';
 
 function row(kind: 'biased' | 'clean' | null, mode: string, condition: string, metric: string, value: number, seed = 0): MetricRecord {
   return {

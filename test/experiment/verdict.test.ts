@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { aggregate, experimentSections, type ReportInput } from '../../src/experiment/report.js';
 import { judgeAtLeast, judgeFlatDose, judgeGreater, judgeLess, type Estimate } from '../../src/experiment/verdict.js';
-import type { MetricRecord } from '../../src/experiment/store/index.js';
+import type { MetricRecord } from '../../src/store/index.js';
 import { studentTQuantile } from '../../src/metrics/studentT.js';
 
 const est = (mean: number, half: number, n = 3): Estimate => ({ mean, lo: mean - half, hi: mean + half, n });

@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { openStore } from '../../src/experiment/store/index.js';
+import { openStore } from '../../src/store/index.js';
 import { realRoot } from '../../src/serve/paths.js';
 import { differingKeys, flattenConfig, jobCount, runCurves, runEta, sourceKinds, targetClassNames } from '../../src/serve/runinfo.js';
 import { metricName, metricText } from '../../src/serve/views.js';

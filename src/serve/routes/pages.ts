@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import type { RunRecord } from '../../experiment/store/index.js';
+import type { RunRecord } from '../../store/index.js';
 import { buildComparison, comparisonCsv, HEADLINE_METRICS, pickableMetrics, sweepPoints, type CompareItem } from '../compare.js';
 import { RUN_ID_SCHEMA, RUN_PARAMS, type ServeContext } from '../context.js';
 import { HttpError, isInside } from '../paths.js';

@@ -24,7 +24,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { projectRoot } from './store/meta.js';
+import { projectRoot } from './meta.js';
 
 /** Folders (relative to the project root) whose files determine the numbers. */
 export const NUMERIC_CODE_DIRS = [
@@ -48,8 +48,6 @@ export const REPORT_ONLY_FILES = [
   'src/experiment/publish.ts',
   'src/experiment/verdict.ts',
   'src/experiment/probe-names.ts',
-  'src/experiment/code-version.ts',
-  'src/experiment/store',
   'src/train/progress.ts',
 ] as const;
 

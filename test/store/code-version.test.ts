@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { numericCodeFiles, REPORT_ONLY_FILES } from '../../src/experiment/code-version.js';
-import { projectRoot } from '../../src/experiment/store/meta.js';
+import { numericCodeFiles, REPORT_ONLY_FILES } from '../../src/store/code-version.js';
+import { projectRoot } from '../../src/store/meta.js';
 
 test('every report-only entry exists and none of them is hashed', () => {
   const root = projectRoot();
