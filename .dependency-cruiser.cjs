@@ -7,17 +7,19 @@
  *   src/nn, src/data                            modules and models; datasets (on torch)
  *   src/bias, src/train, src/metrics, src/report  biases, the trainer, metrics, report rendering
  *   src/audit, src/experiment                   capabilities built from the library
+ *   src/publish                                 report content (sections, findings, verdicts), from the store
  *   src/queue -> src/serve -> src/cli           runners and front ends, from above
  */
 /** Folders a layer may not import from, by layer (a regex alternative of folder names). */
 const above = {
   torch: '[a-z-]+', // anything else in src/
   store: '[a-z-]+',
-  'nn|data': 'bias|train|metrics|report|audit|experiment|queue|serve|cli',
-  'bias|train|metrics|report': 'audit|experiment|queue|serve|cli',
-  audit: 'experiment|queue|serve|cli',
-  experiment: 'audit|queue|serve|cli',
-  queue: 'audit|serve|cli',
+  'nn|data': 'bias|train|metrics|report|audit|experiment|publish|queue|serve|cli',
+  'bias|train|metrics|report': 'audit|experiment|publish|queue|serve|cli',
+  audit: 'experiment|publish|queue|serve|cli',
+  experiment: 'audit|publish|queue|serve|cli',
+  publish: 'audit|queue|serve|cli',
+  queue: 'audit|publish|serve|cli',
   serve: 'cli',
 };
 

@@ -13,7 +13,7 @@ import { defineCommand, SET_FLAG, CliError } from './args.js';
 import { closestMatch } from '../experiment/config/suggest.js';
 import { checkInt, type CommandIO } from './commands/io.js';
 import { exportJsonSchema, loadConfig, expandSweep, type LoadedConfig } from '../experiment/config/index.js';
-import { writeExperimentReport } from '../experiment/publish.js';
+import { writeExperimentReport } from '../publish/publish.js';
 import { createProgressPrinter } from '../train/progress.js';
 import type { ProgressEvent } from '../train/trainer.js';
 import { indexPath, openStore } from '../store/index.js';

@@ -46,7 +46,7 @@ export interface RunExperimentOptions {
   executor?: JobExecutor;
   /**
    * Reuse a finished run of the same config made by other code (a different code version, see
-   * ./code-version.ts) instead of rerunning it; the outcome and the report say which. Default false.
+   * src/store/code-version.ts) instead of rerunning it; the outcome and the report say which. Default false.
    */
   acceptStale?: boolean;
   /**

@@ -1,22 +1,54 @@
 /**
- * The code version's hand-kept list of report-only files cannot rot: every entry names a file or
- * folder of this project (a renamed report file would otherwise silently count as numeric code,
- * or a deleted entry hide nothing while looking as if it did), and none of them is among the
- * hashed files. The list goes once the report content leaves src/experiment (issue 17).
+ * The code version is the hash of the numeric folders' contents under their relative names, with
+ * no list of exceptions: report content, the store and the front ends live outside those folders,
+ * so editing or moving them never changes it, and every file inside them counts.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
-import { numericCodeFiles, REPORT_ONLY_FILES } from '../../src/store/code-version.js';
+import { after, test } from 'node:test';
+import { codeVersion, NUMERIC_CODE_DIRS, numericCodeFiles } from '../../src/store/code-version.js';
 import { projectRoot } from '../../src/store/meta.js';
 
-test('every report-only entry exists and none of them is hashed', () => {
+const tmp = mkdtempSync(join(tmpdir(), 'code-version-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+function project(name: string, files: Record<string, string>): string {
+  const root = join(tmp, name);
+  for (const [rel, text] of Object.entries(files)) {
+    mkdirSync(join(root, rel, '..'), { recursive: true });
+    writeFileSync(join(root, rel), text);
+  }
+  return root;
+}
+
+test('every file of the numeric folders is hashed, and nothing outside them', () => {
   const root = projectRoot();
-  for (const rel of REPORT_ONLY_FILES) assert.ok(existsSync(join(root, rel)), `REPORT_ONLY_FILES names ${rel}, which does not exist`);
+  const walk = (rel: string): string[] =>
+    statSync(join(root, rel)).isDirectory() ? readdirSync(join(root, rel)).flatMap((e) => walk(`${rel}/${e}`)) : [rel];
+  const expected = NUMERIC_CODE_DIRS.flatMap((d) => walk(d)).sort();
   const hashed = numericCodeFiles(root);
-  for (const rel of REPORT_ONLY_FILES)
-    assert.ok(!hashed.some((f) => f === rel || f.startsWith(`${rel}/`)), `${rel} is report-only but hashed`);
-  for (const f of hashed) assert.ok(!/^src\/experiment\/report[^/]*\.ts$/.test(f), `${f}: report files are not hashed`);
+  assert.deepEqual(hashed, expected);
   assert.ok(hashed.includes('src/experiment/prepare.ts') && hashed.includes('src/nn/fusion.ts'), 'numeric code is hashed');
+  for (const f of hashed) assert.doesNotMatch(f, /^src\/(publish|store|report|cli|serve|queue)\//, `${f} is not numeric code`);
+});
+
+test('a report-only edit or move keeps the version; a numeric edit, rename or new file changes it', () => {
+  const base = {
+    'src/experiment/prepare.ts': 'export const p = 1;',
+    'src/publish/report.ts': 'export const r = 1;',
+    'src/store/db.ts': 'export const d = 1;',
+    'native/src/addon.cc': 'int x;',
+  };
+  const a = codeVersion(project('a', base));
+  const moved = project('moved', { ...base, 'src/publish/report.ts': 'export const r = 2;' });
+  renameSync(join(moved, 'src/publish/report.ts'), join(moved, 'src/publish/sections.ts'));
+  cpSync(join(moved, 'src/store'), join(moved, 'src/store2'), { recursive: true });
+  assert.equal(codeVersion(moved), a, 'report and store edits and moves keep the version');
+  assert.notEqual(codeVersion(project('edit', { ...base, 'src/experiment/prepare.ts': 'export const p = 2;' })), a, 'a numeric edit');
+  const renamed = project('renamed', base);
+  renameSync(join(renamed, 'src/experiment/prepare.ts'), join(renamed, 'src/experiment/prep.ts'));
+  assert.notEqual(codeVersion(renamed), a, 'a numeric file renamed');
+  assert.notEqual(codeVersion(project('added', { ...base, 'src/experiment/new.ts': '' })), a, 'a new numeric file');
 });

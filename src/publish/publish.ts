@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { exampleGridPng, gridImages, type GridRow } from '../bias/index.js';
 import type { ImageDataset } from '../data/types.js';
 import { renderReport, toCsv, type ReportImage, type Section } from '../report/index.js';
-import { expandSweep, type LoadedConfig } from './config/index.js';
+import { expandSweep, type LoadedConfig } from '../experiment/config/index.js';
 import {
   describeDataSpec,
   loadSource,
@@ -16,11 +16,11 @@ import {
   sourceVariants,
   type PrepareContext,
   type TargetData,
-} from './prepare.js';
+} from '../experiment/prepare.js';
 import { ACCURACY_FLOOR, CHANCE_MARGIN, aggregate, experimentSections, smokeTest, type FloorCheck } from './report.js';
 import { describeRun } from './describe.js';
-import { probeExampleImages } from './probes.js';
-import { chooseRuns, codeHash, codeOfRunId, finishedSeeds, type RunChoice } from './run-ids.js';
+import { probeExampleImages } from '../experiment/probes.js';
+import { chooseRuns, codeHash, codeOfRunId, finishedSeeds, type RunChoice } from '../experiment/run-ids.js';
 import { openStore, type MetricRecord } from '../store/index.js';
 
 function pick(ds: ImageDataset, perClass: number, only?: Uint8Array): number[] {

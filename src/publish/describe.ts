@@ -4,8 +4,8 @@
  * config's hand-written description, which can go stale (e.g. under `reproduce --quick`'s overrides).
  */
 import type { ImageDataset } from '../data/types.js';
-import type { ExperimentConfig } from './config/index.js';
-import type { TargetData } from './prepare.js';
+import type { ExperimentConfig } from '../experiment/config/index.js';
+import type { TargetData } from '../experiment/prepare.js';
 
 const count = (n: number) => n.toLocaleString('en-US');
 const epochs = (n: number) => `${n} epoch${n === 1 ? '' : 's'}`;

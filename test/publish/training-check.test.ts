@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ACCURACY_FLOOR, accuracyFloor, aggKey, smokeTest, trainingCheck, type Agg } from '../../src/experiment/report.js';
+import { ACCURACY_FLOOR, accuracyFloor, aggKey, smokeTest, trainingCheck, type Agg } from '../../src/publish/report.js';
 import type { MetricRecord } from '../../src/store/index.js';
 import { finalGain } from '../../src/experiment/results.js';
 
