@@ -49,6 +49,14 @@ module.exports = {
       to: { path: `^src/(${upper})/`, pathNot: `^src/(${layer})/` },
     })),
     {
+      name: 'publish-reads-the-store',
+      severity: 'error',
+      comment:
+        'Report content reads what runs wrote (src/store: metrics, facts) and the config; it does not prepare data or run jobs. Only src/publish/legacy-facts.ts (reports on runs from before facts) may.',
+      from: { path: '^src/publish/', pathNot: '^src/publish/legacy-facts\\.ts$' },
+      to: { path: '^src/experiment/', pathNot: '^src/experiment/(config/|run-ids\\.ts$)' },
+    },
+    {
       name: 'layers-know-no-neighbours',
       severity: 'error',
       comment: 'A layer in src/nn/layers imports another layer: fusion belongs to the pass in src/nn/fusion.ts, not to the layers.',

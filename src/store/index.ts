@@ -2,6 +2,7 @@
 export * from './store.js';
 export * from './query.js';
 export * from './reader.js';
+export * from './facts.js';
 export * from './cache.js';
 export * from './claims.js';
 export * from './layout.js';
