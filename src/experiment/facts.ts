@@ -44,7 +44,7 @@ function sourceExample(ctx: PrepareContext, variants: readonly SourceVariant[]):
 /** Collects one run's facts while it prepares its data; see the file comment. */
 export class RunFactsBuilder {
   readonly #seed: number;
-  readonly #source: ImageDataset;
+  readonly #source: RunFacts['source'];
   readonly #sourceTest: RunFacts['sourceTest'];
   readonly #targets: TargetFacts[] = [];
   readonly #examples: ImageFact[] = [];
@@ -68,7 +68,7 @@ export class RunFactsBuilder {
   ) {
     const c = ctx.config;
     this.#seed = seed;
-    this.#source = source;
+    this.#source = { classes: [...source.classes], images: source.n };
     // The same test split the runner measures source accuracy on (runInputs): none for a
     // pretrained or spurious source.
     this.#sourceTest =
@@ -118,7 +118,7 @@ export class RunFactsBuilder {
     const facts: RunFacts = {
       version: FACTS_VERSION,
       seed: this.#seed,
-      source: { classes: [...this.#source.classes], images: this.#source.n },
+      source: this.#source,
       sourceTest: this.#sourceTest,
       targets: this.#targets,
       examples: this.#examples,

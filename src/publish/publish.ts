@@ -1,6 +1,9 @@
 /**
  * Writes an experiment's report: HTML (self-contained), the aggregated numbers as CSV and JSON,
- * from the rows indexed in the store — so a report can be rebuilt at any time without training.
+ * from the rows indexed in the store and the facts its runs wrote (class names, image counts,
+ * probe names, example pictures; src/store/facts.ts) — so a report can be rebuilt at any time
+ * without training, and without loading a dataset (runs of older code, which wrote no facts, get
+ * them recomputed from the data: ./legacy-facts.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,7 +40,8 @@ function factsRun(
  * Sections for one experiment config, from the store under `root`: the runs of the current code
  * version, or with `acceptStale` a finished run of the same config made by other code where the
  * current code has none (the overview then says how many and which code made them). With `pool`,
- * the seeds of every finished run of the config under `root` join the config's own.
+ * the seeds of every finished run of the config under `root` join the config's own. What the data
+ * was (classes, counts, pictures) comes from the facts of one run (`factsRun`).
  */
 export function sectionsFor(
   root: string,
