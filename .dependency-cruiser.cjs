@@ -2,20 +2,24 @@
  * Import rules for src/, checked by `npm run lint` (dependency-cruiser): no import cycles, and the
  * layers point one way, so the floors stay floors (docs/architecture.md draws them):
  *
- *   src/torch                                   the native tensor library; imports nothing above it
+ *   src/torch, src/store                        the native tensor library; the results store (runs,
+ *                                               metrics, cache, code version); each imports no other src/ folder
  *   src/nn, src/data                            modules and models; datasets (on torch)
  *   src/bias, src/train, src/metrics, src/report  biases, the trainer, metrics, report rendering
  *   src/audit, src/experiment                   capabilities built from the library
+ *   src/publish                                 report content (sections, findings, verdicts), from the store
  *   src/queue -> src/serve -> src/cli           runners and front ends, from above
  */
 /** Folders a layer may not import from, by layer (a regex alternative of folder names). */
 const above = {
   torch: '[a-z-]+', // anything else in src/
-  'nn|data': 'bias|train|metrics|report|audit|experiment|queue|serve|cli',
-  'bias|train|metrics|report': 'audit|experiment|queue|serve|cli',
-  audit: 'experiment|queue|serve|cli',
-  experiment: 'audit|queue|serve|cli',
-  queue: 'audit|serve|cli',
+  store: '[a-z-]+',
+  'nn|data': 'bias|train|metrics|report|audit|experiment|publish|queue|serve|cli',
+  'bias|train|metrics|report': 'audit|experiment|publish|queue|serve|cli',
+  audit: 'experiment|publish|queue|serve|cli',
+  experiment: 'audit|publish|queue|serve|cli',
+  publish: 'audit|queue|serve|cli',
+  queue: 'audit|publish|serve|cli',
   serve: 'cli',
 };
 
@@ -44,6 +48,14 @@ module.exports = {
       from: { path: `^src/(${layer})/` },
       to: { path: `^src/(${upper})/`, pathNot: `^src/(${layer})/` },
     })),
+    {
+      name: 'publish-reads-the-store',
+      severity: 'error',
+      comment:
+        'Report content reads what runs wrote (src/store: metrics, facts) and the config; it does not prepare data or run jobs. Only src/publish/legacy-facts.ts (reports on runs from before facts) may.',
+      from: { path: '^src/publish/', pathNot: '^src/publish/legacy-facts\\.ts$' },
+      to: { path: '^src/experiment/', pathNot: '^src/experiment/(config/|run-ids\\.ts$)' },
+    },
     {
       name: 'layers-know-no-neighbours',
       severity: 'error',

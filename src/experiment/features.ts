@@ -24,7 +24,7 @@ import { fromTyped, loadSafetensors, saveSafetensors } from '../torch/index.js';
 import { computeFeatures, type FeatureMatrix } from '../train/features.js';
 import { parseTransferMode, type TransferMode } from '../train/transfer.js';
 import { stableHash, type ExperimentConfig } from './config/index.js';
-import type { RunStore } from './store/index.js';
+import type { RunStore } from '../store/index.js';
 
 /**
  * The switch for cached features (default on). Off trains every fixed-mode head through the

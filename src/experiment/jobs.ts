@@ -18,7 +18,7 @@ import { train, type ProgressEvent, type TrainResult, type TrainSpec } from '../
 import type { ScheduleSpec } from '../train/schedule.js';
 import { stableHash, type ExperimentConfig, type TrainingSpec } from './config/index.js';
 import { configModelSpec } from './model-spec.js';
-import type { RunStore } from './store/index.js';
+import type { RunStore } from '../store/index.js';
 import type { SourceVariant, TargetData } from './prepare.js';
 import { cachedFeatures, usesCachedFeatures } from './features.js';
 

@@ -4,7 +4,7 @@
  * poisoned-image counts) are bookkeeping of the source, not of an evaluation, and are always kept.
  */
 import type { MetricName } from './config/index.js';
-import type { MetricRow } from './store/index.js';
+import type { MetricRow } from '../store/index.js';
 
 /** Each family's metric names: exact names, or prefixes ending in ':' (per-class rows such as 'hist:3'). */
 export const METRIC_FAMILIES: Readonly<Record<MetricName, readonly string[]>> = {

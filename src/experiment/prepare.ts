@@ -263,28 +263,6 @@ export function sourceTestSpec(spec: DatasetSpec, configDir: string): DatasetSpe
   return { ...spec, split: 'test', range: null, limit: Math.min(spec.limit ?? 2000, 2000) };
 }
 
-/**
- * A line saying which images a dataset spec reads: format, split (and where it comes from),
- * classes, range and limit, and how many images were loaded, e.g.
- * `mnist test split, 1,000 images (seeded class-balanced subset of 2,004)`.
- */
-export function describeDataSpec(spec: DatasetSpec, n?: number): string {
-  const parts: string[] = [];
-  const origin =
-    spec.holdout !== null
-      ? `${spec.split} part of a seeded ${Math.round(spec.holdout * 100)}% holdout (holdoutSeed ${spec.holdoutSeed})`
-      : spec.name === 'folder'
-        ? `${spec.split} split (its ${spec.split === 'test' ? 'test/ or val/' : 'train/'} folder, or the whole folder for a flat training set)`
-        : `${spec.split} split`;
-  parts.push(`${spec.name}${spec.path !== null ? ` at ${spec.path}` : ''}, ${origin}`);
-  if (spec.range !== null) parts.push(`positions [${spec.range[0]}, ${spec.range[1]})`);
-  if (spec.classes !== null) parts.push(`classes ${spec.classes.map((x) => JSON.stringify(x)).join(', ')}`);
-  if (n !== undefined)
-    parts.push(`${n.toLocaleString('en-US')} images${spec.limit !== null ? ` (seeded class-balanced subset, limit ${spec.limit})` : ''}`);
-  else if (spec.limit !== null) parts.push(`at most ${spec.limit} images (seeded class-balanced subset)`);
-  return parts.join(', ');
-}
-
 /** One source training set: the biased one or its clean control. */
 export interface SourceVariant {
   kind: 'biased' | 'clean';

@@ -24,7 +24,7 @@ import {
   type BootstrapInterval,
   type BootstrapOptions,
 } from '../metrics/index.js';
-import type { MetricRow } from './store/index.js';
+import type { MetricRow } from '../store/index.js';
 import type { TransferJobResult } from './jobs.js';
 
 /**

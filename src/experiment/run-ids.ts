@@ -2,7 +2,7 @@
  * Run ids and what may be reused. A run (one sweep point and seed) is identified by its
  * experiment name, sweep point, seed, a hash of its resolved config together with the content
  * of its inputs (./inputs.ts: the data it loads and the files it names, not their paths), and
- * the code version (./code-version.ts and the libtorch build):
+ * the code version (src/store/code-version.ts and the libtorch build):
  * `<name>[-<sweep>]-seed<s>-<config+inputs8>-c<code12>`. So a stored run is reused only when
  * the config, its data and files, and the numeric code are unchanged; a run
  * of the same config under other code is *stale*: it is rerun, or reused on request
@@ -10,10 +10,10 @@
  */
 import { createHash } from 'node:crypto';
 import { buildInfo } from '../torch/index.js';
-import { codeVersion } from './code-version.js';
+import { codeVersion } from '../store/code-version.js';
 import { expandSweep, stableHash, type ExperimentConfig } from './config/index.js';
 import { inputsHash } from './inputs.js';
-import type { RunRecord, RunStore } from './store/index.js';
+import type { RunRecord, RunStore } from '../store/index.js';
 
 let memo: string | null = null;
 

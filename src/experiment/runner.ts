@@ -10,7 +10,8 @@ import { writePredictionsCsv } from '../metrics/index.js';
 import { buildInfo, setNumThreads } from '../torch/index.js';
 import { expandSweep, type ExperimentConfig, type LoadedConfig } from './config/index.js';
 import { codeHash, runIdFor, staleRun } from './run-ids.js';
-import { openStore, type MetricRow, type RunRecord, type RunStore } from './store/index.js';
+import { openStore, writeRunFacts, type MetricRow, type RunRecord, type RunStore } from '../store/index.js';
+import { RunFactsBuilder } from './facts.js';
 import { LOCAL_JOBS, type JobContext, type JobExecutor, type SourceModelInfo, type TransferJobResult } from './jobs.js';
 import type { AnyDataset } from '../data/types.js';
 import { resolveCacheRoot } from '../data/index.js';
@@ -47,7 +48,7 @@ export interface RunExperimentOptions {
   executor?: JobExecutor;
   /**
    * Reuse a finished run of the same config made by other code (a different code version, see
-   * ./code-version.ts) instead of rerunning it; the outcome and the report say which. Default false.
+   * src/store/code-version.ts) instead of rerunning it; the outcome and the report say which. Default false.
    */
   acceptStale?: boolean;
   /**
@@ -178,6 +179,8 @@ async function runOne(
   const pctx: PrepareContext = { config, configDir: loaded.dir, cacheRoot: resolveCacheRoot({ resultsRoot: base.root }), log };
   try {
     const { sourceBase, variants, norm, geometry, sourceTest } = runInputs(pctx, seed);
+    // What the report needs to know about this data (classes, counts, pictures), written with the results.
+    const facts = new RunFactsBuilder(pctx, seed, sourceBase, variants);
     const jobsOf = ctx.executor ?? LOCAL_JOBS;
     const sources: SourceModelInfo[] = [];
     const byKind = new Map<string, SourceModelInfo>();
@@ -197,6 +200,7 @@ async function runOne(
     const modes = config.transfer.modes as TransferMode[];
     for (let ti = 0; ti < config.targets.length; ti++) {
       const target = prepareTarget(pctx, ti, seed, sourceBase);
+      facts.addTarget(target);
       if (target.biasRecord !== null) {
         // The de-biased target: which training images carry the trigger, and where.
         writeFileSync(join(run.paths.dir, `target-bias-${target.name}.json`), JSON.stringify(target.biasRecord));
@@ -285,6 +289,7 @@ async function runOne(
         1,
       ),
     );
+    writeRunFacts(run.paths.dir, facts.finish());
     store.setStatus(runId, 'done');
     return { runId, sweepId, seed, config, jobs, rows, sources };
   } catch (e) {

@@ -8,7 +8,7 @@
  */
 import type { ExperimentConfig, LoadedConfig } from '../experiment/config/index.js';
 import { codeHash, openRun } from '../experiment/runner.js';
-import { openStore, type RunStore } from '../experiment/store/index.js';
+import { openStore, type RunStore } from '../store/index.js';
 import { createProgressLog } from '../train/progress.js';
 import type { ProgressEvent } from '../train/trainer.js';
 import type { JobProgress } from './worker.js';

@@ -25,7 +25,7 @@ import { expandSweep, type ExperimentConfig } from '../experiment/config/index.j
 import { sourceModelKey, type JobContext, type JobExecutor, type SourceModelInfo, type TransferJobResult } from '../experiment/jobs.js';
 import type { SourceVariant } from '../experiment/prepare.js';
 import { codeHash, runExperiment, runIdFor, runInputs, type ExperimentOutcome, type RunExperimentOptions } from '../experiment/runner.js';
-import { openStore } from '../experiment/store/index.js';
+import { openStore } from '../store/index.js';
 import { inputsHash } from '../experiment/inputs.js';
 import { staleRun } from '../experiment/run-ids.js';
 import type { TransferMode } from '../train/transfer.js';

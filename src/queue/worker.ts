@@ -23,7 +23,7 @@ import { resolveCacheRoot } from '../data/index.js';
 import { inputsHash } from '../experiment/inputs.js';
 import { codeHash, runInputs, type RunInputs } from '../experiment/runner.js';
 import { stableHash } from '../experiment/config/index.js';
-import { openStore, type RunStore } from '../experiment/store/index.js';
+import { openStore, type RunStore } from '../store/index.js';
 import { getNumThreads, setNumThreads } from '../torch/index.js';
 import type { ProgressEvent } from '../train/trainer.js';
 import { getSourceWeights, putSourceWeights } from './artefacts.js';

@@ -3,7 +3,7 @@
 /**
  * Whether a paper claim held as measured in this run: 'yes' (intervals over >= 2 seeds disjoint
  * in the claimed direction), 'no' (disjoint the other way), 'indicative' (one seed: never a
- * verdict) or 'inconclusive'. Judged in src/experiment/verdict.ts.
+ * verdict) or 'inconclusive'. Judged in src/publish/verdict.ts.
  */
 export type Holds = 'yes' | 'no' | 'inconclusive' | 'indicative';
 

@@ -8,7 +8,7 @@
  */
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { realRoot, HttpError } from './paths.js';
-import { ResultsReader } from './reader.js';
+import { ResultsReader } from '../store/reader.js';
 import type { ServeContext } from './context.js';
 import { errorPage } from './views.js';
 import { apiRoutes } from './routes/api.js';

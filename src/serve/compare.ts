@@ -3,12 +3,12 @@
  * by side on the headline metrics, per target, transfer mode, source kind and condition, with
  * intervals; as bar charts (src/report's SVG charts), an HTML table and CSV.
  *
- * Intervals are the report's (`aggregate` of src/experiment/report.ts): for a sweep point with
+ * Intervals are the report's (`aggregate` of src/publish/report.ts): for a sweep point with
  * several seeds a Student-t interval over seeds, for one run (or a point with one seed) the
  * run's own bootstrap interval over test images.
  */
-import { aggregate, type Agg } from '../experiment/report.js';
-import type { MetricRecord, RunRecord } from '../experiment/store/index.js';
+import { aggregate, type Agg } from '../publish/report.js';
+import type { MetricRecord, RunRecord } from '../store/index.js';
 import { barChart, toCsv } from '../report/index.js';
 
 /** A metric the comparison can show, with how it is named and which condition it is read under by default. */

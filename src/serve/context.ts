@@ -1,5 +1,5 @@
 /** What every route plugin of the web app is given. */
-import type { ResultsReader } from './reader.js';
+import type { ResultsReader } from '../store/reader.js';
 
 /** Shared state of one running app. */
 export interface ServeContext {

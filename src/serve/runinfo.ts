@@ -9,7 +9,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RunRecord } from '../experiment/store/index.js';
+import type { RunRecord } from '../store/index.js';
 import { FASHION_MNIST_CLASSES } from '../data/loaders/fashionMnist.js';
 import { className } from '../experiment/probe-names.js';
 import type { ProgressLogEntry } from '../train/progress.js';
@@ -246,6 +246,18 @@ export function targetClassNames(config: Record<string, unknown> | null, target:
   if (Array.isArray(classes))
     return classes.map((c) => (typeof c === 'string' ? c : typeof c === 'number' && builtin ? className(c, builtin) : String(c)));
   return builtin ? builtin.map((c) => className(c, builtin)) : null;
+}
+
+/**
+ * The class names of a run's target `target` as the run recorded them in its facts
+ * (src/store/facts.ts: names of the data it actually loaded, so folder datasets too), or null when
+ * the run has no facts (older code, or not finished) or no such target.
+ */
+export function factClassNames(rootReal: string, run: RunRecord, target: string | null): readonly string[] | null {
+  if (target === null) return null;
+  const facts = readJson(rootReal, path.join(run.paths.dir, 'facts.json')) as { targets?: { name?: unknown; classes?: unknown }[] } | null;
+  const t = Array.isArray(facts?.targets) ? facts.targets.find((x) => x?.name === target) : undefined;
+  return Array.isArray(t?.classes) && t.classes.every((c) => typeof c === 'string') ? (t.classes as string[]) : null;
 }
 
 /** The overall ETA of a running run, from its progress log. */

@@ -4,12 +4,12 @@
  * live parts (the runs table, a run's progress). No inline script or style, so the pages run
  * under a strict Content-Security-Policy.
  */
-import type { Agg } from '../experiment/report.js';
-import type { MetricRecord, RunRecord } from '../experiment/store/index.js';
+import type { Agg } from '../publish/report.js';
+import type { MetricRecord, RunRecord } from '../store/index.js';
 import { escapeXml as esc, formatNumber } from '../report/index.js';
 import { formatDuration, formatPercent } from '../train/progress.js';
 import { comparisonCharts, metricInfo, type Comparison, type SweepPoint } from './compare.js';
-import type { CodeVersion } from './reader.js';
+import type { CodeVersion } from '../store/reader.js';
 
 /** Options of `page`. */
 export interface PageOptions {

@@ -15,7 +15,7 @@ import {
   runsMetricsCommand,
   type Comparison,
 } from '../../src/cli/commands/runs.js';
-import { openStore, type MetricRecord, type MetricRow } from '../../src/experiment/store/index.js';
+import { openStore, type MetricRecord, type MetricRow } from '../../src/store/index.js';
 import { call } from '../helpers/cli.js';
 
 const ASR: Record<string, [number, number]> = {

@@ -20,8 +20,8 @@ import { renderHelp } from '../../src/cli/help.js';
 import { ConfigError, loadConfig, parseConfigText } from '../../src/experiment/config/index.js';
 import { inputDigests } from '../../src/experiment/inputs.js';
 import { codeOfRunId } from '../../src/experiment/run-ids.js';
-import { openStore } from '../../src/experiment/store/index.js';
-import { ResultsReader } from '../../src/serve/reader.js';
+import { openStore } from '../../src/store/index.js';
+import { ResultsReader } from '../../src/store/reader.js';
 import { saveSafetensors, zeros } from '../../src/torch/index.js';
 import { call } from '../helpers/cli.js';
 

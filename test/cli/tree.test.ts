@@ -12,7 +12,7 @@ import path from 'node:path';
 import { CliError, defineCommand } from '../../src/cli/args.js';
 import { program } from '../../src/cli/program.js';
 import { commandsOf, defineGroup, isGroup, resolveCommandLine, runCommandLine, type CommandGroup } from '../../src/cli/tree.js';
-import { openStore } from '../../src/experiment/store/index.js';
+import { openStore } from '../../src/store/index.js';
 import { capture } from '../helpers/cli.js';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'bt-cli-tree-'));

@@ -13,7 +13,8 @@ import { DatasetError } from '../../src/data/errors.js';
 import { sharedImages } from '../../src/data/dataset.js';
 import { loadDataset } from '../../src/data/registry.js';
 import { loadConfig } from '../../src/experiment/config/index.js';
-import { checkDisjointData, describeDataSpec, sourceTestSpec } from '../../src/experiment/prepare.js';
+import { checkDisjointData, sourceTestSpec } from '../../src/experiment/prepare.js';
+import { describeDataSpec } from '../../src/publish/data-descriptions.js';
 import { tmpDir } from './helpers.js';
 
 /** A 4x4 gray PNG whose pixels all equal `v` except pixel 0 = `tag` (so each file differs). */

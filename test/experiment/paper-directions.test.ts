@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { loadConfig } from '../../src/experiment/config/index.js';
 import { runExperiment } from '../../src/experiment/runner.js';
-import type { MetricRow } from '../../src/experiment/store/index.js';
+import type { MetricRow } from '../../src/store/index.js';
 import { fashionMnistAvailable } from '../../src/data/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'bt-directions-'));

@@ -14,7 +14,7 @@ import { PNG } from 'pngjs';
 import { modelImportCommand, runModelImport } from '../../src/cli/commands/model.js';
 import { parseConfigText } from '../../src/experiment/config/index.js';
 import { runExperiment } from '../../src/experiment/runner.js';
-import { sectionsFor } from '../../src/experiment/publish.js';
+import { sectionsFor } from '../../src/publish/publish.js';
 import { loadSource, normalisation } from '../../src/experiment/prepare.js';
 import { pretrainedWeights } from '../../src/experiment/pretrained.js';
 import { createModel, saveModel } from '../../src/nn/index.js';

@@ -13,7 +13,7 @@ import { PNG } from 'pngjs';
 import { parseConfigText } from '../../src/experiment/config/index.js';
 import { loadConfiguredDataset, loadSource } from '../../src/experiment/prepare.js';
 import { buildProbes } from '../../src/experiment/probes.js';
-import { sectionsFor } from '../../src/experiment/publish.js';
+import { sectionsFor } from '../../src/publish/publish.js';
 import { runExperiment } from '../../src/experiment/runner.js';
 import { maskedMean } from '../../src/bias/index.js';
 import { readPredictionsCsv, skewExcess } from '../../src/metrics/index.js';

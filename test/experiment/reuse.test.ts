@@ -8,12 +8,12 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { codeVersion, numericCodeFiles } from '../../src/experiment/code-version.js';
+import { codeVersion, numericCodeFiles } from '../../src/store/code-version.js';
 import { loadConfig, stableHash } from '../../src/experiment/config/index.js';
-import { sectionsFor } from '../../src/experiment/publish.js';
+import { sectionsFor } from '../../src/publish/publish.js';
 import { codeHash, runIdFor, runExperiment } from '../../src/experiment/runner.js';
 import { runIdPrefix } from '../../src/experiment/run-ids.js';
-import { openStore } from '../../src/experiment/store/index.js';
+import { openStore } from '../../src/store/index.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'bt-reuse-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -31,9 +31,9 @@ test('the code version changes with numeric code and dependencies, not with repo
   const base = {
     'src/nn/layer.ts': 'export const w = 1;',
     'src/experiment/prepare.ts': 'export const p = 1;',
-    'src/experiment/report.ts': 'export const r = 1;',
-    'src/experiment/report-sweeps.ts': 'export const r = 1;',
-    'src/experiment/store/db.ts': 'export const d = 1;',
+    'src/publish/report.ts': 'export const r = 1;',
+    'src/publish/report-sweeps.ts': 'export const r = 1;',
+    'src/store/db.ts': 'export const d = 1;',
     'src/cli/main.ts': 'export const c = 1;',
     'native/src/addon.cc': 'int x;',
     'package-lock.json': JSON.stringify({ packages: { 'node_modules/pngjs': { version: '7.0.0', integrity: 'sha512-a' } } }),
@@ -43,9 +43,9 @@ test('the code version changes with numeric code and dependencies, not with repo
   const presentation = codeVersion(
     project('b', {
       ...base,
-      'src/experiment/report.ts': 'export const r = 2;',
-      'src/experiment/report-sweeps.ts': 'export const r = 2;',
-      'src/experiment/store/db.ts': 'export const d = 2;',
+      'src/publish/report.ts': 'export const r = 2;',
+      'src/publish/report-sweeps.ts': 'export const r = 2;',
+      'src/store/db.ts': 'export const d = 2;',
       'src/cli/main.ts': 'export const c = 2;',
       'src/serve/new.ts': 'x',
     }),

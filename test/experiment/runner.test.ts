@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { loadConfig } from '../../src/experiment/config/index.js';
 import { expectedRunIds, runExperiment } from '../../src/experiment/runner.js';
-import { openStore } from '../../src/experiment/store/index.js';
+import { openStore } from '../../src/store/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'bt-runner-'));
 after(() => rmSync(root, { recursive: true, force: true }));

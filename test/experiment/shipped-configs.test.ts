@@ -14,7 +14,7 @@ import { after, test } from 'node:test';
 import { fashionMnistAvailable } from '../../src/data/index.js';
 import { loadConfig, type ExperimentConfig } from '../../src/experiment/config/index.js';
 import { ALWAYS_KEPT, metricFamily } from '../../src/experiment/metric-families.js';
-import { writeExperimentReport } from '../../src/experiment/publish.js';
+import { writeExperimentReport } from '../../src/publish/publish.js';
 import { runExperiment } from '../../src/experiment/runner.js';
 import { writeImageFolder } from '../data/folder-fixture.js';
 

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_SERIES, panels } from '../../src/experiment/report-sweeps.js';
+import { MAX_SERIES, panels } from '../../src/publish/report-sweeps.js';
 import { PALETTE, barChart, lineChart, niceTicks } from '../../src/report/index.js';
 
 test('ticks are round multiples of their step: no 2.56e-17 beside zero', () => {

@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { openStore } from '../../src/experiment/store/index.js';
+import { openStore } from '../../src/store/index.js';
 import { parseCsv } from '../../src/report/index.js';
 import { startServer, type RunningServer } from '../../src/serve/index.js';
 

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { openStore, type RunStore } from '../../src/experiment/store/index.js';
+import { openStore, type RunStore } from '../../src/store/index.js';
 import { startServer, type RunningServer } from '../../src/serve/index.js';
 import { createProgressLog } from '../../src/train/progress.js';
 import { checkCharts, checkLinks, launchBrowser, recordProblems, type TestBrowser } from './browser.js';

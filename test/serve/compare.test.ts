@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { MetricRecord, RunRecord } from '../../src/experiment/store/index.js';
+import type { MetricRecord, RunRecord } from '../../src/store/index.js';
 import { parseCsv } from '../../src/report/index.js';
 import {
   buildComparison,

@@ -10,7 +10,7 @@ import { get, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { openStore } from '../../src/experiment/store/index.js';
+import { openStore } from '../../src/store/index.js';
 import { readProgress, startServer } from '../../src/serve/index.js';
 import { createProgressLog, formatProgressEvent } from '../../src/train/progress.js';
 import type { ProgressEvent } from '../../src/train/trainer.js';

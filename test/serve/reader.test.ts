@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { openStore } from '../../src/experiment/store/index.js';
+import { openStore } from '../../src/store/index.js';
 import { ResultsReader, startServer } from '../../src/serve/index.js';
 
 const base = mkdtempSync(join(tmpdir(), 'bt-serve-reader-'));

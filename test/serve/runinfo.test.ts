@@ -9,9 +9,18 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { openStore } from '../../src/experiment/store/index.js';
+import { FACTS_VERSION, openStore, writeRunFacts } from '../../src/store/index.js';
 import { realRoot } from '../../src/serve/paths.js';
-import { differingKeys, flattenConfig, jobCount, runCurves, runEta, sourceKinds, targetClassNames } from '../../src/serve/runinfo.js';
+import {
+  differingKeys,
+  factClassNames,
+  flattenConfig,
+  jobCount,
+  runCurves,
+  runEta,
+  sourceKinds,
+  targetClassNames,
+} from '../../src/serve/runinfo.js';
 import { metricName, metricText } from '../../src/serve/views.js';
 import { createProgressLog } from '../../src/train/progress.js';
 
@@ -48,6 +57,29 @@ test('class names from the config: given names, built-in datasets by index, unkn
   assert.deepEqual(targetClassNames(fashion, 'f'), ['T-shirt', 'Sandal']);
   assert.equal(targetClassNames(cfg({ targets: [{ name: 'f', dataset: { name: 'folder' } }] }), 'f'), null);
   assert.equal(targetClassNames(cfg(), 'other'), null);
+});
+
+test('class names from the run facts: the names of the data the run loaded, before any guess from the config', () => {
+  const store = openStore(root);
+  const config = cfg({ targets: [{ name: 'f', dataset: { name: 'folder' } }] });
+  const run = store.createRun({ name: 'x', config, seed: 0, id: 'x-seed0-facts' });
+  const rootReal = realRoot(root);
+  assert.equal(factClassNames(rootReal, run, 'f'), null, 'no facts yet (older code or unfinished)');
+  assert.equal(targetClassNames(config, 'f'), null, 'a folder dataset: not known from the config');
+  const target = { name: 'f', classes: ['cat', 'dog'], trainImages: 10, testImages: 4, conditionLabels: {}, neutralOf: {} };
+  const facts = {
+    version: FACTS_VERSION,
+    seed: 0,
+    source: { classes: ['a'], images: 1 },
+    sourceTest: null,
+    targets: [target],
+    examples: [],
+    probeExamples: {},
+  };
+  writeRunFacts(run.paths.dir, { facts, images: new Map() });
+  assert.deepEqual(factClassNames(rootReal, run, 'f'), ['cat', 'dog']);
+  assert.equal(factClassNames(rootReal, run, 'other'), null);
+  store.close();
 });
 
 test('job counts and source kinds follow the runner: control, no bias, pretrained', () => {

@@ -1,10 +1,10 @@
 /**
  * `runs list`, `runs metrics`, `runs compare`: queries of a results folder's run index (the
- * SQLite index of src/experiment/store), never a walk of its folders.
+ * SQLite index of src/store), never a walk of its folders.
  */
 import fs from 'node:fs';
 import { closestMatch } from '../../experiment/config/suggest.js';
-import { indexPath, openStore, type MetricRecord, type RunStatus, type RunStore } from '../../experiment/store/index.js';
+import { indexPath, openStore, type MetricRecord, type RunStatus, type RunStore } from '../../store/index.js';
 import { CliError, defineCommand } from '../args.js';
 import { defineGroup } from '../tree.js';
 import { printJson, runAction, type CommandIO, type FlagsOf, type PositionalsOf } from './io.js';

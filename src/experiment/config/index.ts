@@ -2,7 +2,7 @@
 export * from './schema.js';
 export * from './load.js';
 export * from './sweep.js';
-export * from './hash.js';
+export * from '../../store/hash.js';
 export * from './errors.js';
 export * from './key-path.js';
 export { exportJsonSchema } from './json-schema.js';

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LineCounter, isMap, isScalar, isSeq, parse as parseYaml, parseDocument, type Document } from 'yaml';
 import { ConfigError, describeIssues, type ConfigIssue } from './errors.js';
-import { stableHash } from './hash.js';
+import { stableHash } from '../../store/hash.js';
 import { parseKeyPath, setAtPath, type PathSegment } from './key-path.js';
 import { ExperimentConfigSchema, type ExperimentConfig } from './schema.js';
 import { expandSweep } from './sweep.js';

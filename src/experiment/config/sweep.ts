@@ -2,7 +2,7 @@
  * Sweep expansion: the `sweep` grid of a config becomes one fully validated config per
  * combination of values (cartesian product), each with a stable id built from its values.
  */
-import { canonicalJson } from './hash.js';
+import { canonicalJson } from '../../store/hash.js';
 import { ConfigError, describeIssues, type ConfigIssue } from './errors.js';
 import { formatKeyPath, parseKeyPath, setAtPath, type PathSegment } from './key-path.js';
 import { ExperimentConfigSchema, type ExperimentConfig } from './schema.js';

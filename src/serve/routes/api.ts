@@ -3,7 +3,7 @@
  * progress as server-sent events (/api/runs/:id/events).
  */
 import type { FastifyPluginAsync } from 'fastify';
-import type { RunRecord } from '../../experiment/store/index.js';
+import type { RunRecord } from '../../store/index.js';
 import { formatDuration } from '../../train/progress.js';
 import { RUN_PARAMS, type ServeContext } from '../context.js';
 import { HttpError } from '../paths.js';

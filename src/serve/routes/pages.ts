@@ -5,11 +5,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import type { RunRecord } from '../../experiment/store/index.js';
+import type { RunRecord } from '../../store/index.js';
 import { buildComparison, comparisonCsv, HEADLINE_METRICS, pickableMetrics, sweepPoints, type CompareItem } from '../compare.js';
 import { RUN_ID_SCHEMA, RUN_PARAMS, type ServeContext } from '../context.js';
 import { HttpError, isInside } from '../paths.js';
-import { differingKeys, flattenConfig, readConfig, runEta, targetClassNames } from '../runinfo.js';
+import { differingKeys, factClassNames, flattenConfig, readConfig, runEta, targetClassNames } from '../runinfo.js';
 import {
   comparePage,
   experimentsTable,
@@ -318,7 +318,7 @@ export const pageRoutes: FastifyPluginAsync<{ ctx: ServeContext }> = async (app,
         metrics: ctx.reader.metrics({ runId: id }),
         files: runFiles(ctx, run),
         reportHref: reportOf(findReports(ctx), run.name),
-        classes: (target) => targetClassNames(config, target),
+        classes: (target) => factClassNames(ctx.rootReal, run, target) ?? targetClassNames(config, target),
         ...(run.status === 'running' || run.status === 'queued' ? { etaSeconds: runEta(ctx.rootReal, run).seconds } : {}),
         queue: ctx.queue,
       }),

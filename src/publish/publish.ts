@@ -1,110 +1,48 @@
 /**
  * Writes an experiment's report: HTML (self-contained), the aggregated numbers as CSV and JSON,
- * from the rows indexed in the store — so a report can be rebuilt at any time without training.
+ * from the rows indexed in the store and the facts its runs wrote (class names, image counts,
+ * probe names, example pictures; src/store/facts.ts) — so a report can be rebuilt at any time
+ * without training, and without loading a dataset (runs of older code, which wrote no facts, get
+ * them recomputed from the data: ./legacy-facts.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { exampleGridPng, gridImages, type GridRow } from '../bias/index.js';
-import type { AnyDataset, DatasetInfo } from '../data/types.js';
 import { resolveCacheRoot } from '../data/index.js';
 import { renderReport, toCsv, type ReportImage, type Section } from '../report/index.js';
-import { expandSweep, type LoadedConfig } from './config/index.js';
-import {
-  describeDataSpec,
-  loadSource,
-  prepareTarget,
-  sourceTestSpec,
-  sourceVariants,
-  type PrepareContext,
-  type TargetData,
-} from './prepare.js';
+import { canonicalJson, expandSweep, type ExperimentConfig, type LoadedConfig } from '../experiment/config/index.js';
+import { chooseRuns, codeHash, codeOfRunId, finishedSeeds, type RunChoice } from '../experiment/run-ids.js';
+import { openStore, readRunFacts, runPaths, type MetricRecord, type RunFactsWithImages } from '../store/index.js';
 import { ACCURACY_FLOOR, CHANCE_MARGIN, aggregate, experimentSections, smokeTest, type FloorCheck } from './report.js';
 import { describeRun } from './describe.js';
-import { probeExampleImages } from './probes.js';
-import { chooseRuns, codeHash, codeOfRunId, finishedSeeds, type RunChoice } from './run-ids.js';
-import { openStore, type MetricRecord } from './store/index.js';
+import { dataDescriptions, type DataDescriptions } from './data-descriptions.js';
+import { recomputeFacts } from './legacy-facts.js';
 
-function pick(ds: DatasetInfo, perClass: number, only?: Uint8Array): number[] {
-  const out: number[] = [];
-  const k = ds.classes.length;
-  for (let c = 0; c < k && out.length < 40; c++) {
-    let got = 0;
-    for (let i = 0; i < ds.n && got < perClass; i++)
-      if (ds.labels[i] === c && (!only || only[i])) {
-        out.push(i);
-        got++;
-      }
-  }
-  return out;
-}
-
-/** Example grids: clean vs biased source images (not for a pretrained source: nothing was injected) and the target's evaluation conditions. */
-export function exampleImages(ctx: PrepareContext, seed: number, source: AnyDataset, target: TargetData | null): ReportImage[] {
-  const images: ReportImage[] = [];
-  const variants = sourceVariants(ctx, seed, source);
-  const biased = variants.find((v) => v.kind === 'biased');
-  // A pretrained source had nothing injected here: there is no before and after to show.
-  if (biased && ctx.config.source.pretrained === null) {
-    const rec = biased.record as { indices?: number[] } | null;
-    const idx = rec?.indices ? rec.indices.slice(0, 8) : pick(biased.dataset, 2);
-    const clean = variants.find((v) => v.kind === 'clean');
-    const rows: GridRow[] = [];
-    if (clean && clean.dataset.n === biased.dataset.n) rows.push({ label: 'clean source', images: gridImages(clean.dataset, idx) });
-    rows.push({ label: 'biased source', images: gridImages(biased.dataset, idx) });
-    images.push({ png: exampleGridPng(rows, { scale: 3 }), caption: 'Source images before and after bias injection (same images).' });
-  }
-  if (target !== null) {
-    const t = target;
-    const idx = Array.from({ length: Math.min(8, t.conditions.get('clean')!.n) }, (_, i) => i);
-    const rows: GridRow[] = [...t.conditions].map(([name, ds]) => ({ label: name, images: gridImages(ds, idx) }));
-    images.push({
-      png: exampleGridPng(rows, { scale: 3 }),
-      caption: `Target test images of ${t.name} under each evaluation condition (${[...t.conditions.keys()].join(', ')}).`,
-    });
-  }
-  return images;
-}
-
-/** Which images each of an experiment's numbers was computed on, by role (see `dataDescriptions`). */
-export type DataDescriptions = Record<string, string>;
+export type { DataDescriptions } from './data-descriptions.js';
 
 /**
- * Which images every accuracy of an experiment is computed on, one line per role, from the config
- * and the datasets as loaded for its first seed: the source's training data, the source accuracy's
- * test data (or why there is none), and each target's training and test data (clean accuracy, ASR,
- * subgroup and skew numbers are all on the target's test images). Written into the report's
- * overview and into report.json (experiments[].data) beside aggregate.csv.
- *
- * @example dataDescriptions(ctx, src, targets)['targets.mnist.test'] // 'mnist test split, 1,000 images (seeded class-balanced subset, limit 1000)'
+ * Which run's facts describe an experiment's data in its report: the run of the config's first
+ * seed at the sweep point that is the base config (the whole config when there is no sweep), or
+ * the first sweep point when none is (`sizesOf` then names it).
  */
-export function dataDescriptions(ctx: PrepareContext, source: AnyDataset, targets: readonly TargetData[]): DataDescriptions {
-  const c = ctx.config;
-  const out: DataDescriptions = {};
-  if (c.source.pretrained !== null) out['source.train'] = `not trained here (pretrained weights ${c.source.pretrained.weights})`;
-  else out['source.train'] = describeDataSpec(c.source.dataset, source.n);
-  const testSpec =
-    c.source.pretrained !== null || c.source.bias.kind === 'spurious' ? null : sourceTestSpec(c.source.dataset, ctx.configDir);
-  out['source.accuracy'] =
-    testSpec !== null
-      ? describeDataSpec(testSpec)
-      : c.source.pretrained !== null
-        ? 'not measured (a pretrained source)'
-        : c.source.bias.kind === 'spurious'
-          ? 'not measured (a spurious source: its test images would need the attribute composed)'
-          : 'not measured: the source dataset has no test split (set a holdout, or use a folder with a test/ sub-folder)';
-  c.targets.forEach((t, i) => {
-    const td = targets[i];
-    out[`targets.${t.name}.train`] = describeDataSpec(t.dataset, td?.train.n);
-    out[`targets.${t.name}.test`] = describeDataSpec(t.testDataset, td?.conditions.get('clean')?.n);
-  });
-  return out;
+function factsRun(
+  root: string,
+  c: ExperimentConfig,
+  choices: readonly RunChoice[],
+): { facts: RunFactsWithImages | null; sizesOf?: string } {
+  const points = expandSweep(c);
+  const base = canonicalJson({ ...c, sweep: {} });
+  const point = points.find((p) => canonicalJson(p.config) === base) ?? points[0];
+  const sizesOf = point === points.find((p) => canonicalJson(p.config) === base) ? undefined : `sweep point ${point.id}'s`;
+  const used = choices.find((ch) => ch.sweepId === point.id && ch.seed === c.seeds[0])?.used ?? null;
+  return { facts: used === null ? null : readRunFacts(runPaths(root, used).dir), ...(sizesOf !== undefined ? { sizesOf } : {}) };
 }
 
 /**
  * Sections for one experiment config, from the store under `root`: the runs of the current code
  * version, or with `acceptStale` a finished run of the same config made by other code where the
  * current code has none (the overview then says how many and which code made them). With `pool`,
- * the seeds of every finished run of the config under `root` join the config's own.
+ * the seeds of every finished run of the config under `root` join the config's own. What the data
+ * was (classes, counts, pictures) comes from the facts of one run (`factsRun`).
  */
 export function sectionsFor(
   root: string,
@@ -142,14 +80,20 @@ export function sectionsFor(
           ? `Control: pretrained weights ${pre.control} (reported as the clean source).`
           : 'Control: none (source.pretrained.control is not set), so no finding compares the backbone with a clean control.'),
     );
-  const ctx: PrepareContext = { config: c, configDir: loaded.dir, cacheRoot: resolveCacheRoot({ resultsRoot: root }) };
-  const seed = c.seeds[0];
+  const chosen = factsRun(root, c, choices);
+  // Runs of code from before facts were written: the same facts, computed as reports used to.
+  const { facts, images } =
+    chosen.facts ??
+    recomputeFacts(
+      { config: c, configDir: loaded.dir, cacheRoot: resolveCacheRoot({ resultsRoot: root }) },
+      c.seeds[0],
+      opts.examples !== false,
+    );
+  const picture = (f: { file: string; caption: string }): ReportImage => ({ png: images.get(f.file)!, caption: f.caption });
   const targetClasses: Record<string, readonly string[]> = {};
   const conditionLabels: Record<string, string> = {};
   const neutralOf: Record<string, string> = {};
-  const src = loadSource(ctx, seed);
-  const targets = c.targets.map((_, i) => prepareTarget(ctx, i, seed, src));
-  const data = dataDescriptions(ctx, src, targets);
+  const data = dataDescriptions(c, facts);
   notes.push(
     'Images behind every number: ' +
       Object.entries(data)
@@ -157,15 +101,15 @@ export function sectionsFor(
         .join('; ') +
       '. Clean accuracy, ASR, subgroup and skew numbers of a target are computed on its test images.',
   );
-  for (const td of targets) {
+  for (const td of facts.targets) {
     targetClasses[td.name] = td.classes;
-    for (const [k, v] of td.describe) if (k.startsWith('patch')) conditionLabels[k] = v;
-    for (const [k, v] of td.neutralOf) neutralOf[k] = v;
+    Object.assign(conditionLabels, td.conditionLabels);
+    Object.assign(neutralOf, td.neutralOf);
   }
   const points = expandSweep(c);
   const sweepIds = points.map((p) => p.id);
   const sweepValues = Object.fromEntries(points.map((p) => [p.id, p.values]));
-  const setup = describeRun(c, src, targets);
+  const setup = describeRun(c, facts, chosen.sizesOf);
   const floor = smokeTest({
     rows,
     modes: c.transfer.modes,
@@ -185,8 +129,8 @@ export function sectionsFor(
     targetClasses,
     conditionLabels,
     neutralOf,
-    examples: opts.examples === false ? [] : exampleImages(ctx, seed, src, targets[0] ?? null),
-    probeImages: opts.examples === false || targets[0] === undefined ? {} : probeExampleImages(targets[0]),
+    examples: opts.examples === false ? [] : facts.examples.map(picture),
+    probeImages: opts.examples === false ? {} : Object.fromEntries(Object.entries(facts.probeExamples).map(([k, f]) => [k, picture(f)])),
     config: c,
     seeds: c.seeds,
     sweepIds,

@@ -9,7 +9,7 @@
  *   note says which way the means lean, but a single seed never makes a claim hold;
  * - **inconclusive**: anything else (overlapping intervals, a value not measured).
  *
- * The intervals are whatever the caller aggregated (src/experiment/report.ts: a Student-t
+ * The intervals are whatever the caller aggregated (src/publish/report.ts: a Student-t
  * interval over seeds at `evaluation.confidence`); this module does not recompute them.
  */
 import type { Holds } from '../report/index.js';

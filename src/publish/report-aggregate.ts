@@ -6,7 +6,7 @@
  */
 import { aggregateSeeds } from '../metrics/index.js';
 import type { Finding, ReportImage } from '../report/index.js';
-import type { MetricRecord } from './store/index.js';
+import type { MetricRecord } from '../store/index.js';
 import type { Judgement } from './verdict.js';
 
 /** One aggregated value. */

@@ -1,8 +1,8 @@
 /** The report shows no rows, bars or lines for conditions that were never run (no "full, biased: n/a"). */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { experimentSections, type ReportInput } from '../../src/experiment/report.js';
-import type { MetricRecord } from '../../src/experiment/store/index.js';
+import { experimentSections, type ReportInput } from '../../src/publish/report.js';
+import type { MetricRecord } from '../../src/store/index.js';
 
 function row(kind: 'biased' | 'clean' | null, mode: string, condition: string, metric: string, value: number, seed = 0): MetricRecord {
   return {

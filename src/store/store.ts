@@ -5,16 +5,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type Database from 'better-sqlite3';
-import { stableHash } from '../config/hash.js';
+import { stableHash } from './hash.js';
 import { ModelCache } from './cache.js';
 import { JobClaims, type ClaimResult, type JobRecord } from './claims.js';
 import { openDatabase } from './db.js';
 import { assertSafeId, indexPath, runPaths, type RunPaths } from './layout.js';
 import { collectRunMeta, type RunMeta } from './meta.js';
 import { hostName } from './process.js';
+import { metricsQuery, runsQuery, type MetricFilter, type RunFilter, type RunStatus } from './query.js';
 
-/** Lifecycle of a run. */
-export type RunStatus = 'queued' | 'running' | 'done' | 'failed';
 const STATUSES: readonly RunStatus[] = ['queued', 'running', 'done', 'failed'];
 
 /** One metric value, named by condition rather than position. */
@@ -81,29 +80,6 @@ export interface CreateRunOptions {
   readonly libtorch?: string | null;
   /** Extra fields for meta.json. */
   readonly extra?: Readonly<Record<string, unknown>>;
-}
-
-/** Filter of listRuns; every given field must match. */
-export interface RunFilter {
-  readonly name?: string;
-  readonly status?: RunStatus;
-  readonly sweepId?: string;
-  readonly configHash?: string;
-  readonly seed?: number;
-}
-
-/** Filter of queryMetrics; every given field must match. */
-export interface MetricFilter {
-  readonly runId?: string;
-  readonly name?: string;
-  readonly sweepId?: string;
-  readonly metric?: string;
-  readonly condition?: string;
-  readonly transferMode?: string;
-  readonly sourceKind?: 'biased' | 'clean';
-  readonly target?: string;
-  /** Only metrics of runs with this status. */
-  readonly status?: RunStatus;
 }
 
 /** A row of the index's `runs` table, as SQLite returns it. */
@@ -319,50 +295,14 @@ export class RunStore {
 
   /** Runs matching `filter`, oldest first. */
   listRuns(filter: RunFilter = {}): RunRecord[] {
-    const where: string[] = [];
-    const args: Record<string, unknown> = {};
-    const add = (col: string, key: keyof RunFilter) => {
-      if (filter[key] !== undefined) {
-        where.push(`${col} = @${key}`);
-        args[key] = filter[key];
-      }
-    };
-    add('name', 'name');
-    add('status', 'status');
-    add('sweep_id', 'sweepId');
-    add('config_hash', 'configHash');
-    add('seed', 'seed');
-    const sql = `SELECT * FROM runs${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id`;
-    return (this.#open().prepare(sql).all(args) as RunRow[]).map((r) => this.#toRecord(r));
+    const q = runsQuery(filter, 'asc');
+    return (this.#open().prepare(q.sql).all(q.args) as RunRow[]).map((r) => this.#toRecord(r));
   }
 
   /** Metric rows matching `filter`, with their run's name, seed and sweep id; in insertion order. */
   queryMetrics(filter: MetricFilter = {}): MetricRecord[] {
-    const cols: Record<keyof MetricFilter, string> = {
-      runId: 'm.run_id',
-      name: 'r.name',
-      sweepId: 'r.sweep_id',
-      metric: 'm.metric',
-      condition: 'm.condition',
-      transferMode: 'm.transfer_mode',
-      sourceKind: 'm.source_kind',
-      target: 'm.target',
-      status: 'r.status',
-    };
-    const where: string[] = [];
-    const args: Record<string, unknown> = {};
-    for (const [k, col] of Object.entries(cols) as [keyof MetricFilter, string][]) {
-      if (filter[k] !== undefined) {
-        where.push(`${col} = @${k}`);
-        args[k] = filter[k];
-      }
-    }
-    const sql = `SELECT m.run_id AS runId, r.name AS runName, r.seed AS seed, r.sweep_id AS sweepId,
-        m.condition, m.transfer_mode AS transferMode, m.source_kind AS sourceKind, m.target, m.metric,
-        m.value, m.lo, m.hi, m.numerator, m.denominator
-      FROM metrics m JOIN runs r ON r.id = m.run_id
-      ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY m.rowid`;
-    return this.#open().prepare(sql).all(args) as MetricRecord[];
+    const q = metricsQuery(filter);
+    return this.#open().prepare(q.sql).all(q.args) as MetricRecord[];
   }
 
   /**

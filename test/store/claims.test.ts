@@ -6,9 +6,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { once } from 'node:events';
 import { pathToFileURL } from 'node:url';
-import { openStore } from '../../src/experiment/store/index.js';
+import { openStore } from '../../src/store/index.js';
 
-const STORE_URL = pathToFileURL(path.resolve('src/experiment/store/index.ts')).href;
+const STORE_URL = pathToFileURL(path.resolve('src/store/index.ts')).href;
 
 /** Writes a worker script (.mts: ESM outside the package) into `dir` and starts it with tsx from the repo folder. */
 function startWorker(dir: string, name: string, body: string, args: string[]): ChildProcess {

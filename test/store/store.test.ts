@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { openStore, type RunMeta } from '../../src/experiment/store/index.js';
+import { openStore, type RunMeta } from '../../src/store/index.js';
 import { stableHash } from '../../src/experiment/config/index.js';
 
 const tmpRoot = () => fs.mkdtempSync(path.join(os.tmpdir(), 'store-'));

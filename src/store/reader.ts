@@ -1,5 +1,6 @@
 /**
- * Read-only access to a results root's SQLite index for the web app, while sweeps write it.
+ * Read-only access to a results root's SQLite index for the web app, while sweeps write it
+ * (the same statements as the writer's, from ./query.ts).
  *
  * The index is opened with `readonly: true` (the app can never write it, and never takes a write
  * lock), in WAL mode as the writers set it: readers see the last committed state and never block
@@ -10,30 +11,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
-import {
-  indexPath,
-  notADatabase,
-  runRecordOf,
-  type MetricRecord,
-  type RunRecord,
-  type RunRow,
-  type RunStatus,
-} from '../experiment/store/index.js';
+import { notADatabase } from './db.js';
+import { indexPath } from './layout.js';
+import { metricsQuery, runsQuery, type MetricFilter, type RunFilter } from './query.js';
+import { runRecordOf, type MetricRecord, type RunRecord, type RunRow } from './store.js';
 
-/** Filter of `ResultsReader.runs`; every given field must match. */
-export interface RunQuery {
-  readonly name?: string;
-  readonly status?: RunStatus;
-  readonly configHash?: string;
-}
+/** Filter of `ResultsReader.runs` (the store's `RunFilter`). */
+export type RunQuery = RunFilter;
 
-/** Filter of `ResultsReader.metrics`; every given field must match. */
-export interface MetricQuery {
-  readonly runId?: string;
-  readonly name?: string;
-  readonly configHash?: string;
-  readonly metric?: string;
-}
+/** Filter of `ResultsReader.metrics` (the store's `MetricFilter`). */
+export type MetricQuery = MetricFilter;
 
 /** Code version of a run, from its meta.json (null fields when meta.json is missing or unreadable). */
 export interface CodeVersion {
@@ -97,15 +84,7 @@ export class ResultsReader {
   runs(q: RunQuery = {}): RunRecord[] {
     const db = this.#open();
     if (!db) return [];
-    const cols: Record<keyof RunQuery, string> = { name: 'name', status: 'status', configHash: 'config_hash' };
-    const where: string[] = [];
-    const args: Record<string, unknown> = {};
-    for (const [k, col] of Object.entries(cols) as [keyof RunQuery, string][])
-      if (q[k] !== undefined) {
-        where.push(`${col} = @${k}`);
-        args[k] = q[k];
-      }
-    const sql = `SELECT * FROM runs${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id`;
+    const { sql, args } = runsQuery(q, 'desc');
     return (db.prepare(sql).all(args) as RunRow[]).map((r) => this.#record(r));
   }
 
@@ -121,19 +100,7 @@ export class ResultsReader {
   metrics(q: MetricQuery = {}): MetricRecord[] {
     const db = this.#open();
     if (!db) return [];
-    const cols: Record<keyof MetricQuery, string> = { runId: 'm.run_id', name: 'r.name', configHash: 'r.config_hash', metric: 'm.metric' };
-    const where: string[] = [];
-    const args: Record<string, unknown> = {};
-    for (const [k, col] of Object.entries(cols) as [keyof MetricQuery, string][])
-      if (q[k] !== undefined) {
-        where.push(`${col} = @${k}`);
-        args[k] = q[k];
-      }
-    const sql = `SELECT m.run_id AS runId, r.name AS runName, r.seed AS seed, r.sweep_id AS sweepId,
-        m.condition, m.transfer_mode AS transferMode, m.source_kind AS sourceKind, m.target, m.metric,
-        m.value, m.lo, m.hi, m.numerator, m.denominator
-      FROM metrics m JOIN runs r ON r.id = m.run_id
-      ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY m.rowid`;
+    const { sql, args } = metricsQuery(q);
     return db.prepare(sql).all(args) as MetricRecord[];
   }
 

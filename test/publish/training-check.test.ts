@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ACCURACY_FLOOR, accuracyFloor, aggKey, smokeTest, trainingCheck, type Agg } from '../../src/experiment/report.js';
-import type { MetricRecord } from '../../src/experiment/store/index.js';
+import { ACCURACY_FLOOR, accuracyFloor, aggKey, smokeTest, trainingCheck, type Agg } from '../../src/publish/report.js';
+import type { MetricRecord } from '../../src/store/index.js';
 import { finalGain } from '../../src/experiment/results.js';
 
 test('finalGain is the last evaluation minus the best earlier one; null below two evaluations', () => {

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ModelCache } from '../../src/experiment/store/index.js';
+import { ModelCache } from '../../src/store/index.js';
 
 const tmpRoot = () => fs.mkdtempSync(path.join(os.tmpdir(), 'cache-'));
 

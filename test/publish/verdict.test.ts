@@ -1,12 +1,12 @@
 /**
- * Verdicts that cannot hold by accident: the rules of src/experiment/verdict.ts, and that the
+ * Verdicts that cannot hold by accident: the rules of src/publish/verdict.ts, and that the
  * report's seed aggregation uses the config's confidence level.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { aggregate, experimentSections, type ReportInput } from '../../src/experiment/report.js';
-import { judgeAtLeast, judgeFlatDose, judgeGreater, judgeLess, type Estimate } from '../../src/experiment/verdict.js';
-import type { MetricRecord } from '../../src/experiment/store/index.js';
+import { aggregate, experimentSections, type ReportInput } from '../../src/publish/report.js';
+import { judgeAtLeast, judgeFlatDose, judgeGreater, judgeLess, type Estimate } from '../../src/publish/verdict.js';
+import type { MetricRecord } from '../../src/store/index.js';
 import { studentTQuantile } from '../../src/metrics/studentT.js';
 
 const est = (mean: number, half: number, n = 3): Estimate => ({ mean, lo: mean - half, hi: mean + half, n });
