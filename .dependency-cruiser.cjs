@@ -6,15 +6,17 @@
  *   src/nn, src/data                            modules and models; datasets (on torch)
  *   src/bias, src/train, src/metrics, src/report  biases, the trainer, metrics, report rendering
  *   src/audit, src/experiment                   capabilities built from the library
- *   src/queue -> src/serve -> src/cli           runners and front ends, from above
+ *   src/plan                                    plan -> execute -> rows -> store (the runner, in-process executor)
+ *   src/queue -> src/serve -> src/cli           the queue executor and worker, front ends, from above
  */
 /** Folders a layer may not import from, by layer (a regex alternative of folder names). */
 const above = {
   torch: '[a-z-]+', // anything else in src/
-  'nn|data': 'bias|train|metrics|report|audit|experiment|queue|serve|cli',
-  'bias|train|metrics|report': 'audit|experiment|queue|serve|cli',
-  audit: 'experiment|queue|serve|cli',
-  experiment: 'audit|queue|serve|cli',
+  'nn|data': 'bias|train|metrics|report|audit|experiment|plan|queue|serve|cli',
+  'bias|train|metrics|report': 'audit|experiment|plan|queue|serve|cli',
+  audit: 'experiment|plan|queue|serve|cli',
+  experiment: 'audit|plan|queue|serve|cli',
+  plan: 'audit|queue|serve|cli',
   queue: 'audit|serve|cli',
   serve: 'cli',
 };

@@ -6,7 +6,8 @@
  *
  * What is hashed (paths relative to the project root, contents byte for byte, sorted by path):
  * - the TypeScript of every layer that computes: src/torch, src/nn, src/data, src/bias,
- *   src/train, src/metrics and src/experiment, except the files listed in
+ *   src/train, src/metrics, src/experiment and src/plan (which jobs a run has and how their
+ *   results become its rows), except the files listed in
  *   {@link REPORT_ONLY_FILES} and src/experiment/report*.ts (they only present numbers) and the
  *   store (bookkeeping);
  * - the native addon's source, native/src;
@@ -35,6 +36,7 @@ export const NUMERIC_CODE_DIRS = [
   'src/train',
   'src/metrics',
   'src/experiment',
+  'src/plan',
   'native/src',
 ] as const;
 

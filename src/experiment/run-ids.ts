@@ -34,11 +34,12 @@ export function codeHash(): string {
 /**
  * The part of a run id that does not depend on the code: `<name>[-<sweep>]-seed<s>-<hash8>-c`,
  * the hash over the config (this seed only) and the content of its inputs; `dir` is the folder
- * the config's relative paths resolve against. Throws naming the config key when an input
- * cannot be read.
+ * the config's relative paths resolve against. `inputs` is `inputsHash(config, dir)` when the
+ * caller has it already (the planner hashes each sweep point's inputs once). Throws naming the
+ * config key when an input cannot be read.
  */
-export function runIdPrefix(config: ExperimentConfig, sweepId: string, seed: number, dir: string): string {
-  return prefixWith(config, sweepId, seed, stableHash({ config: { ...config, seeds: [seed] }, inputs: inputsHash(config, dir) }));
+export function runIdPrefix(config: ExperimentConfig, sweepId: string, seed: number, dir: string, inputs?: string): string {
+  return prefixWith(config, sweepId, seed, stableHash({ config: { ...config, seeds: [seed] }, inputs: inputs ?? inputsHash(config, dir) }));
 }
 
 function prefixWith(config: ExperimentConfig, sweepId: string, seed: number, hash: string): string {
@@ -59,10 +60,18 @@ function configOnlyPrefix(config: ExperimentConfig, sweepId: string, seed: numbe
 /**
  * The id of the run of one sweep point and seed under the given code version (default: this
  * process's): readable, and tied to the content of the resolved config and to the code (so an
- * edited config or changed numeric code starts new runs instead of reusing old ones).
+ * edited config or changed numeric code starts new runs instead of reusing old ones). `inputs`:
+ * as for runIdPrefix.
  */
-export function runIdFor(config: ExperimentConfig, sweepId: string, seed: number, dir: string, code: string = codeHash()): string {
-  return `${runIdPrefix(config, sweepId, seed, dir)}${code.slice(0, 12)}`;
+export function runIdFor(
+  config: ExperimentConfig,
+  sweepId: string,
+  seed: number,
+  dir: string,
+  code: string = codeHash(),
+  inputs?: string,
+): string {
+  return `${runIdPrefix(config, sweepId, seed, dir, inputs)}${code.slice(0, 12)}`;
 }
 
 /** The run ids an experiment config consists of (every sweep point and seed), under the current code; `dir` as for runIdPrefix. */
@@ -80,6 +89,7 @@ export function codeOfRunId(id: string): string | null {
  * null: what `acceptStale` reuses when the current code has not run it. Runs from before the
  * inputs' content was part of run ids match by their config alone (that code did not record the
  * data they read); runs from before the code version was part of ids end at the config hash.
+ * `inputs`: as for runIdPrefix.
  */
 export function staleRun(
   store: RunStore,
@@ -88,8 +98,9 @@ export function staleRun(
   seed: number,
   dir: string,
   code: string = codeHash(),
+  inputs?: string,
 ): RunRecord | null {
-  const prefix = runIdPrefix(config, sweepId, seed, dir);
+  const prefix = runIdPrefix(config, sweepId, seed, dir, inputs);
   const current = `${prefix}${code.slice(0, 12)}`;
   const older = configOnlyPrefix(config, sweepId, seed);
   const legacy = older.slice(0, -2);

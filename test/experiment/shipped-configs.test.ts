@@ -15,7 +15,7 @@ import { fashionMnistAvailable } from '../../src/data/index.js';
 import { loadConfig, type ExperimentConfig } from '../../src/experiment/config/index.js';
 import { ALWAYS_KEPT, metricFamily } from '../../src/experiment/metric-families.js';
 import { writeExperimentReport } from '../../src/experiment/publish.js';
-import { runExperiment } from '../../src/experiment/runner.js';
+import { runExperiment } from '../../src/plan/index.js';
 
 const SOURCE_IMAGES = 300;
 const TARGET_IMAGES = 100;
