@@ -131,15 +131,18 @@ export interface RunChoice {
  */
 export function chooseRuns(store: RunStore, config: ExperimentConfig, dir: string, opts: { acceptStale?: boolean } = {}): RunChoice[] {
   const out: RunChoice[] = [];
-  for (const p of expandSweep(config))
+  for (const p of expandSweep(config)) {
+    // The inputs are hashed once per sweep point, not for every seed.
+    const inputs = p.config.seeds.length > 0 ? inputsHash(p.config, dir) : '';
     for (const seed of p.config.seeds) {
-      const expected = runIdFor(p.config, p.id, seed, dir);
+      const expected = runIdFor(p.config, p.id, seed, dir, codeHash(), inputs);
       const cur = store.getRun(expected);
-      const stale = staleRun(store, p.config, p.id, seed, dir);
+      const stale = staleRun(store, p.config, p.id, seed, dir, codeHash(), inputs);
       if (cur?.status === 'done') out.push({ sweepId: p.id, seed, expected, used: expected, stale: false, staleAvailable: null });
       else if (opts.acceptStale && stale) out.push({ sweepId: p.id, seed, expected, used: stale.id, stale: true, staleAvailable: null });
       else out.push({ sweepId: p.id, seed, expected, used: null, stale: false, staleAvailable: stale?.id ?? null });
     }
+  }
   return out;
 }
 
@@ -154,7 +157,13 @@ export function finishedSeeds(store: RunStore, config: ExperimentConfig, dir: st
   const seeds = new Set<number>();
   const ids = new Set(done.map((r) => r.id));
   const candidates = new Set(done.flatMap((r) => (r.seed === null ? [] : [r.seed])));
-  for (const p of expandSweep(config))
-    for (const seed of candidates) if (!seeds.has(seed) && ids.has(runIdFor(p.config, p.id, seed, dir))) seeds.add(seed);
+  for (const p of expandSweep(config)) {
+    // The inputs are hashed once per sweep point (and not at all without candidates).
+    let inputs: string | undefined;
+    for (const seed of candidates) {
+      inputs ??= inputsHash(p.config, dir);
+      if (!seeds.has(seed) && ids.has(runIdFor(p.config, p.id, seed, dir, codeHash(), inputs))) seeds.add(seed);
+    }
+  }
   return [...seeds].sort((a, b) => a - b);
 }
