@@ -6,7 +6,16 @@ import { resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { CliError, defineCommand } from './args.js';
 import type { CommandIO } from './commands/io.js';
-import { joinPlans, plan, runExperiment, type ExperimentOutcome, type PlanOptions, type RunExperimentOptions } from '../plan/index.js';
+import type { LoadedConfig } from '../experiment/config/index.js';
+import {
+  joinPlans,
+  plan,
+  runExperiment,
+  type ExperimentOutcome,
+  type Plan,
+  type PlanOptions,
+  type RunExperimentOptions,
+} from '../plan/index.js';
 import { queueExecutor } from '../queue/executor.js';
 import { withLocalWorkers } from '../queue/local.js';
 import { startWorker } from '../queue/worker.js';
@@ -150,11 +159,18 @@ export async function withExecution<T>(f: ExecutionFlags, root: string, io: Comm
   // The same plan and runner as in this process; only the executor differs.
   const onQueue = async (url: string, env: NodeJS.ProcessEnv = process.env): Promise<T> => {
     const executor = queueExecutor({ url, env, ...(quiet ? { onStatus: () => {}, log: () => {} } : { log: (l) => io.err(l) }) });
+    // The plans `drive` made, reused by `run` for the same loaded config and root (planned once).
+    const planned = new Map<LoadedConfig, { root: string; plan: Plan }>();
     try {
       return await body({
-        run: (o) => runExperiment({ ...o, executor }),
+        run: (o) => {
+          const known = planned.get(o.loaded);
+          return runExperiment({ ...o, executor, ...(known?.root === o.root ? { plan: known.plan } : {}) });
+        },
         drive: async (items) => {
-          const all = joinPlans(items.map((it) => plan(it)));
+          const plans = items.map((it) => plan(it));
+          items.forEach((it, i) => planned.set(it.loaded, { root: it.root, plan: plans[i] }));
+          const all = joinPlans(plans);
           if (all.jobs.length > 0) await executor.executeAll!(all.jobs, all.runs);
         },
       });

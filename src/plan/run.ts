@@ -30,6 +30,11 @@ export interface RunExperimentOptions {
   /** Who does the jobs: this process (default, `inProcessExecutor()`) or a queue's workers (src/queue). */
   executor?: Executor;
   /**
+   * The plan, when the caller made it already with these options (`reproduce --queue` plans its
+   * experiments together to queue all their jobs at once); default: planned here.
+   */
+  plan?: Plan;
+  /**
    * Reuse a finished run of the same config made by other code (a different code version, see
    * src/experiment/code-version.ts) instead of rerunning it; the outcome and the report say which. Default false.
    */
@@ -161,7 +166,9 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<Experim
   const t0 = Date.now();
   const log = opts.log ?? ((l: string) => console.error(l));
   const executor = opts.executor ?? inProcessExecutor();
-  const p = plan(opts);
+  const p = opts.plan ?? plan(opts);
+  if (p.name !== opts.loaded.config.name)
+    throw new Error(`runExperiment: the plan given is of '${p.name}', not of '${opts.loaded.config.name}'`);
   const store = openStore(opts.root);
   try {
     const env: RunEnv = { store, executor, plan: p, onProgress: opts.onProgress ?? (() => {}), log };
