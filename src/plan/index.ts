@@ -9,4 +9,5 @@ export * from './plan.js';
 export * from './data.js';
 export * from './execute.js';
 export * from './executor.js';
+export * from './run-record.js';
 export * from './run.js';

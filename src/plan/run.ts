@@ -5,16 +5,17 @@
  * and predictions and indexes them. Killed at any moment and started again, it redoes only what
  * is missing (finished runs, source models and transfer jobs are reused).
  */
-import { buildInfo, setNumThreads } from '../torch/index.js';
+import { setNumThreads } from '../torch/index.js';
 import type { ExperimentConfig, LoadedConfig } from '../experiment/config/index.js';
 import type { SourceModelInfo, TransferJobResult } from '../experiment/jobs.js';
 import { storeRunResults } from '../experiment/runner.js';
-import { openStore, type MetricRow, type RunRecord, type RunStore } from '../experiment/store/index.js';
+import { openStore, type MetricRow, type RunStore } from '../experiment/store/index.js';
 import { createProgressLog } from '../train/progress.js';
 import type { ProgressEvent } from '../train/trainer.js';
 import { releaseRunData, runData } from './data.js';
 import { inProcessExecutor, type Executor } from './executor.js';
 import { plan, type Plan, type PlannedRun } from './plan.js';
+import { openRun } from './run-record.js';
 
 /** Options of `runExperiment`. */
 export interface RunExperimentOptions {
@@ -64,32 +65,6 @@ export interface ExperimentOutcome {
   name: string;
   runs: RunOutcome[];
   seconds: number;
-}
-
-/**
- * The run record of a planned run, created if it does not exist (by this process or, in a race,
- * another). Used by the runner and by the queue's progress relay, which opens runs while their
- * jobs train on workers so their progress can be followed live.
- */
-export function openRun(store: RunStore, run: PlannedRun, code: string): RunRecord {
-  const existing = store.getRun(run.id);
-  if (existing) return existing;
-  try {
-    return store.createRun({
-      id: run.id,
-      name: run.config.name,
-      config: run.config,
-      seed: run.seed,
-      sweepId: run.sweepId,
-      libtorch: buildInfo().torchVersion,
-      extra: { configFile: run.configFile, threads: run.config.threads, codeVersion: code },
-    });
-  } catch (e) {
-    // Another process created it first.
-    const again = store.getRun(run.id);
-    if (!again) throw e;
-    return again;
-  }
 }
 
 interface RunEnv {
