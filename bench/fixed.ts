@@ -24,8 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/experiment/config/index.js';
 import { featureCaching } from '../src/experiment/features.js';
-import { LOCAL_JOBS, type JobExecutor } from '../src/experiment/jobs.js';
-import { runExperiment, type ExperimentOutcome } from '../src/experiment/runner.js';
+import { inProcessExecutor, runExperiment, type Executor, type ExperimentOutcome } from '../src/plan/index.js';
 
 /** The value after `--name` in argv, if any. */
 function arg(argv: string[], name: string): string | undefined {
@@ -65,7 +64,7 @@ const since = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e9
 
 /**
  * Runs the config once; `seconds` is the whole `runExperiment`, `jobSeconds` the time inside its
- * transfer jobs (timed at the executor boundary around LOCAL_JOBS.transfer, the in-process jobs).
+ * transfer jobs (timed at the executor boundary around the in-process executor's transfer jobs).
  */
 async function timed(
   dir: string,
@@ -77,12 +76,18 @@ async function timed(
   writeFileSync(file, yaml);
   featureCaching.enabled = cached;
   let jobSeconds = 0;
-  const executor: JobExecutor = {
-    source: LOCAL_JOBS.source,
-    transfer: async (...a) => {
+  // The in-process executor, timed around a run's transfer jobs: its source jobs first (the same
+  // in both arms), then the whole run, whose sources are then cache hits.
+  const inner = inProcessExecutor();
+  const executor: Executor = {
+    execute: async (jobs, ctx) => {
+      await inner.execute(
+        jobs.filter((j) => j.spec.kind === 'source'),
+        ctx,
+      );
       const t = process.hrtime.bigint();
       try {
-        return await LOCAL_JOBS.transfer(...a);
+        return await inner.execute(jobs, ctx);
       } finally {
         jobSeconds += since(t);
       }

@@ -6,8 +6,17 @@ import { resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { CliError, defineCommand } from './args.js';
 import type { CommandIO } from './commands/io.js';
-import { runExperiment, type ExperimentOutcome, type RunExperimentOptions } from '../experiment/runner.js';
-import { driveExperiments, runExperimentOnQueue } from '../queue/submit.js';
+import type { LoadedConfig } from '../experiment/config/index.js';
+import {
+  joinPlans,
+  plan,
+  runExperiment,
+  type ExperimentOutcome,
+  type Plan,
+  type PlanOptions,
+  type RunExperimentOptions,
+} from '../plan/index.js';
+import { queueExecutor } from '../queue/executor.js';
 import { withLocalWorkers } from '../queue/local.js';
 import { startWorker } from '../queue/worker.js';
 import { URL_ENV, redisOptions } from '../queue/names.js';
@@ -130,11 +139,11 @@ export function checkExecutionFlags(f: ExecutionFlags): void {
     throw new CliError(`--workers ${f.workers} is more than 4 per CPU here (${availableParallelism()} CPUs)`);
 }
 
-/** Runs experiments: `run` one (locally or through the queue), `drive` several at once first (all their jobs queued together). */
+/** Runs experiments: `run` one (in this process or through the queue), `drive` several at once first (all their jobs queued together). */
 export interface Execution {
-  run(opts: RunExperimentOptions): Promise<ExperimentOutcome>;
-  /** Has the queue's workers do every job of these experiments (no-op when running in this process). */
-  drive(items: readonly RunExperimentOptions[]): Promise<void>;
+  run(opts: Omit<RunExperimentOptions, 'executor'>): Promise<ExperimentOutcome>;
+  /** Has the queue's workers do every job of these experiments' plans at once (no-op when running in this process). */
+  drive(items: readonly PlanOptions[]): Promise<void>;
 }
 
 /**
@@ -148,13 +157,31 @@ export async function withExecution<T>(f: ExecutionFlags, root: string, io: Comm
   const workers = f.workers ?? 1;
   if (f.queue === undefined && workers === 1) return body({ run: (o) => runExperiment(o), drive: async () => {} });
   const quiet = f.quiet === true;
-  const onQueue = (url: string, env: NodeJS.ProcessEnv = process.env): Execution => ({
-    run: (o) => runExperimentOnQueue({ ...o, url, env, ...(quiet ? { onStatus: () => {} } : {}) }),
-    drive: (items) => driveExperiments(url, items, { env, ...(quiet ? { onStatus: () => {} } : {}) }),
-  });
-  if (f.queue !== undefined && f.workers === undefined) return body(onQueue(f.queue));
+  // The same plan and runner as in this process; only the executor differs.
+  const onQueue = async (url: string, env: NodeJS.ProcessEnv = process.env): Promise<T> => {
+    const executor = queueExecutor({ url, env, ...(quiet ? { onStatus: () => {}, log: () => {} } : { log: (l) => io.err(l) }) });
+    // The plans `drive` made, reused by `run` for the same loaded config and root (planned once).
+    const planned = new Map<LoadedConfig, { root: string; plan: Plan }>();
+    try {
+      return await body({
+        run: (o) => {
+          const known = planned.get(o.loaded);
+          return runExperiment({ ...o, executor, ...(known?.root === o.root ? { plan: known.plan } : {}) });
+        },
+        drive: async (items) => {
+          const plans = items.map((it) => plan(it));
+          items.forEach((it, i) => planned.set(it.loaded, { root: it.root, plan: plans[i] }));
+          const all = joinPlans(plans);
+          if (all.jobs.length > 0) await executor.executeAll!(all.jobs, all.runs);
+        },
+      });
+    } finally {
+      await executor.close?.();
+    }
+  };
+  if (f.queue !== undefined && f.workers === undefined) return onQueue(f.queue);
   return withLocalWorkers(
     { workers, url: f.queue, scratch: resolve(root), threads: f.threads, log: (l) => (quiet ? undefined : io.err(l)) },
-    (url, env) => body(onQueue(url, env)),
+    (url, env) => onQueue(url, env),
   );
 }

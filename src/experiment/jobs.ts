@@ -31,17 +31,6 @@ export interface JobContext {
   codeHash: string;
   onProgress: (label: string, e: ProgressEvent) => void;
   log: (line: string) => void;
-  /** Who does the jobs (default `LOCAL_JOBS`, this process; src/queue hands them to workers). */
-  executor?: JobExecutor;
-}
-
-/**
- * The two kinds of job, as functions: `sourceModel` and `transferJob` here (LOCAL_JOBS), or
- * versions that have a queue's workers do them and bring back the same results.
- */
-export interface JobExecutor {
-  source: typeof sourceModel;
-  transfer: typeof transferJob;
 }
 
 /** A per-purpose seed derived from the experiment seed (stable across code paths). */
@@ -367,6 +356,3 @@ export async function transferJob(
     model.dispose();
   }
 }
-
-/** The jobs done in this process. */
-export const LOCAL_JOBS: JobExecutor = { source: sourceModel, transfer: transferJob };

@@ -34,11 +34,12 @@ export function codeHash(): string {
 /**
  * The part of a run id that does not depend on the code: `<name>[-<sweep>]-seed<s>-<hash8>-c`,
  * the hash over the config (this seed only) and the content of its inputs; `dir` is the folder
- * the config's relative paths resolve against. Throws naming the config key when an input
- * cannot be read.
+ * the config's relative paths resolve against. `inputs` is `inputsHash(config, dir)` when the
+ * caller has it already (the planner hashes each sweep point's inputs once). Throws naming the
+ * config key when an input cannot be read.
  */
-export function runIdPrefix(config: ExperimentConfig, sweepId: string, seed: number, dir: string): string {
-  return prefixWith(config, sweepId, seed, stableHash({ config: { ...config, seeds: [seed] }, inputs: inputsHash(config, dir) }));
+export function runIdPrefix(config: ExperimentConfig, sweepId: string, seed: number, dir: string, inputs?: string): string {
+  return prefixWith(config, sweepId, seed, stableHash({ config: { ...config, seeds: [seed] }, inputs: inputs ?? inputsHash(config, dir) }));
 }
 
 function prefixWith(config: ExperimentConfig, sweepId: string, seed: number, hash: string): string {
@@ -59,10 +60,18 @@ function configOnlyPrefix(config: ExperimentConfig, sweepId: string, seed: numbe
 /**
  * The id of the run of one sweep point and seed under the given code version (default: this
  * process's): readable, and tied to the content of the resolved config and to the code (so an
- * edited config or changed numeric code starts new runs instead of reusing old ones).
+ * edited config or changed numeric code starts new runs instead of reusing old ones). `inputs`:
+ * as for runIdPrefix.
  */
-export function runIdFor(config: ExperimentConfig, sweepId: string, seed: number, dir: string, code: string = codeHash()): string {
-  return `${runIdPrefix(config, sweepId, seed, dir)}${code.slice(0, 12)}`;
+export function runIdFor(
+  config: ExperimentConfig,
+  sweepId: string,
+  seed: number,
+  dir: string,
+  code: string = codeHash(),
+  inputs?: string,
+): string {
+  return `${runIdPrefix(config, sweepId, seed, dir, inputs)}${code.slice(0, 12)}`;
 }
 
 /** The run ids an experiment config consists of (every sweep point and seed), under the current code; `dir` as for runIdPrefix. */
@@ -80,6 +89,7 @@ export function codeOfRunId(id: string): string | null {
  * null: what `acceptStale` reuses when the current code has not run it. Runs from before the
  * inputs' content was part of run ids match by their config alone (that code did not record the
  * data they read); runs from before the code version was part of ids end at the config hash.
+ * `inputs`: as for runIdPrefix.
  */
 export function staleRun(
   store: RunStore,
@@ -88,8 +98,9 @@ export function staleRun(
   seed: number,
   dir: string,
   code: string = codeHash(),
+  inputs?: string,
 ): RunRecord | null {
-  const prefix = runIdPrefix(config, sweepId, seed, dir);
+  const prefix = runIdPrefix(config, sweepId, seed, dir, inputs);
   const current = `${prefix}${code.slice(0, 12)}`;
   const older = configOnlyPrefix(config, sweepId, seed);
   const legacy = older.slice(0, -2);
@@ -120,15 +131,18 @@ export interface RunChoice {
  */
 export function chooseRuns(store: RunStore, config: ExperimentConfig, dir: string, opts: { acceptStale?: boolean } = {}): RunChoice[] {
   const out: RunChoice[] = [];
-  for (const p of expandSweep(config))
+  for (const p of expandSweep(config)) {
+    // The inputs are hashed once per sweep point, not for every seed.
+    const inputs = p.config.seeds.length > 0 ? inputsHash(p.config, dir) : '';
     for (const seed of p.config.seeds) {
-      const expected = runIdFor(p.config, p.id, seed, dir);
+      const expected = runIdFor(p.config, p.id, seed, dir, codeHash(), inputs);
       const cur = store.getRun(expected);
-      const stale = staleRun(store, p.config, p.id, seed, dir);
+      const stale = staleRun(store, p.config, p.id, seed, dir, codeHash(), inputs);
       if (cur?.status === 'done') out.push({ sweepId: p.id, seed, expected, used: expected, stale: false, staleAvailable: null });
       else if (opts.acceptStale && stale) out.push({ sweepId: p.id, seed, expected, used: stale.id, stale: true, staleAvailable: null });
       else out.push({ sweepId: p.id, seed, expected, used: null, stale: false, staleAvailable: stale?.id ?? null });
     }
+  }
   return out;
 }
 
@@ -143,7 +157,13 @@ export function finishedSeeds(store: RunStore, config: ExperimentConfig, dir: st
   const seeds = new Set<number>();
   const ids = new Set(done.map((r) => r.id));
   const candidates = new Set(done.flatMap((r) => (r.seed === null ? [] : [r.seed])));
-  for (const p of expandSweep(config))
-    for (const seed of candidates) if (!seeds.has(seed) && ids.has(runIdFor(p.config, p.id, seed, dir))) seeds.add(seed);
+  for (const p of expandSweep(config)) {
+    // The inputs are hashed once per sweep point (and not at all without candidates).
+    let inputs: string | undefined;
+    for (const seed of candidates) {
+      inputs ??= inputsHash(p.config, dir);
+      if (!seeds.has(seed) && ids.has(runIdFor(p.config, p.id, seed, dir, codeHash(), inputs))) seeds.add(seed);
+    }
+  }
   return [...seeds].sort((a, b) => a - b);
 }

@@ -37,7 +37,7 @@ export interface LocalWorkersOptions {
 
 /**
  * Starts the workers (and Redis if needed), runs `fn(url, env)` (`env` holds the password of the
- * queue: pass it to `runExperimentOnQueue`), then stops them. A private server gets a random
+ * queue: pass it to `queueExecutor`), then stops them. A private server gets a random
  * password, handed to the workers in their environment (never on a command line). Rejects if
  * every worker exits before `fn` is done (nobody left to do the work).
  */

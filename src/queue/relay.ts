@@ -6,29 +6,20 @@
  * seen to each run's logs/progress.jsonl. So `serve` follows a queue run while it trains, as it
  * follows a local one. A source model shared by several runs (sweep points) reports to each.
  */
-import type { ExperimentConfig, LoadedConfig } from '../experiment/config/index.js';
-import { codeHash, openRun } from '../experiment/runner.js';
+import { codeHash } from '../experiment/run-ids.js';
 import { openStore, type RunStore } from '../store/index.js';
+import { openRun, type PlannedRun } from '../plan/index.js';
 import { createProgressLog } from '../train/progress.js';
 import type { ProgressEvent } from '../train/trainer.js';
 import type { JobProgress } from './worker.js';
-
-/** A run (sweep point and seed of an experiment under a results root) that a job works for. */
-export interface RunRef {
-  root: string;
-  loaded: LoadedConfig;
-  config: ExperimentConfig;
-  sweepId: string;
-  seed: number;
-}
 
 /** Appends queue jobs' progress events to their runs' progress logs, each event once. */
 export class ProgressRelay {
   readonly #code: string;
   readonly #onError: (e: Error) => void;
   readonly #stores = new Map<string, RunStore>();
-  /** By run reference: planJobs makes one per run, shared by all of that run's jobs. */
-  readonly #logs = new Map<RunRef, (label: string, e: ProgressEvent) => void>();
+  /** By run id. */
+  readonly #logs = new Map<string, (label: string, e: ProgressEvent) => void>();
   readonly #seen = new Map<string, number>();
 
   /** `onError` hears a log that could not be written (once per run); the relay never throws. */
@@ -38,7 +29,7 @@ export class ProgressRelay {
   }
 
   /** Hands over job `jobId`'s latest progress; events newer than the last seen go to its runs' logs. */
-  relay(jobId: string, runs: readonly RunRef[], p: JobProgress): void {
+  relay(jobId: string, runs: readonly PlannedRun[], p: JobProgress): void {
     if (p.recent === undefined || p.recent.length === 0 || runs.length === 0) return;
     let last = this.#seen.get(jobId) ?? 0;
     // A job retried on another worker numbers its events from 1 again.
@@ -54,8 +45,8 @@ export class ProgressRelay {
   }
 
   /** The progress log of a run, opened (and the run marked running) on its first event only. */
-  #logOf(ref: RunRef): ((label: string, e: ProgressEvent) => void) | undefined {
-    const cached = this.#logs.get(ref);
+  #logOf(ref: PlannedRun): ((label: string, e: ProgressEvent) => void) | undefined {
+    const cached = this.#logs.get(ref.id);
     if (cached !== undefined) return cached;
     try {
       let store = this.#stores.get(ref.root);
@@ -63,10 +54,10 @@ export class ProgressRelay {
         store = openStore(ref.root);
         this.#stores.set(ref.root, store);
       }
-      const run = openRun(store, ref.loaded, ref.config, ref.sweepId, ref.seed, this.#code);
+      const run = openRun(store, ref, this.#code);
       store.setStatus(run.id, 'running');
       const log = createProgressLog(run.paths.progress, { onError: this.#onError });
-      this.#logs.set(ref, log);
+      this.#logs.set(ref.id, log);
       return log;
     } catch (e) {
       this.#onError(e instanceof Error ? e : new Error(String(e)));

@@ -5,36 +5,39 @@
  * job, its artefacts written atomically (the scratch model cache renames finished entries into
  * place; weights go to Redis in one SET).
  *
- * The processors call the experiment's own job functions (`sourceModel`, `transferJob`) on
- * inputs rebuilt from the job's config and seed (`runInputs`, `prepareTarget`), so a job gives
- * the numbers a local run gives.
+ * A job's data is a job spec of the plan (src/plan/spec.ts); the processors hand it to the same
+ * `executeSource` / `executeTransfer` as the in-process executor (src/plan/execute.ts), with the
+ * run's data built once per run and kept for its next jobs (src/plan/data.ts), so a job gives the
+ * numbers a local run gives. A worker never plans: ids, keys and the inputs hash come with the spec.
  *
  * A worker's scratch folder is a results root of its own (model cache, claims, checkpoints of
  * unfinished jobs): workers on other machines share nothing but Redis.
  */
+import { resolveCacheRoot } from '../data/index.js';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { sourceModel, sourceModelKey, transferJob, type JobContext, type SourceModelInfo } from '../experiment/jobs.js';
-import { prepareTarget, type PrepareContext, type TargetData } from '../experiment/prepare.js';
-import type { AnyDataset } from '../data/types.js';
-import { resolveCacheRoot } from '../data/index.js';
+import type { SourceModelInfo } from '../experiment/jobs.js';
 import { inputsHash } from '../experiment/inputs.js';
-import { codeHash, runInputs, type RunInputs } from '../experiment/runner.js';
+import { codeHash } from '../experiment/run-ids.js';
 import { stableHash } from '../experiment/config/index.js';
 import { openStore, type RunStore } from '../store/index.js';
+import {
+  executeSource,
+  executeTransfer,
+  runData,
+  sourceJobId,
+  sourceVariantOf,
+  type JobEnv,
+  type JobSpec,
+  type SourceJobSpec,
+  type TransferJobSpec,
+} from '../plan/index.js';
 import { getNumThreads, setNumThreads } from '../torch/index.js';
 import type { ProgressEvent } from '../train/trainer.js';
 import { getSourceWeights, putSourceWeights } from './artefacts.js';
-import {
-  sourceJobId,
-  type QueueJobData,
-  type SourceJobData,
-  type SourceJobResult,
-  type TransferJobData,
-  type TransferJobReturn,
-} from './jobs.js';
+import type { SourceJobResult, TransferJobReturn } from './jobs.js';
 import { QUEUE_NAME, KEY_PREFIX, openQueue, redactRedisUrl, redisOptions } from './names.js';
 
 /** The progress a running job reports (`job.progress`), shown by submitters and dashboards. */
@@ -136,76 +139,24 @@ interface ProcessorEnv {
   log: (line: string) => void;
 }
 
-/**
- * The inputs of a run, kept for the next jobs of the same run (a worker usually gets several
- * jobs of one run in a row): the same pure function of the source config, seed, folder and the
- * content of the files they read (inputsHash: data changed in place is not served from memory).
- */
-const inputsMemo = new Map<string, RunInputs>();
-function memoRunInputs(pctx: PrepareContext, seed: number, inputs: string): RunInputs {
-  const key = stableHash({ source: pctx.config.source, seed, dir: pctx.configDir, inputs });
-  let v = inputsMemo.get(key);
-  if (v === undefined) {
-    v = runInputs(pctx, seed);
-    inputsMemo.set(key, v);
-    // A few runs' worth of datasets at most.
-    while (inputsMemo.size > 2) inputsMemo.delete(inputsMemo.keys().next().value!);
-  }
-  return v;
-}
-
-/** A target's data and evaluation conditions, kept for the next jobs of the same run and target (the other modes and source variants). */
-const targetMemo = new Map<string, TargetData>();
-function memoTarget(pctx: PrepareContext, targetIndex: number, seed: number, sourceBase: AnyDataset, inputs: string): TargetData {
-  const key = stableHash({
-    config: { ...pctx.config, seeds: [seed] },
-    targetIndex,
-    seed,
-    dir: pctx.configDir,
-    inputs,
-  });
-  let v = targetMemo.get(key);
-  if (v === undefined) {
-    v = prepareTarget(pctx, targetIndex, seed, sourceBase);
-    targetMemo.set(key, v);
-    while (targetMemo.size > 2) targetMemo.delete(targetMemo.keys().next().value!);
-  }
-  return v;
-}
-
-function contextFor(env: ProcessorEnv, job: Job<QueueJobData>): { ctx: JobContext; pctx: PrepareContext } {
+function envFor(env: ProcessorEnv, job: Job<JobSpec>): JobEnv {
   const d = job.data;
-  const ctx: JobContext = {
-    config: d.config,
-    root: env.store.root,
-    store: env.store,
-    codeHash: codeHash(),
-    onProgress: progressReporter(job, d.label),
-    log: (line) => env.log(`[${d.label}] ${line}`),
-  };
-  // Streamed datasets: this worker's cache ($BIAS_TRANSFER_CACHE, else under its results root), built from the same content digest.
-  return { ctx, pctx: { config: d.config, configDir: d.configDir, cacheRoot: resolveCacheRoot({ resultsRoot: env.store.root }) } };
+  return { store: env.store, onProgress: progressReporter(job, d.label), log: (line) => env.log(`[${d.label}] ${line}`) };
 }
 
-async function processSource(env: ProcessorEnv, job: Job<SourceJobData>): Promise<SourceJobResult> {
+async function processSource(env: ProcessorEnv, job: Job<SourceJobSpec>): Promise<SourceJobResult> {
   const d = job.data;
-  const { ctx, pctx } = contextFor(env, job);
-  const inputs = prepare(d.label, () => memoRunInputs(pctx, d.seed, inputsHash(d.config, d.configDir)));
-  const variant = prepare(d.label, () => {
-    const v = inputs.variants.find((x) => x.kind === d.variantKind);
-    if (!v) throw new Error(`the config has no '${d.variantKind}' source variant`);
-    const key = sourceModelKey(ctx, v, d.seed);
-    if (key !== d.key) throw new Error(`source model key ${key} differs from the submitter's ${d.key} (other data on this worker?)`);
-    return v;
-  });
-  const info = await sourceModel(ctx, variant, d.seed, inputs.norm, inputs.sourceTest);
+  checkJobInputs(d);
+  // The data and the key check only read the config and files: an error there is not retried.
+  prepare(d.label, () => sourceVariantOf(d));
+  const info = await executeSource(d, envFor(env, job));
   const bytes = readFileSync(info.weights);
   await putSourceWeights(env.redis, d.key, bytes);
   return { info: { ...info, weights: '' }, bytes: bytes.length };
 }
 
 /** The source model of a transfer job in this worker's cache, fetched from the artefact store if needed. */
-async function localSource(env: ProcessorEnv, job: Job<TransferJobData>): Promise<SourceModelInfo> {
+async function localSource(env: ProcessorEnv, job: Job<TransferJobSpec>): Promise<SourceModelInfo> {
   const key = job.data.sourceKey!;
   const hit = env.store.cache.get(key);
   if (hit) return { ...(hit.info.info as SourceModelInfo), weights: join(hit.dir, 'model.safetensors') };
@@ -218,13 +169,24 @@ async function localSource(env: ProcessorEnv, job: Job<TransferJobData>): Promis
   return { ...result.info, weights: join(entry.dir, 'model.safetensors') };
 }
 
+/** Inputs hashes this worker has checked, by config and folder: each config's files are hashed once per process. */
+const checkedInputs = new Map<string, string>();
+
 /**
- * Refuses (UnrecoverableError) a transfer job whose data or files read differently here than on
- * the submitter: its run id names the content of the submitter's inputs (inputsHash), so a
- * worker with other files at the same paths would put other numbers under it. Returns the hash.
+ * Refuses (UnrecoverableError) a job whose data or files read differently here than on the
+ * planner: its run id names the content of the planner's inputs (the spec's inputs hash), so a
+ * worker with other files at the same paths would put other numbers under it. The hash is
+ * computed once per config and folder in a worker process (not again for every job of a run).
+ * Returns it.
  */
-export function checkJobInputs(d: TransferJobData): string {
-  const here = prepare(d.label, () => inputsHash(d.config, d.configDir));
+export function checkJobInputs(d: JobSpec): string {
+  const key = stableHash({ config: { ...d.config, seeds: [] }, dir: d.configDir });
+  let here = checkedInputs.get(key);
+  if (here === undefined) {
+    here = prepare(d.label, () => inputsHash(d.config, d.configDir));
+    checkedInputs.set(key, here);
+    while (checkedInputs.size > 64) checkedInputs.delete(checkedInputs.keys().next().value!);
+  }
   if (here !== d.inputs)
     throw new UnrecoverableError(
       `${d.label}: the data or files this worker reads under ${d.configDir} differ from the submitter's (inputs hash ${here}, submitter ${d.inputs}); give every worker the same files`,
@@ -232,31 +194,20 @@ export function checkJobInputs(d: TransferJobData): string {
   return here;
 }
 
-async function processTransfer(env: ProcessorEnv, job: Job<TransferJobData>): Promise<TransferJobReturn> {
+async function processTransfer(env: ProcessorEnv, job: Job<TransferJobSpec>): Promise<TransferJobReturn> {
   const d = job.data;
-  const { ctx, pctx } = contextFor(env, job);
-  const here = checkJobInputs(d);
-  const inputs = prepare(d.label, () => memoRunInputs(pctx, d.seed, here));
-  const target = prepare(d.label, () => memoTarget(pctx, d.targetIndex, d.seed, inputs.sourceBase, here));
+  checkJobInputs(d);
+  // Streamed datasets: this worker's cache ($BIAS_TRANSFER_CACHE, else under its results root), built from the same content digest.
+  prepare(d.label, () => runData({ ...d, cacheRoot: resolveCacheRoot({ resultsRoot: env.store.root }) }).target(d.targetIndex));
   const source = d.sourceKey === null ? null : await localSource(env, job);
-  return transferJob(ctx, {
-    dir: join(env.store.root, 'queue-jobs', job.id!),
-    job: d.label,
-    mode: d.mode,
-    source,
-    sourceKind: d.sourceKind,
-    target,
-    seed: d.seed,
-    norm: inputs.norm,
-    geometry: inputs.geometry,
-  });
+  return executeTransfer(d, envFor(env, job), source, join(env.store.root, 'queue-jobs', job.id!));
 }
 
 /**
  * The processor of every bias-transfer job: checks the job was made by the same code, sets the
  * thread count, and runs the processor of its kind.
  */
-export function makeProcessor(env: ProcessorEnv): (job: Job<QueueJobData>) => Promise<SourceJobResult | TransferJobReturn> {
+export function makeProcessor(env: ProcessorEnv): (job: Job<JobSpec>) => Promise<SourceJobResult | TransferJobReturn> {
   return async (job) => {
     const d = job.data;
     if (d.codeHash !== codeHash())
@@ -269,9 +220,9 @@ export function makeProcessor(env: ProcessorEnv): (job: Job<QueueJobData>) => Pr
     const t0 = Date.now();
     const out =
       job.name === 'source'
-        ? await processSource(env, job as Job<SourceJobData>)
+        ? await processSource(env, job as Job<SourceJobSpec>)
         : job.name === 'transfer'
-          ? await processTransfer(env, job as Job<TransferJobData>)
+          ? await processTransfer(env, job as Job<TransferJobSpec>)
           : (() => {
               throw new UnrecoverableError(`unknown job kind '${job.name}' (expected source or transfer)`);
             })();
@@ -298,7 +249,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const queue = openQueue(opts.url, opts.env);
   queue.on('error', () => {});
   const env: ProcessorEnv = { store, redis, queue, threads, log };
-  const worker = new Worker<QueueJobData>(QUEUE_NAME, makeProcessor(env), {
+  const worker = new Worker<JobSpec>(QUEUE_NAME, makeProcessor(env), {
     connection,
     prefix: KEY_PREFIX,
     concurrency: 1,

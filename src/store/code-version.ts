@@ -5,7 +5,8 @@
  * people commit all the time, and uncommitted edits would not count at all).
  *
  * What is hashed: every file of the numeric folders ({@link NUMERIC_CODE_DIRS}: the TypeScript of
- * every layer that computes, and the native addon's source), each by its contents under its name
+ * every layer that computes — src/plan among them: which jobs a run has and how their results
+ * become its rows — and the native addon's source), each by its contents under its name
  * relative to the project root, sorted by that name; and from package-lock.json, the resolved
  * version and integrity of the dependencies that touch data or numbers ({@link NUMERIC_DEPENDENCIES}).
  * There is no list of exceptions: report content lives in src/publish, the store in src/store,
@@ -26,6 +27,7 @@ export const NUMERIC_CODE_DIRS = [
   'src/train',
   'src/metrics',
   'src/experiment',
+  'src/plan',
   'native/src',
 ] as const;
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { MITIGATION_EXPERIMENTS, PAPER_EXPERIMENTS, QUICK_OVERRIDES, quickOverrides } from '../../src/cli/experiment.js';
 import { expandSweep, loadConfig } from '../../src/experiment/config/index.js';
-import { runExperiment } from '../../src/experiment/runner.js';
+import { runExperiment } from '../../src/plan/index.js';
 
 test('every experiment reproduce can run is a shipped config with quick overrides that load', () => {
   for (const name of [...PAPER_EXPERIMENTS, ...MITIGATION_EXPERIMENTS]) {

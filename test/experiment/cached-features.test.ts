@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { loadConfig } from '../../src/experiment/config/index.js';
 import { featureCaching, usesCachedFeatures } from '../../src/experiment/features.js';
-import { runExperiment, type ExperimentOutcome } from '../../src/experiment/runner.js';
+import { runExperiment, type ExperimentOutcome } from '../../src/plan/index.js';
 import { loadSafetensors } from '../../src/torch/index.js';
 import { assertClose } from '../helpers/tensors.js';
 

@@ -15,9 +15,10 @@ import { datasetDigest, loadDataset, type ImageDataset } from '../../src/data/in
 import { loadConfig } from '../../src/experiment/config/index.js';
 import { inputDigests, inputsHash } from '../../src/experiment/inputs.js';
 import { sourceModelKey } from '../../src/experiment/jobs.js';
-import { expectedRunIds, runExperiment, runInputs } from '../../src/experiment/runner.js';
+import { expectedRunIds, runInputs } from '../../src/experiment/runner.js';
+import { runExperiment } from '../../src/plan/index.js';
 import { UnrecoverableError } from 'bullmq';
-import { transferJobId, type TransferJobData } from '../../src/queue/jobs.js';
+import { transferJobId, type TransferJobSpec } from '../../src/plan/index.js';
 import { checkJobInputs } from '../../src/queue/worker.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'bt-inputs-'));
@@ -203,9 +204,10 @@ test('the runner reruns a finished experiment whose target data changed in place
 });
 
 test('a queue worker refuses a transfer job whose files read differently here than on the submitter', () => {
+  // The submitter's files, and a worker's copy of the same project in which one label differs.
   const dir = project('worker');
   const loaded = loadConfig(join(dir, 'exp.yaml'));
-  const job: TransferJobData = {
+  const job: TransferJobSpec = {
     kind: 'transfer',
     config: loaded.config,
     configDir: loaded.dir,
@@ -219,13 +221,16 @@ test('a queue worker refuses a transfer job whose files read differently here th
     inputs: inputsHash(loaded.config, loaded.dir),
   };
   checkJobInputs(job);
-  flipByte(join(dir, 'data', 'target-labels.idx'), 8);
+  const other = project('worker-other');
+  flipByte(join(other, 'data', 'target-labels.idx'), 8);
+  const there = loadConfig(join(other, 'exp.yaml'));
+  const moved = { ...job, config: there.config, configDir: there.dir };
   assert.throws(
-    () => checkJobInputs(job),
+    () => checkJobInputs(moved),
     (e: Error) =>
       e instanceof UnrecoverableError &&
       e.message.includes(`differ from the submitter's`) &&
-      e.message.includes(loaded.dir) &&
+      e.message.includes(there.dir) &&
       e.message.includes(job.inputs),
   );
 });

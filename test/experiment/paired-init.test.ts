@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { loadConfig } from '../../src/experiment/config/index.js';
-import { runExperiment } from '../../src/experiment/runner.js';
+import { runExperiment } from '../../src/plan/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'bt-paired-'));
 after(() => rmSync(root, { recursive: true, force: true }));

@@ -13,7 +13,7 @@ import { after, test } from 'node:test';
 import { PNG } from 'pngjs';
 import { modelImportCommand, runModelImport } from '../../src/cli/commands/model.js';
 import { parseConfigText } from '../../src/experiment/config/index.js';
-import { runExperiment } from '../../src/experiment/runner.js';
+import { runExperiment } from '../../src/plan/index.js';
 import { sectionsFor } from '../../src/publish/publish.js';
 import { loadSource, normalisation } from '../../src/experiment/prepare.js';
 import { pretrainedWeights } from '../../src/experiment/pretrained.js';

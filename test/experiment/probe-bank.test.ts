@@ -14,7 +14,7 @@ import { parseConfigText } from '../../src/experiment/config/index.js';
 import { loadConfiguredDataset, loadSource } from '../../src/experiment/prepare.js';
 import { buildProbes } from '../../src/experiment/probes.js';
 import { sectionsFor } from '../../src/publish/publish.js';
-import { runExperiment } from '../../src/experiment/runner.js';
+import { runExperiment } from '../../src/plan/index.js';
 import { maskedMean } from '../../src/bias/index.js';
 import { readPredictionsCsv, skewExcess } from '../../src/metrics/index.js';
 

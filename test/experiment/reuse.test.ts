@@ -11,7 +11,8 @@ import { after, test } from 'node:test';
 import { codeVersion, numericCodeFiles } from '../../src/store/code-version.js';
 import { loadConfig, stableHash } from '../../src/experiment/config/index.js';
 import { sectionsFor } from '../../src/publish/publish.js';
-import { codeHash, runIdFor, runExperiment } from '../../src/experiment/runner.js';
+import { codeHash, runIdFor } from '../../src/experiment/runner.js';
+import { runExperiment } from '../../src/plan/index.js';
 import { runIdPrefix } from '../../src/experiment/run-ids.js';
 import { openStore } from '../../src/store/index.js';
 

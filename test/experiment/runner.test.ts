@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { loadConfig } from '../../src/experiment/config/index.js';
-import { expectedRunIds, runExperiment } from '../../src/experiment/runner.js';
+import { expectedRunIds } from '../../src/experiment/runner.js';
+import { runExperiment } from '../../src/plan/index.js';
 import { openStore } from '../../src/store/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'bt-runner-'));

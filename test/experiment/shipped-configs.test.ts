@@ -15,7 +15,7 @@ import { fashionMnistAvailable } from '../../src/data/index.js';
 import { loadConfig, type ExperimentConfig } from '../../src/experiment/config/index.js';
 import { ALWAYS_KEPT, metricFamily } from '../../src/experiment/metric-families.js';
 import { writeExperimentReport } from '../../src/publish/publish.js';
-import { runExperiment } from '../../src/experiment/runner.js';
+import { runExperiment } from '../../src/plan/index.js';
 import { writeImageFolder } from '../data/folder-fixture.js';
 
 const SOURCE_IMAGES = 300;

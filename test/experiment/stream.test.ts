@@ -13,7 +13,7 @@ import { after, test } from 'node:test';
 import { isStreamed } from '../../src/data/types.js';
 import { loadConfig } from '../../src/experiment/config/index.js';
 import { loadSource, prepareTarget, sourceVariants } from '../../src/experiment/prepare.js';
-import { runExperiment } from '../../src/experiment/runner.js';
+import { runExperiment } from '../../src/plan/index.js';
 import type { MetricRow } from '../../src/store/index.js';
 import { writeImageFolder } from '../data/folder-fixture.js';
 import { tmpDir } from '../data/helpers.js';

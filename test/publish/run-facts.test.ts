@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { loadConfig } from '../../src/experiment/config/index.js';
-import { runExperiment } from '../../src/experiment/runner.js';
+import { runExperiment } from '../../src/plan/index.js';
 import { sectionsFor } from '../../src/publish/publish.js';
 import { readRunFacts, runPaths } from '../../src/store/index.js';
 

@@ -17,10 +17,12 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { loadConfig, type LoadedConfig } from '../../src/experiment/config/index.js';
-import { codeHash, runExperiment } from '../../src/experiment/runner.js';
+import { codeHash } from '../../src/experiment/runner.js';
+import { runExperiment, type RunExperimentOptions } from '../../src/plan/index.js';
 import { openQueue, redisOptions, PASSWORD_ENV } from '../../src/queue/names.js';
 import { startRedisServer, type RedisServer } from '../../src/queue/redis-server.js';
-import { QueueJobError, runExperimentOnQueue } from '../../src/queue/submit.js';
+import { queueExecutor, type QueueExecutorOptions } from '../../src/queue/executor.js';
+import { QueueJobError } from '../../src/queue/submit.js';
 import { numbersOf, startWorkerProcess, stopWorkers, type WorkerProcess } from './helpers.js';
 
 const CONFIG = 'test/experiment/fixtures/tiny-experiment.yaml';
@@ -58,6 +60,17 @@ after(async () => {
   await redis?.stop();
   rmSync(tmp, { recursive: true, force: true });
 });
+
+/** `runExperiment` with the BullMQ executor on `url` (what `run --queue` does). */
+async function runExperimentOnQueue(o: Omit<RunExperimentOptions, 'executor'> & QueueExecutorOptions): Promise<unknown> {
+  const { url, env, onStatus, pollMs, ...run } = o;
+  const executor = queueExecutor({ url, env, onStatus: onStatus ?? (() => {}), pollMs, log: () => {} });
+  try {
+    return await runExperiment({ ...run, executor });
+  } finally {
+    await executor.close?.();
+  }
+}
 
 /** Empties Redis between tests (every job runs again). */
 async function flush(): Promise<void> {
