@@ -30,6 +30,8 @@ export interface RunDataKey {
    * `resolveCacheRoot()`): a location, not part of the data's identity, so not part of the key.
    */
   cacheRoot?: string;
+  /** Where preparing the data reports (a shard cache being built); not part of the key. */
+  log?: (line: string) => void;
 }
 
 /** A run's data, built on demand. */
@@ -67,7 +69,7 @@ function bytesOf(inputs: RunInputs): number {
 }
 
 function build(k: RunDataKey): RunData {
-  const pctx = { config: k.config, configDir: k.configDir, cacheRoot: k.cacheRoot ?? resolveCacheRoot() };
+  const pctx = { config: k.config, configDir: k.configDir, cacheRoot: k.cacheRoot ?? resolveCacheRoot(), ...(k.log ? { log: k.log } : {}) };
   let inputs: RunInputs | null = null;
   const targets = new Map<number, TargetData>();
   const data: RunData = {

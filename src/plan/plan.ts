@@ -80,6 +80,8 @@ export interface PlanOptions {
   acceptStale?: boolean;
   /** Code version (default `codeHash()`); tests use it to make results "of other code". */
   codeVersion?: string;
+  /** Where data preparation reports (e.g. a streamed folder's shard cache being built); default silent. */
+  log?: (line: string) => void;
 }
 
 function runLabel(config: ExperimentConfig, sweepId: string, seed: number): string {
@@ -99,7 +101,7 @@ export function plan(opts: PlanOptions): Plan {
   const code = opts.codeVersion ?? codeHash();
   const points = expandSweep(opts.loaded.config).filter((p) => !opts.points || opts.points.includes(p.id));
   const cacheRoot = resolveCacheRoot({ resultsRoot: opts.root });
-  for (const p of points) checkDisjointData({ config: p.config, configDir: dir, cacheRoot });
+  for (const p of points) checkDisjointData({ config: p.config, configDir: dir, cacheRoot, ...(opts.log ? { log: opts.log } : {}) });
   const runs: PlannedRun[] = [];
   const jobs = new Map<string, PlanJob>();
   const add = (spec: JobSpec, needs: string[], runId: string): string => {
@@ -144,7 +146,7 @@ export function plan(opts: PlanOptions): Plan {
         }
         const label = runLabel(config, p.id, seed);
         const base = { config, configDir: dir, seed, codeHash: code, inputs };
-        const { variants } = runData({ ...run, cacheRoot }, 'if-room').inputs();
+        const { variants } = runData({ ...run, cacheRoot, ...(opts.log ? { log: opts.log } : {}) }, 'if-room').inputs();
         const sourceIds = new Map<'biased' | 'clean', string>();
         for (const v of variants) {
           const spec: SourceJobSpec = {

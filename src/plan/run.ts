@@ -97,7 +97,7 @@ async function executeRun(env: RunEnv, p: PlannedRun): Promise<RunOutcome> {
   };
   try {
     const cacheRoot = resolveCacheRoot({ resultsRoot: p.root });
-    const data = runData({ ...p, cacheRoot });
+    const data = runData({ ...p, cacheRoot, log });
     const { variants } = data.inputs();
     for (const v of variants) {
       if (v.pretrained)
