@@ -2,7 +2,8 @@
  * Cached features (src/experiment/features.ts): fixed-feature transfer with frozen BatchNorm and
  * no augmentation trains its heads on backbone features computed once; the results equal the
  * uncached frozen-BatchNorm path (the backbone re-run every batch) up to float rounding: head
- * weights, accuracy and ASR of every job, on the real runner with a tiny config. The features
+ * weights (the cached job writes the head alone), accuracy, ASR, parameter counts and per-epoch
+ * history of every job, on the real runner with a tiny config. The features
  * are cached on disk under the results root and reused; the paper-like default (BatchNorm
  * adapting) never uses them.
  */
