@@ -17,13 +17,19 @@
  * updates its running statistics every step, so the features depend on the batch and change as
  * training goes (src/train/features.ts says the same).
  */
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { datasetDigest, type BatchSpec } from '../data/index.js';
-import type { AnyDataset } from '../data/types.js';
-import { fromTyped, loadSafetensors, saveSafetensors } from '../torch/index.js';
+import { datasetDigest, selectIndices, type BatchSpec } from '../data/index.js';
+import { imageSize, isStreamed, type AnyDataset } from '../data/types.js';
+import { createModel, Linear, loadModel, type Classifier, type ModelSpec } from '../nn/index.js';
+import { fromTyped, loadSafetensors, manualSeed, serializeSafetensors, type Tensor } from '../torch/index.js';
+import { accuracyOf } from '../train/data.js';
 import { computeFeatures, type FeatureMatrix } from '../train/features.js';
+import { predictLinear, trainLinearHead, type LinearHeadWeights } from '../train/head.js';
 import { parseTransferMode, type TransferMode } from '../train/transfer.js';
+import type { ProgressEvent, TrainResult, TrainSpec } from '../train/trainer.js';
 import { stableHash, type ExperimentConfig } from './config/index.js';
+import type { TargetData } from './prepare.js';
 import type { RunStore } from '../store/index.js';
 
 /**
@@ -35,8 +41,8 @@ export const featureCaching = { enabled: true };
 
 /**
  * Whether a transfer job can train on cached features: fixed mode from a source, BatchNorm frozen
- * (`transfer.bnTrainInFixed: false`) and no target augmentation (crop padding 0, no flip), with
- * the switch on.
+ * (`transfer.bnTrainInFixed: false`) and no target augmentation (crop padding 0, no flip, no
+ * random resized crop), with the switch on.
  */
 export function usesCachedFeatures(config: ExperimentConfig, mode: TransferMode, hasSource: boolean): boolean {
   const a = config.targetTraining.augment;
@@ -46,7 +52,8 @@ export function usesCachedFeatures(config: ExperimentConfig, mode: TransferMode,
     parseTransferMode(mode).kind === 'fixed' &&
     !config.transfer.bnTrainInFixed &&
     a.cropPadding === 0 &&
-    !a.hflip
+    !a.hflip &&
+    a.randomResizedCrop === undefined
   );
 }
 
@@ -71,14 +78,119 @@ export function featuresKey(weights: string, ds: AnyDataset, spec: BatchSpec, co
 }
 
 /**
+ * Feature rows computed in this process, per scope (results root, backbone weights, code, batch
+ * spec, image geometry): an image's pixels' id ({@link pixelsId}) → its features. Datasets that share
+ * images then run the backbone only on the images not seen yet: a sweep over target size takes
+ * the first 250, 500 and 1,000 images of one set, so the backbone sees 1,000 images, not 1,750.
+ * At most {@link MEMO_BYTES} of rows per process (the table is emptied when it would overflow).
+ */
+const rowMemo = new Map<string, Map<string, Float32Array>>();
+let rowBytes = 0;
+
+/**
+ * A 64-bit id of `length` pixels from `offset` (two independent 32-bit multiply-xorshift lanes
+ * over 4-byte words, then the tail): for telling images apart within one process, where
+ * `createHash` per image cost more than the backbone pass it saves (0.3 ms per image on a busy
+ * machine). Two different images share an id with probability about 2^-64 per pair.
+ */
+function pixelsId(px: Uint8Array, offset: number, length: number): string {
+  let a = 0x9e3779b1 ^ length;
+  let b = 0x85ebca77 ^ Math.imul(length, 0x27d4eb2f);
+  const end = offset + length;
+  let i = offset;
+  for (; i + 4 <= end; i += 4) {
+    const w = px[i] | (px[i + 1] << 8) | (px[i + 2] << 16) | (px[i + 3] << 24);
+    a = Math.imul(a ^ w, 0x2c1b3c6d);
+    a ^= a >>> 15;
+    b = Math.imul(b + w, 0x297a2d39) ^ (b >>> 13);
+  }
+  for (; i < end; i++) {
+    a = Math.imul(a ^ px[i], 0x2c1b3c6d);
+    b = Math.imul(b + px[i], 0x297a2d39) ^ (b >>> 13);
+  }
+  a = Math.imul(a ^ (a >>> 16), 0x85ebca6b);
+  b = Math.imul(b ^ (b >>> 16), 0xc2b2ae35);
+  return `${(a >>> 0).toString(36)}.${((b ^ (b >>> 13)) >>> 0).toString(36)}`;
+}
+
+/** The scope of {@link rowMemo} rows: everything but the pixels that determines an image's features. */
+function rowScope(ctx: FeatureContext, weights: string, ds: AnyDataset, spec: BatchSpec): string {
+  return stableHash({
+    root: ctx.root,
+    weights,
+    code: ctx.codeHash,
+    geometry: [ds.c, ds.h, ds.w],
+    spec: { mean: spec.mean, std: spec.std, size: spec.size ?? null, channels: spec.channels ?? null },
+  });
+}
+
+/**
+ * Features of `ds` (dataset order), taking the rows of images already seen in `scope` from
+ * {@link rowMemo} and running `backbone()` on the others only (the backbone is applied to each
+ * image independently in evaluation mode, so a row does not depend on the other images of its batch,
+ * up to float rounding).
+ */
+function featuresByImage(
+  scope: string,
+  ds: AnyDataset,
+  spec: BatchSpec,
+  backbone: () => Parameters<typeof computeFeatures>[0],
+): FeatureMatrix {
+  // A streamed dataset's pixels are not in memory to tell images apart: all of it goes through the backbone.
+  if (isStreamed(ds)) return computeFeatures(backbone(), ds, spec);
+  const rows = rowMemo.get(scope) ?? new Map<string, Float32Array>();
+  const size = imageSize(ds);
+  const ids = new Array<string>(ds.n);
+  const missing: number[] = [];
+  const seen = new Set<string>();
+  for (let i = 0; i < ds.n; i++) {
+    const id = pixelsId(ds.images, i * size, size);
+    ids[i] = id;
+    if (!rows.has(id) && !seen.has(id)) {
+      seen.add(id);
+      missing.push(i);
+    }
+  }
+  const fresh = new Map<string, Float32Array>();
+  let dim = rows.values().next().value?.length ?? 0;
+  if (missing.length > 0) {
+    const f = computeFeatures(backbone(), missing.length === ds.n ? ds : selectIndices(ds, missing), spec);
+    dim = f.dim;
+    for (let j = 0; j < missing.length; j++) fresh.set(ids[missing[j]], f.data.slice(j * dim, (j + 1) * dim));
+  }
+  const data = new Float32Array(ds.n * dim);
+  for (let i = 0; i < ds.n; i++) data.set(fresh.get(ids[i]) ?? rows.get(ids[i])!, i * dim);
+  const added = fresh.size * dim * 4;
+  if (rowBytes + added > MEMO_BYTES) {
+    rowMemo.clear();
+    rowBytes = 0;
+  }
+  const kept = rowMemo.get(scope) ?? new Map<string, Float32Array>();
+  for (const [id, r] of fresh) kept.set(id, r);
+  rowMemo.set(scope, kept);
+  rowBytes += added;
+  return { n: ds.n, dim, data };
+}
+
+/** What the feature cache needs of a job's context. */
+export interface FeatureContext {
+  store: RunStore;
+  codeHash: string;
+  root: string;
+  log: (line: string) => void;
+}
+
+/**
  * The backbone's features of `ds` (dataset order), from memory, from the results root's cache,
- * or computed by `backbone` (the caller has put the model in evaluation mode) and then stored in
- * both. `weights` is the digest of the source model's weights (jobs.ts `weightsHash`).
+ * or computed by the backbone `backbone()` returns (called only then: a hit never builds the
+ * model; the model is in evaluation mode) and then stored in both. `weights` identifies the
+ * source model's weights by content (its cache key, which covers everything that determines
+ * them, or the sha256 of a pretrained file).
  */
 export async function cachedFeatures(
-  ctx: { store: RunStore; codeHash: string; root: string; log: (line: string) => void },
+  ctx: FeatureContext,
   weights: string,
-  backbone: Parameters<typeof computeFeatures>[0],
+  backbone: () => Parameters<typeof computeFeatures>[0],
   ds: AnyDataset,
   spec: BatchSpec,
 ): Promise<FeatureMatrix> {
@@ -86,26 +198,35 @@ export async function cachedFeatures(
   const memoKey = `${ctx.root}\0${key}`;
   const hit = memo.get(memoKey);
   if (hit) return hit;
-  let f: FeatureMatrix;
+  let f: FeatureMatrix | undefined;
   const entry = ctx.store.cache.get(key);
   if (entry) {
-    const st = loadSafetensors(join(entry.dir, 'features.safetensors'));
+    const file = join(entry.dir, 'features.safetensors');
     try {
-      const t = st.tensors.get('features');
-      if (t === undefined || t.ndim !== 2) throw new Error(`${entry.dir}/features.safetensors: no [n, dim] tensor 'features'`);
-      f = { n: t.size(0), dim: t.size(1), data: t.toFloat32Array() };
-    } finally {
-      for (const t of st.tensors.values()) t.dispose();
+      const st = loadSafetensors(file);
+      try {
+        const t = st.tensors.get('features');
+        if (t === undefined || t.ndim !== 2 || t.size(0) !== ds.n) throw new Error(`no [${ds.n}, dim] tensor 'features'`);
+        f = { n: t.size(0), dim: t.size(1), data: t.toFloat32Array() };
+      } finally {
+        for (const t of st.tensors.values()) t.dispose();
+      }
+    } catch (e) {
+      // Written without fsync (below): a crash can leave a short file. It is computed again.
+      ctx.log(`${file}: unreadable (${(e as Error).message}); computing the features again`);
+      rmSync(entry.dir, { recursive: true, force: true });
     }
-  } else {
-    f = computeFeatures(backbone, ds, spec);
+  }
+  if (f === undefined) {
+    f = featuresByImage(rowScope(ctx, weights, ds, spec), ds, spec, backbone);
     const computed = f;
     await ctx.store.cache.put(
       key,
       (tmp) => {
         const t = fromTyped(computed.data, [computed.n, computed.dim]);
         try {
-          saveSafetensors(join(tmp, 'features.safetensors'), { features: t });
+          // No fsync: a cache of values that can be recomputed, checked when read (above).
+          writeFileSync(join(tmp, 'features.safetensors'), serializeSafetensors({ features: t }));
         } finally {
           t.dispose();
         }
@@ -122,4 +243,137 @@ export async function cachedFeatures(
     memoBytes -= old.data.byteLength;
   }
   return f;
+}
+
+/** What a model spec's structure gives a head job: the frozen parameter count and the head's tensor names. */
+interface HeadShape {
+  /** Parameters outside the head (all frozen in fixed mode), as `prepareTransfer` counts them. */
+  frozen: number;
+  /** State-dict names of the head's weight and bias (e.g. `fc.weight`, `fc.bias`). */
+  names: { weight: string; bias: string };
+}
+const headShapes = new Map<string, HeadShape>();
+
+/** The {@link HeadShape} of a model spec, from one untrained instance per spec and process. */
+function headShapeOf(spec: ModelSpec): HeadShape {
+  const key = stableHash(spec);
+  let s = headShapes.get(key);
+  if (s === undefined) {
+    const model = createModel(spec);
+    try {
+      const head = new Set<Tensor>(model.head.parameters());
+      let frozen = 0;
+      const names = { weight: '', bias: '' };
+      for (const [name, p] of model.namedParameters()) {
+        if (!head.has(p)) frozen += p.numel;
+        else if (p.ndim === 2) names.weight = name;
+        else names.bias = name;
+      }
+      if (names.weight === '' || names.bias === '') throw new Error(`${spec.arch}: the head is not a Linear with a bias`);
+      s = { frozen, names };
+    } finally {
+      model.dispose();
+    }
+    headShapes.set(key, s);
+  }
+  return s;
+}
+
+/**
+ * The source model last loaded to compute features, kept for the next job: the jobs of one
+ * source (seeds' sweep points over target size, learning rate, ...) usually run one after the
+ * other and each may need a few new images' features. One model at a time (the previous one is
+ * disposed when another source is needed).
+ */
+let held: { key: string; model: Classifier } | undefined;
+
+/** The source model in evaluation mode, from {@link held} or built and loaded. */
+function heldBackbone(source: { key: string; weights: string }, spec: ModelSpec): Classifier {
+  const key = stableHash({ source: source.key, weights: source.weights, spec });
+  if (held?.key === key) return held.model;
+  held?.model.dispose();
+  held = undefined;
+  const m = createModel(spec);
+  try {
+    loadModel(source.weights, m, { strict: true });
+  } catch (e) {
+    m.dispose();
+    throw e;
+  }
+  m.eval();
+  held = { key, model: m };
+  return m;
+}
+
+/** Options of {@link trainHeadOnCachedFeatures}. */
+export interface HeadJobOptions {
+  /** The source model: its content key, its weights file and its number of classes. */
+  source: { key: string; weights: string; numClasses: number };
+  /** The source model's spec (src/nn), to build the backbone when features are not cached yet. */
+  modelSpec: ModelSpec;
+  target: TargetData;
+  /** Seed of the new head's initialisation (as `replaceHead` draws it) and of the batch order. */
+  seeds: { head: number; order: number };
+  /** The target training (epochs, optimizer, schedule, evaluation cadence). */
+  training: TrainSpec;
+  /** Learning rate of the head (`transfer.headLr` or the optimizer's lr). */
+  lr: number;
+  batchSize: number;
+  /** Normalisation and geometry of the batches (no augmentation). */
+  spec: BatchSpec;
+  /** Folder of the head's files (final.safetensors, best.safetensors, done.json). */
+  checkpointDir: string;
+  onProgress: (e: ProgressEvent) => void;
+}
+
+/** What a head job gives the transfer job's result. */
+export interface HeadJobResult {
+  train: TrainResult;
+  trainable: number;
+  frozen: number;
+  /** Predicted class per test image, per condition. */
+  predictions: Record<string, number[]>;
+}
+
+/**
+ * A fixed-mode transfer job on cached features: the head alone. The backbone is built and loaded
+ * only when some features are not cached yet; the new head starts from exactly the weights
+ * `replaceHead` gives it after `manualSeed(seeds.head)`, trains in `trainLinearHead`'s fused loop
+ * (src/train/head.ts) on the training set's features, is evaluated on the clean condition's
+ * features, and predicts every condition from theirs. The files written are the head's tensors
+ * (with `backbone: <source key>` in their metadata: the frozen backbone is the source's, unchanged).
+ */
+export async function trainHeadOnCachedFeatures(ctx: FeatureContext, o: HeadJobOptions): Promise<HeadJobResult> {
+  const shape = headShapeOf(o.modelSpec);
+  const backbone = (): ((x: Tensor) => Tensor) => {
+    const m = heldBackbone(o.source, o.modelSpec);
+    return (x) => m.backbone(x);
+  };
+  const features = new Map<string, FeatureMatrix>();
+  features.set('', await cachedFeatures(ctx, o.source.key, backbone, o.target.train, o.spec));
+  for (const [name, ds] of o.target.conditions) features.set(name, await cachedFeatures(ctx, o.source.key, backbone, ds, o.spec));
+  const dim = features.get('')!.dim;
+  const k = o.target.numClasses;
+  manualSeed(o.seeds.head);
+  const fc = new Linear({ inFeatures: dim, outFeatures: k });
+  const init: LinearHeadWeights = { inFeatures: dim, outFeatures: k, weight: fc.weight.toFloat32Array(), bias: fc.bias!.toFloat32Array() };
+  fc.dispose();
+  const clean = o.target.conditions.get('clean')!;
+  const cleanFeatures = features.get('clean')!;
+  const { result, head } = await trainLinearHead({
+    init,
+    features: features.get('')!,
+    dataset: o.target.train,
+    batches: { batchSize: o.batchSize, spec: o.spec, seed: o.seeds.order },
+    spec: o.training,
+    lr: o.lr,
+    evaluate: (h) => accuracyOf(predictLinear(h, cleanFeatures), clean.labels),
+    checkpointDir: o.checkpointDir,
+    names: shape.names,
+    metadata: { backbone: o.source.key, content: 'head only: the backbone is the source model, frozen' },
+    onProgress: o.onProgress,
+  });
+  const predictions: Record<string, number[]> = {};
+  for (const name of o.target.conditions.keys()) predictions[name] = Array.from(predictLinear(head, features.get(name)!));
+  return { train: result, trainable: dim * k + k, frozen: shape.frozen, predictions };
 }

@@ -9,10 +9,9 @@ import { join } from 'node:path';
 import { datasetDigest, type BatchSpec } from '../data/index.js';
 import type { AnyDataset } from '../data/types.js';
 import { createModel, loadModel, saveModel, type Classifier, type Module } from '../nn/index.js';
-import { manualSeed, type Tensor } from '../torch/index.js';
+import { manualSeed } from '../torch/index.js';
 import { accuracyOf, datasetSource, predict } from '../train/data.js';
 import { writeJsonAtomic } from '../train/files.js';
-import { featureSource, predictFeatures, type FeatureMatrix } from '../train/features.js';
 import { prepareTransfer, type TransferMode } from '../train/transfer.js';
 import { train, type ProgressEvent, type TrainResult, type TrainSpec } from '../train/trainer.js';
 import type { ScheduleSpec } from '../train/schedule.js';
@@ -20,7 +19,7 @@ import { stableHash, type ExperimentConfig, type TrainingSpec } from './config/i
 import { configModelSpec } from './model-spec.js';
 import type { RunStore } from '../store/index.js';
 import type { SourceVariant, TargetData } from './prepare.js';
-import { cachedFeatures, usesCachedFeatures } from './features.js';
+import { trainHeadOnCachedFeatures, usesCachedFeatures } from './features.js';
 
 /** Shared state of an experiment's jobs. */
 export interface JobContext {
@@ -275,16 +274,43 @@ export async function transferJob(
   const c = ctx.config;
   mkdirSync(opts.dir, { recursive: true });
   const tgt = opts.target;
+  const clean = tgt.conditions.get('clean')!;
+  const save = (r: Pick<TransferJobResult, 'train' | 'trainable' | 'frozen' | 'predictions'>): TransferJobResult => {
+    const out: TransferJobResult = {
+      job: opts.job,
+      mode: opts.mode,
+      sourceKind: opts.sourceKind,
+      target: tgt.name,
+      seed: opts.seed,
+      ...r,
+      labels: Array.from(clean.labels),
+      numClasses: tgt.numClasses,
+    };
+    writeJsonAtomic(resultPath, out);
+    return out;
+  };
+  // Fixed mode with frozen BatchNorm and no augmentation: the head alone trains, on cached features (./features.ts).
+  if (opts.source !== null && usesCachedFeatures(c, opts.mode, true))
+    return save(
+      await trainHeadOnCachedFeatures(ctx, {
+        source: opts.source,
+        modelSpec: nnSpec(c, opts.source.numClasses, opts.geometry.c),
+        target: tgt,
+        seeds: { head: derivedSeed(opts.seed, `head/${tgt.name}/${opts.mode}`), order: derivedSeed(opts.seed, `order/${tgt.name}`) },
+        training: trainSpecOf(c.targetTraining),
+        lr: c.transfer.headLr ?? c.targetTraining.optimizer.lr,
+        batchSize: c.targetTraining.batchSize,
+        spec: batchSpecOf(opts.norm, opts.geometry, c.targetTraining),
+        checkpointDir: join(opts.dir, 'checkpoints'),
+        onProgress: (e) => ctx.onProgress(`${opts.job}`, e),
+      }),
+    );
   let model: Classifier;
-  // Fixed mode with frozen BatchNorm and no augmentation: the head trains on cached features (./features.ts).
-  const cached = usesCachedFeatures(c, opts.mode, opts.source !== null);
-  let sourceWeights = '';
   manualSeed(derivedSeed(opts.seed, `init/${tgt.name}/${opts.mode}`));
   if (opts.source === null) model = createModel(nnSpec(c, tgt.numClasses, opts.geometry.c));
   else {
     model = createModel(nnSpec(c, opts.source.numClasses, opts.geometry.c));
     loadModel(opts.source.weights, model, { strict: true });
-    if (cached) sourceWeights = weightsHash(model);
     manualSeed(derivedSeed(opts.seed, `head/${tgt.name}/${opts.mode}`));
     model.replaceHead(tgt.numClasses);
   }
@@ -298,60 +324,27 @@ export async function transferJob(
       bnTrainInFixed: c.transfer.bnTrainInFixed,
     });
     const evalSpec = batchSpecOf(opts.norm, opts.geometry);
-    const clean = tgt.conditions.get('clean')!;
-    const trainBatches = {
-      batchSize: c.targetTraining.batchSize,
-      spec: batchSpecOf(opts.norm, opts.geometry, c.targetTraining),
-      seed: derivedSeed(opts.seed, `order/${tgt.name}`),
-    };
-    // The backbone's features of the training set and of every condition (cached features only).
-    const features = new Map<string, FeatureMatrix>();
-    if (cached) {
-      model.eval();
-      const backbone = (x: Tensor) => model.backbone(x);
-      features.set('', await cachedFeatures(ctx, sourceWeights, backbone, tgt.train, evalSpec));
-      for (const [name, ds] of tgt.conditions) features.set(name, await cachedFeatures(ctx, sourceWeights, backbone, ds, evalSpec));
-    }
-    const head = (f: Tensor) => model.head.forward(f);
     const result = await train({
       model,
-      data: cached ? featureSource(tgt.train, features.get('')!, trainBatches) : datasetSource(tgt.train, trainBatches),
+      data: datasetSource(tgt.train, {
+        batchSize: c.targetTraining.batchSize,
+        spec: batchSpecOf(opts.norm, opts.geometry, c.targetTraining),
+        seed: derivedSeed(opts.seed, `order/${tgt.name}`),
+      }),
       spec: trainSpecOf(c.targetTraining),
       seed: derivedSeed(opts.seed, `steps/${tgt.name}/${opts.mode}`),
       paramGroups: prep.paramGroups,
-      forward: cached ? head : prep.forward,
+      forward: prep.forward,
       setTraining: prep.setTraining,
-      evaluate: () =>
-        accuracyOf(
-          cached ? predictFeatures(head, features.get('clean')!).preds : predict((x) => model.forward(x), clean, evalSpec).preds,
-          clean.labels,
-        ),
+      evaluate: () => accuracyOf(predict((x) => model.forward(x), clean, evalSpec).preds, clean.labels),
       checkpointDir: join(opts.dir, 'checkpoints'),
-      // A head on cached features trains an epoch in less time than a checkpoint takes to write.
-      intermediateCheckpoints: !cached,
       onProgress: (e) => ctx.onProgress(`${opts.job}`, e),
     });
     model.eval();
     const predictions: Record<string, number[]> = {};
-    for (const [name, ds] of tgt.conditions) {
-      const p = cached ? predictFeatures(head, features.get(name)!) : predict((x) => model.forward(x), ds, evalSpec, { keepLogits: false });
-      predictions[name] = Array.from(p.preds);
-    }
-    const out: TransferJobResult = {
-      job: opts.job,
-      mode: opts.mode,
-      sourceKind: opts.sourceKind,
-      target: tgt.name,
-      seed: opts.seed,
-      train: result,
-      trainable: prep.trainable,
-      frozen: prep.frozen,
-      predictions,
-      labels: Array.from(clean.labels),
-      numClasses: tgt.numClasses,
-    };
-    writeJsonAtomic(resultPath, out);
-    return out;
+    for (const [name, ds] of tgt.conditions)
+      predictions[name] = Array.from(predict((x) => model.forward(x), ds, evalSpec, { keepLogits: false }).preds);
+    return save({ train: result, trainable: prep.trainable, frozen: prep.frozen, predictions });
   } finally {
     model.dispose();
   }

@@ -2,17 +2,19 @@
  * Cached features (src/experiment/features.ts): fixed-feature transfer with frozen BatchNorm and
  * no augmentation trains its heads on backbone features computed once; the results equal the
  * uncached frozen-BatchNorm path (the backbone re-run every batch) up to float rounding: head
- * weights, accuracy and ASR of every job, on the real runner with a tiny config. The features
+ * weights (the cached job writes the head alone), accuracy, ASR, parameter counts and per-epoch
+ * history of every job, on the real runner with a tiny config. The features
  * are cached on disk under the results root and reused; the paper-like default (BatchNorm
  * adapting) never uses them.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { loadConfig } from '../../src/experiment/config/index.js';
 import { featureCaching, usesCachedFeatures } from '../../src/experiment/features.js';
+import type { TransferJobResult } from '../../src/experiment/jobs.js';
 import { runExperiment, type ExperimentOutcome } from '../../src/plan/index.js';
 import { loadSafetensors } from '../../src/torch/index.js';
 import { assertClose } from '../helpers/tensors.js';
@@ -110,14 +112,24 @@ test('frozen-BatchNorm fixed transfer on cached features equals the uncached pat
   assert.deepEqual([...wb.keys()].sort(), [...wa.keys()].sort());
   for (const [rel, p] of wa) {
     const x = loadSafetensors(p).tensors;
-    const y = loadSafetensors(wb.get(rel)!).tensors;
-    for (const [name, t] of x) {
-      const u = y.get(name)!;
-      if (name.startsWith('fc.')) assertClose(t.toFloat32Array(), u.toFloat32Array(), 1e-3, `${rel} ${name}`);
-      else if (t.dtype === 'float32')
-        assert.deepEqual(t.toFloat32Array(), u.toFloat32Array(), `${rel} ${name}: the frozen backbone is untouched`);
-    }
+    const st = loadSafetensors(wb.get(rel)!);
+    const y = st.tensors;
+    // The cached job writes the head alone; its metadata names the (frozen, unchanged) source backbone.
+    assert.deepEqual([...y.keys()].sort(), ['fc.bias', 'fc.weight'], `${rel}: the head's tensors only`);
+    assert.match(st.metadata.backbone ?? '', /^[0-9a-f]{32}$/, `${rel}: names the source model`);
+    for (const name of ['fc.weight', 'fc.bias'])
+      assertClose(x.get(name)!.toFloat32Array(), y.get(name)!.toFloat32Array(), 1e-3, `${rel} ${name}`);
     for (const t of [...x.values(), ...y.values()]) t.dispose();
+    // The same record: parameter counts, epochs, per-epoch evaluation.
+    const ra = JSON.parse(readFileSync(join(plainRoot, dirname(dirname(rel)), 'result.json'), 'utf-8')) as TransferJobResult;
+    const rb = JSON.parse(readFileSync(join(cachedRoot, dirname(dirname(rel)), 'result.json'), 'utf-8')) as TransferJobResult;
+    assert.equal(rb.trainable, ra.trainable, `${rel}: trainable parameters`);
+    assert.equal(rb.frozen, ra.frozen, `${rel}: frozen parameters`);
+    assert.equal(rb.train.history.length, ra.train.history.length);
+    for (const [i, h] of ra.train.history.entries()) {
+      assert.ok(Math.abs(h.loss - rb.train.history[i].loss) < 1e-4, `${rel} epoch ${i + 1} loss ${h.loss} vs ${rb.train.history[i].loss}`);
+      assert.ok(Math.abs(h.evalAccuracy! - rb.train.history[i].evalAccuracy!) <= 1 / 120 + 1e-9, `${rel} epoch ${i + 1} eval accuracy`);
+    }
   }
   // A second cached run on the same root reads the features from disk (same results).
   const again = await run(join(tmp, 'cached'), true);
