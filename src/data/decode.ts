@@ -43,6 +43,12 @@ export interface DecodeOptions {
   /** Output channels (default 3). */
   channels?: 1 | 3;
   transform?: DecodeTransform;
+  /**
+   * Write the pixels here (exactly c·h·w bytes of the result, e.g. one image's slot of a batch)
+   * instead of into a new array; `decodeImageFiles` passes each file's slot, which spares a
+   * 150-KB allocation and copy per 224-px image.
+   */
+  into?: Uint8Array;
 }
 
 /** One decoded image: CHW uint8 pixels. */
@@ -175,9 +181,9 @@ export async function decodeImageBuffer(buf: Uint8Array, file: string, opts: Dec
     if (resizes && !vipsResize) data = pilResizeBilinear(data, ic, out.info.height, out.info.width, h, w);
     else if (out.info.height !== h || out.info.width !== w)
       throw new Error(`libvips produced ${out.info.height}×${out.info.width}, expected ${h}×${w}`);
-    const planar = toPlanar(data, ic, h, w, outC);
+    const planar = toPlanar(data, ic, h, w, outC, box === null ? opts.into : undefined);
     if (box === null) return { data: planar, c: outC, h, w };
-    return { data: padCrop(planar, outC, h, w, box), c: outC, h: box.height, w: box.width };
+    return { data: padCrop(planar, outC, h, w, box, opts.into), c: outC, h: box.height, w: box.width };
   } catch (e) {
     if (e instanceof DatasetError) throw e;
     throw new DatasetError(file, `corrupt or unreadable ${kind} image (${(e as Error).message})`, { cause: e });
@@ -187,20 +193,21 @@ export async function decodeImageBuffer(buf: Uint8Array, file: string, opts: Dec
 const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
 /** Interleaved uint8 (1, 3 channels) → planar CHW with `outC` channels. */
-function toPlanar(src: Uint8Array, c: number, h: number, w: number, outC: 1 | 3): Uint8Array {
+function toPlanar(src: Uint8Array, c: number, h: number, w: number, outC: 1 | 3, into?: Uint8Array): Uint8Array {
   const plane = h * w;
-  const out = new Uint8Array(outC * plane);
+  const out = into ?? new Uint8Array(outC * plane);
+  if (out.length !== outC * plane) throw new Error(`output is ${outC}×${h}×${w} but the array given for it holds ${out.length} bytes`);
   if (c === 1) {
     for (let k = 0; k < outC; k++) out.set(src.subarray(0, plane), k * plane);
     return out;
   }
   if (c !== 3) throw new Error(`unexpected ${c} channels after conversion`);
-  if (outC === 3 && plane % 4 === 0 && src.byteOffset % 4 === 0 && LITTLE_ENDIAN) {
+  if (outC === 3 && plane % 4 === 0 && src.byteOffset % 4 === 0 && out.byteOffset % 4 === 0 && LITTLE_ENDIAN) {
     // Four pixels (three 32-bit words) at a time: a quarter of the memory operations of the
     // per-byte loop below (about 0.45 → 0.1 ms for 224×224).
     const q = plane / 4;
     const s32 = new Uint32Array(src.buffer, src.byteOffset, 3 * q);
-    const o32 = new Uint32Array(out.buffer, 0, 3 * q);
+    const o32 = new Uint32Array(out.buffer, out.byteOffset, 3 * q);
     for (let i = 0, j = 0; i < q; i++, j += 3) {
       const a = s32[j]; // r0 g0 b0 r1 (lowest byte first)
       const b = s32[j + 1]; // g1 b1 r2 g2
@@ -222,8 +229,11 @@ function toPlanar(src: Uint8Array, c: number, h: number, w: number, outC: 1 | 3)
 }
 
 /** The box of a CHW image, zeros where the box leaves the image. */
-function padCrop(src: Uint8Array, c: number, h: number, w: number, box: CropBox): Uint8Array {
-  const out = new Uint8Array(c * box.height * box.width);
+function padCrop(src: Uint8Array, c: number, h: number, w: number, box: CropBox, into?: Uint8Array): Uint8Array {
+  const out = into ?? new Uint8Array(c * box.height * box.width);
+  if (out.length !== c * box.height * box.width)
+    throw new Error(`output is ${c}×${box.height}×${box.width} but the array given for it holds ${out.length} bytes`);
+  out.fill(0);
   for (let k = 0; k < c; k++)
     for (let y = 0; y < box.height; y++) {
       const sy = y + box.top;
@@ -248,7 +258,7 @@ export async function decodeImageFile(file: string, opts: DecodeOptions = {}): P
 }
 
 /** Options of `decodeImageFiles`. */
-export interface DecodeFilesOptions extends DecodeOptions {
+export interface DecodeFilesOptions extends Omit<DecodeOptions, 'into'> {
   /** Files decoded at once (default: the number of cores, at least 2). */
   concurrency?: number;
 }
@@ -273,7 +283,7 @@ export async function decodeImageFiles(files: readonly string[], opts: DecodeFil
   if (opts.transform) validateDecodeTransform(opts.transform);
   const c = opts.channels ?? 3;
   const n = files.length;
-  const conc = Math.max(1, opts.concurrency ?? Math.max(2, os.availableParallelism()));
+  const conc = Math.max(1, opts.concurrency ?? Math.max(4, os.availableParallelism()));
   const fixed = fixedOutputSize(opts.transform);
   let dims: [number, number] | null = fixed;
   let first = '';
@@ -297,7 +307,7 @@ export async function decodeImageFiles(files: readonly string[], opts: DecodeFil
         `image is ${img.h}×${img.w} but earlier images are ${dims[0]}×${dims[1]}; ` +
           `set a size, or resize + centerCrop, to bring them all to one size (the first image, ${first}, set ${dims[0]}×${dims[1]})`,
       );
-    images!.set(img.data, i * img.data.length);
+    if (img.data.buffer !== images!.buffer) images!.set(img.data, i * img.data.length);
     placed++;
     for (const [j, p] of pending) {
       pending.delete(j);
@@ -308,7 +318,10 @@ export async function decodeImageFiles(files: readonly string[], opts: DecodeFil
   const worker = async (): Promise<void> => {
     while (next < n) {
       const i = next++;
-      place(i, await decodeImageFile(files[i], opts));
+      // With a fixed output size, each file decodes straight into its slot of the batch.
+      const per = dims === null ? 0 : c * dims[0] * dims[1];
+      const into = fixed !== null ? images!.subarray(i * per, (i + 1) * per) : undefined;
+      place(i, await decodeImageFile(files[i], into ? { ...opts, into } : opts));
     }
   };
   await Promise.all(Array.from({ length: Math.min(conc, n) }, worker));
