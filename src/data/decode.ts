@@ -186,6 +186,7 @@ export async function decodeImageBuffer(buf: Uint8Array, file: string, opts: Dec
     return { data: padCrop(planar, outC, h, w, box, opts.into), c: outC, h: box.height, w: box.width };
   } catch (e) {
     if (e instanceof DatasetError) throw e;
+    if (e instanceof RangeError && e.message.startsWith('into:')) throw e; // the caller's array, not the file
     throw new DatasetError(file, `corrupt or unreadable ${kind} image (${(e as Error).message})`, { cause: e });
   }
 }
@@ -196,7 +197,8 @@ const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 function toPlanar(src: Uint8Array, c: number, h: number, w: number, outC: 1 | 3, into?: Uint8Array): Uint8Array {
   const plane = h * w;
   const out = into ?? new Uint8Array(outC * plane);
-  if (out.length !== outC * plane) throw new Error(`output is ${outC}×${h}×${w} but the array given for it holds ${out.length} bytes`);
+  if (out.length !== outC * plane)
+    throw new RangeError(`into: output is ${outC}×${h}×${w} but the array given for it holds ${out.length} bytes`);
   if (c === 1) {
     for (let k = 0; k < outC; k++) out.set(src.subarray(0, plane), k * plane);
     return out;
@@ -232,7 +234,7 @@ function toPlanar(src: Uint8Array, c: number, h: number, w: number, outC: 1 | 3,
 function padCrop(src: Uint8Array, c: number, h: number, w: number, box: CropBox, into?: Uint8Array): Uint8Array {
   const out = into ?? new Uint8Array(c * box.height * box.width);
   if (out.length !== c * box.height * box.width)
-    throw new Error(`output is ${c}×${box.height}×${box.width} but the array given for it holds ${out.length} bytes`);
+    throw new RangeError(`into: output is ${c}×${box.height}×${box.width} but the array given for it holds ${out.length} bytes`);
   out.fill(0);
   for (let k = 0; k < c; k++)
     for (let y = 0; y < box.height; y++) {
