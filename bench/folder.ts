@@ -6,8 +6,9 @@
  * mixed sizes from 256×256 to 500×375, with seeded noise so JPEG has photo-like detail, quality 90.
  *
  * decode: images/s of decode + Resize(256) + CenterCrop(224) to uint8 CHW
- *   ours:        `loadImageFolder` (what `loadDataset` runs: sharp on a worker thread, all files in
- *                flight on libuv's threadpool), worker start included; also the async
+ *   ours:        `loadImageFolder` (what `loadDataset` runs: sharp on a worker thread, files in
+ *                flight on libuv's threadpool, file digests for content ids); the first run also
+ *                starts the decode worker (reported apart as `ours_first_img_s`); also the async
  *                `decodeImageFiles` API alone;
  *   torchvision: ImageFolder + DataLoader(batch 64) with Resize(256), CenterCrop(224),
  *                PILToTensor (uint8, like ours), num_workers 0, 1 and 2; the best counts.
@@ -15,13 +16,23 @@
  * per second of wall time (the headline `decode_ratio`) and images per CPU-second of every thread
  * and worker process (`decode_ratio_cpu`), which other load on a shared machine does not skew.
  *
- * The last line is JSON; each measurement adds a key (`decode` here), and the headline ratios sit
- * at the top level (`decode_ratio` = ours / torchvision's best). Options: `--images N` (default
- * 2000), `--runs R` (default 2).
+ * peak RSS: then runs `bench/stream.ts` (a `fixed` and a `full` resnet-tiny transfer streamed from
+ *   the shard cache of a 50,000-image 224-px folder, each in a fresh process) as a child and takes
+ *   its `peak_rss_mb`, the larger of the two transfers' peak resident set.
+ *
+ * The last line is JSON; each measurement adds a key (`decode`, `stream`), and the headline numbers
+ * sit at the top level (`decode_ratio` = ours / torchvision's best, `peak_rss_mb`), with the load
+ * average before and after (the machine may be shared). Options: `--images N` (default 2000),
+ * `--runs R` (default 2), `--folder-dir D` (parent of the generated JPEG folders, default
+ * .cache/bench-folder, or BIAS_TRANSFER_BENCH_FOLDER_DIR), `--stream-dir D` (bench:stream's folder
+ * and cache, default .cache/bench-stream, or BIAS_TRANSFER_BENCH_STREAM_DIR), `--no-stream` (skip
+ * the streamed transfers, a quick run: `peak_rss_mb` is then null).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { decodeImageFiles } from '../src/data/decode.js';
 import { loadFashionMnist } from '../src/data/loaders/fashionMnist.js';
@@ -169,6 +180,8 @@ export interface DecodeMeasurement {
   images: number;
   ours_img_s: number;
   ours_img_per_cpu_s: number;
+  /** The first `loadImageFolder` of the process: it also starts the decode worker (kept for later loads). */
+  ours_first_img_s: number;
   ours_async_img_s: number;
   torchvision_img_s: Record<string, number>;
   torchvision_img_per_cpu_s: Record<string, number>;
@@ -186,8 +199,11 @@ export async function measureDecode(root: string, runs: number): Promise<DecodeM
   let ours: Rate | undefined;
   let oursAsync: Rate | undefined;
   const tv: Record<string, Rate | undefined> = { '0': undefined, '1': undefined, '2': undefined };
+  let oursFirst: Rate | undefined;
   for (let r = 0; r < runs; r++) {
-    ours = better(ours, await ourRate(() => loadImageFolder({ path: root, transform }).n));
+    const run = await ourRate(() => loadImageFolder({ path: root, transform }).n);
+    oursFirst ??= run;
+    ours = better(ours, run);
     oursAsync = better(oursAsync, await ourRate(async () => (await decodeImageFiles(files, { transform })).n));
     for (const wk of Object.keys(tv)) tv[wk] = better(tv[wk], torchvisionRate(root, Number(wk)));
     console.log(
@@ -205,6 +221,7 @@ export async function measureDecode(root: string, runs: number): Promise<DecodeM
     images: files.length,
     ours_img_s: round(ours!.img_s),
     ours_img_per_cpu_s: round(ours!.img_per_cpu_s),
+    ours_first_img_s: round(oursFirst!.img_s),
     ours_async_img_s: round(oursAsync!.img_s),
     torchvision_img_s: Object.fromEntries(tvs.map(([k, v]) => [k, round(v.img_s)])),
     torchvision_img_per_cpu_s: Object.fromEntries(tvs.map(([k, v]) => [k, round(v.img_per_cpu_s)])),
@@ -214,20 +231,59 @@ export async function measureDecode(root: string, runs: number): Promise<DecodeM
   };
 }
 
-function flag(name: string, def: number): number {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
+/**
+ * Runs `bench/stream.ts` (50,000 images of 224 px, its defaults) in a child process with its
+ * folder and cache under `dir`, and returns its last JSON line (`peak_rss_mb` among its keys).
+ */
+export function measureStream(dir: string): Record<string, unknown> {
+  const script = path.join(path.dirname(new URL(import.meta.url).pathname), 'stream.ts');
+  const r = spawnSync(process.execPath, ['--import', 'tsx', script, '--dir', dir], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+  });
+  if (r.status !== 0) throw new Error(`bench/stream.ts failed with status ${r.status}`);
+  const lines = r.stdout.trim().split('\n');
+  for (const l of lines.slice(0, -1)) console.log(`stream: ${l}`);
+  return JSON.parse(lines.at(-1)!) as Record<string, unknown>;
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('bench/folder.ts')) {
-  const images = flag('--images', 2000);
-  const runs = flag('--runs', 2);
+  const { values: args } = parseArgs({
+    options: {
+      images: { type: 'string', default: '2000' },
+      runs: { type: 'string', default: '2' },
+      'folder-dir': { type: 'string', default: process.env.BIAS_TRANSFER_BENCH_FOLDER_DIR ?? path.join('.cache', 'bench-folder') },
+      'stream-dir': { type: 'string', default: process.env.BIAS_TRANSFER_BENCH_STREAM_DIR ?? path.join('.cache', 'bench-stream') },
+      'no-stream': { type: 'boolean', default: false },
+    },
+  });
+  const images = Number(args.images);
+  const runs = Number(args.runs);
+  const load = (): number[] => os.loadavg().map((v) => Math.round(v * 10) / 10);
+  const loadBefore = load();
+  console.log(`load average ${loadBefore.join(' ')} (1, 5, 15 min) on ${os.availableParallelism()} cores`);
   let t0 = performance.now();
-  const root = await generateJpegFolder({ images });
+  const root = await generateJpegFolder({ images, cacheDir: args['folder-dir'] });
   console.log(`folder ${root} (${images} JPEGs) ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   t0 = performance.now();
   const decode = await measureDecode(root, runs);
   console.log(`decode measured in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  const result: Record<string, unknown> = { decode, decode_ratio: decode.decode_ratio, decode_ratio_cpu: decode.decode_ratio_cpu };
+  const loadAfterDecode = load();
+  let stream: Record<string, unknown> | null = null;
+  if (!args['no-stream']) {
+    t0 = performance.now();
+    stream = measureStream(path.resolve(args['stream-dir']));
+    console.log(`streamed transfers measured in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  const result: Record<string, unknown> = {
+    decode,
+    stream,
+    load_average: { before: loadBefore, after_decode: loadAfterDecode, after: load() },
+    cores: os.availableParallelism(),
+    decode_ratio: decode.decode_ratio,
+    decode_ratio_cpu: decode.decode_ratio_cpu,
+    peak_rss_mb: stream === null ? null : stream.peak_rss_mb,
+  };
   console.log(JSON.stringify(result));
 }

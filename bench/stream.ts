@@ -14,6 +14,11 @@
  *
  *   npm run bench:stream                                   # 50,000 images of 224 px, 40 steps of 32
  *   npm run bench:stream -- --n 2000 --size 64 --steps 5   # a quick look
+ *   npm run bench:stream -- --dir /data/bench-stream       # folder and cache kept elsewhere
+ *
+ * `--dir` (or BIAS_TRANSFER_BENCH_STREAM_DIR) is where the folder and the shard cache live
+ * (default .cache/bench-stream); a folder generated there before is reused. `npm run bench:folder`
+ * runs this file as a child for its `peak_rss_mb`.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -36,13 +41,14 @@ const { values: args } = parseArgs({
     steps: { type: 'string', default: '40' },
     batch: { type: 'string', default: '32' },
     child: { type: 'string' },
+    dir: { type: 'string', default: process.env.BIAS_TRANSFER_BENCH_STREAM_DIR ?? path.join('.cache', 'bench-stream') },
   },
 });
 const N = Number(args.n);
 const SIZE = Number(args.size);
 const STEPS = Number(args.steps);
 const BATCH = Number(args.batch);
-const BASE = path.resolve('.cache', 'bench-stream');
+const BASE = path.resolve(args.dir);
 const FOLDER = path.join(BASE, N === 50000 && SIZE === 224 ? 'folder' : `folder-${N}-${SIZE}`);
 const CACHE = path.join(BASE, 'cache');
 
@@ -149,6 +155,8 @@ function runChild(step: string): Record<string, unknown> {
       String(STEPS),
       '--batch',
       String(BATCH),
+      '--dir',
+      BASE,
     ],
     { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 24 },
   );

@@ -106,6 +106,21 @@ test('decoder: EXIF orientation applied, gray kept as one channel, RGBA alpha dr
     () => decodeImageFilesSync([files[0], bad], opts),
     (e: unknown) => e instanceof DatasetError && e.file === bad,
   );
+  // The decode worker is kept across calls, also after a call that failed.
+  assert.deepEqual(Buffer.from(decodeImageFilesSync(files, opts).images), Buffer.from(a.images));
+  // `into`: the pixels land in the array given (a batch slot), which must be exactly c·h·w long.
+  const slot = new Uint8Array(2 * 3 * 15).fill(7);
+  const one = await decodeImageFile(files[0], { ...opts, into: slot.subarray(45, 90) });
+  assert.equal(one.data.buffer, slot.buffer);
+  assert.deepEqual(Array.from(slot.subarray(45, 90)), Array.from(a.images.subarray(0, 45)));
+  assert.ok(
+    slot.subarray(0, 45).every((v) => v === 7),
+    'the rest of the array is untouched',
+  );
+  await assert.rejects(
+    decodeImageFile(files[0], { ...opts, into: new Uint8Array(44) }),
+    (e: unknown) => e instanceof RangeError && /into: output is 3×3×5 but the array given for it holds 44 bytes/.test(e.message),
+  );
 });
 
 test('randomResizedCrop in batches: per (seed, epoch, index), whatever the batch; full-image box = a plain resize', () => {
