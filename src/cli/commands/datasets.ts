@@ -17,7 +17,6 @@ import {
   type DatasetName,
   type DatasetSpec,
   type ImageDataset,
-  isStreamed,
   type AnyDataset,
 } from '../../data/index.js';
 import { DatasetSpecSchema, describeIssues, formatIssue, type DatasetSpec as ConfigDatasetSpec } from '../../experiment/config/index.js';
