@@ -38,9 +38,10 @@ using torch::autograd::variable_list;
 // and sums into FMAs differently, so its results differ in the last bit. Whether two small heap
 // blocks end up adjacent depends on the order in which the threads (sharing one malloc arena)
 // allocated and freed before: the same inputs then gave different gradients now and then, and a
-// training run resumed from a checkpoint differed from the uninterrupted one (test/nn/
-// fused-heap-layout.test.ts). With every array a kernel loop touches either an input tensor or
-// one of these, no two of them are ever that close, and the vector code always runs.
+// training run resumed from a checkpoint did not end with the uninterrupted run's weights
+// (test/train/interruption.test.ts, about one run in five under load). With every small array a
+// kernel loop touches one of these (the tensors it streams are far larger than a vector), no two
+// of them are ever that close, and the vector code always runs.
 template <typename T>
 class Padded {
  public:
