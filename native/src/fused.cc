@@ -30,6 +30,39 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
+// Scratch arrays of the kernels, padded by 256 bytes on each side.
+//
+// Why: GCC vectorises the per-channel loops with a runtime overlap check between the arrays a loop
+// writes and the ones it reads (restrict notwithstanding), and runs a scalar copy of the loop when
+// two of them lie within a vector's width of each other. The scalar copy contracts the products
+// and sums into FMAs differently, so its results differ in the last bit. Whether two small heap
+// blocks end up adjacent depends on the order in which the threads (sharing one malloc arena)
+// allocated and freed before: the same inputs then gave different gradients now and then, and a
+// training run resumed from a checkpoint did not end with the uninterrupted run's weights
+// (test/train/interruption.test.ts, about one run in five under load). With every small array a
+// kernel loop touches one of these (the tensors it streams are far larger than a vector), no two
+// of them are ever that close, and the vector code always runs.
+template <typename T>
+class Padded {
+ public:
+  static constexpr size_t kPad = 256 / sizeof(T);
+  Padded() : Padded(0) {}
+  explicit Padded(size_t n, T v = T()) : buf_(n + 2 * kPad, v), n_(n) {}
+  Padded(const T* src, size_t n) : Padded(n) { std::copy(src, src + n, data()); }
+  T* data() { return buf_.data() + kPad; }
+  const T* data() const { return buf_.data() + kPad; }
+  T& operator[](size_t i) { return data()[i]; }
+  const T& operator[](size_t i) const { return data()[i]; }
+  size_t size() const { return n_; }
+  const T* begin() const { return data(); }
+  const T* end() const { return data() + n_; }
+  void resize(size_t n) { buf_.assign(n + 2 * kPad, T()), n_ = n; }
+
+ private:
+  std::vector<T> buf_;
+  size_t n_;
+};
+
 // Rows per chunk: about 16 K floats, so a chunk's rows stay in L1/L2 between its two passes.
 int64_t ChunkRows(int64_t C) { return std::max<int64_t>(1, 16384 / C); }
 
@@ -373,7 +406,7 @@ void CheckInput(const at::Tensor& x, const char* what) {
 // (gamma * invstd) and shift (beta) of the normalisation, and the running statistics updated.
 struct Stats {
   at::Tensor mean, invstd;
-  std::vector<float> scale, shift;
+  Padded<float> scale, shift;
 };
 Stats BatchStats(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, at::Tensor runningMean,
                  at::Tensor runningVar, double momentum, double eps) {
@@ -383,13 +416,13 @@ Stats BatchStats(const at::Tensor& x, const at::Tensor& weight, const at::Tensor
               x.sizes());
   const int64_t rows = ChunkRows(C);
   const int64_t chunks = (M + rows - 1) / rows;
-  std::vector<float> cmean(chunks * C), cm2(chunks * C);
+  Padded<float> cmean(chunks * C), cm2(chunks * C);
   const float* xp = x.data_ptr<float>();
   ForChunks(M, rows, [&](int64_t k, int64_t r0, int64_t n) {
     ChunkStats(xp + r0 * C, n, C, cmean.data() + k * C, cm2.data() + k * C);
   });
   // Merge the chunks in order (Chan et al.), in double.
-  std::vector<double> mean(C, 0.0), m2(C, 0.0);
+  Padded<double> mean(C, 0.0), m2(C, 0.0);
   double count = 0;
   for (int64_t k = 0; k < chunks; k++) {
     const double nk = static_cast<double>(std::min(rows, M - k * rows));
@@ -401,7 +434,7 @@ Stats BatchStats(const at::Tensor& x, const at::Tensor& weight, const at::Tensor
     }
     count = tot;
   }
-  Stats st{at::empty({C}, x.options()), at::empty({C}, x.options()), std::vector<float>(C), std::vector<float>(C)};
+  Stats st{at::empty({C}, x.options()), at::empty({C}, x.options()), Padded<float>(C), Padded<float>(C)};
   const float* w = weight.defined() ? weight.data_ptr<float>() : nullptr;
   const float* b = bias.defined() ? bias.data_ptr<float>() : nullptr;
   for (int64_t c = 0; c < C; c++) {
@@ -417,11 +450,15 @@ Stats BatchStats(const at::Tensor& x, const at::Tensor& weight, const at::Tensor
     at::NoGradGuard ng;
     auto rm = runningMean.accessor<float, 1>();
     auto rv = runningVar.accessor<float, 1>();
+    // Computed into padded arrays, then stored (the running statistics are small tensors that
+    // may lie next to each other: see Padded).
+    Padded<float> nrm(C), nrv(C);
     for (int64_t c = 0; c < C; c++) {
       const double unbiased = m2[c] / static_cast<double>(M - 1);
-      rm[c] = static_cast<float>((1.0 - momentum) * rm[c] + momentum * mean[c]);
-      rv[c] = static_cast<float>((1.0 - momentum) * rv[c] + momentum * unbiased);
+      nrm[c] = static_cast<float>((1.0 - momentum) * rm[c] + momentum * mean[c]);
+      nrv[c] = static_cast<float>((1.0 - momentum) * rv[c] + momentum * unbiased);
     }
+    for (int64_t c = 0; c < C; c++) rm[c] = nrm[c], rv[c] = nrv[c];
   }
   return st;
 }
@@ -434,7 +471,7 @@ void SaveAffine(AutogradContext* ctx, const Stats& st, const at::Tensor& weight,
   ctx->saved_data["affine_w"] = weight.defined();
   ctx->saved_data["affine_b"] = bias.defined();
 }
-void LoadScaleShift(AutogradContext* ctx, int64_t C, std::vector<float>& scale, std::vector<float>& shift) {
+void LoadScaleShift(AutogradContext* ctx, int64_t C, Padded<float>& scale, Padded<float>& shift) {
   const auto s1 = ctx->saved_data["scale"].toDoubleVector();
   const auto s2 = ctx->saved_data["shift"].toDoubleVector();
   scale.resize(C), shift.resize(C);
@@ -444,12 +481,12 @@ void LoadScaleShift(AutogradContext* ctx, int64_t C, std::vector<float>& scale, 
 // The input gradient of batch normalisation is dx = g * k1 + (x - mean) * k2 + k3 per channel,
 // from the sums sg = sum g and sgx = sum g * (x - mean) over the M values of each channel.
 struct InputGradCoefs {
-  std::vector<float> k1, k2, k3;
+  Padded<float> k1, k2, k3;
 };
-InputGradCoefs InputGrad(const std::vector<double>& sg, const std::vector<double>& sgx, const float* invstd,
+InputGradCoefs InputGrad(const Padded<double>& sg, const Padded<double>& sgx, const float* invstd,
                          const float* weight, int64_t M) {
   const size_t C = sg.size();
-  InputGradCoefs k{std::vector<float>(C), std::vector<float>(C), std::vector<float>(C)};
+  InputGradCoefs k{Padded<float>(C), Padded<float>(C), Padded<float>(C)};
   for (size_t c = 0; c < C; c++) {
     const double is = invstd[c];
     const double a = (weight != nullptr ? weight[c] : 1.0) * is;  // gamma * invstd
@@ -463,17 +500,17 @@ InputGradCoefs InputGrad(const std::vector<double>& sg, const std::vector<double
 
 // Per-channel sums of sum(g) and sum(g*xhat) from `parts` partial rows of C floats, merged in part
 // order in double: the result does not depend on how the parts were split among threads.
-std::pair<std::vector<double>, std::vector<double>> MergeSums(const std::vector<float>& psg, const std::vector<float>& psgx,
+std::pair<Padded<double>, Padded<double>> MergeSums(const Padded<float>& psg, const Padded<float>& psgx,
                                                               int64_t parts, int64_t C) {
-  std::vector<double> sg(C, 0.0), sgx(C, 0.0);
+  Padded<double> sg(C, 0.0), sgx(C, 0.0);
   for (int64_t r = 0; r < parts; r++)
     for (int64_t c = 0; c < C; c++) sg[c] += psg[r * C + c], sgx[c] += psgx[r * C + c];
   return {std::move(sg), std::move(sgx)};
 }
 
 // The gradients of weight (sum g * x_hat) and bias (sum g), undefined where the parameter is absent.
-std::pair<at::Tensor, at::Tensor> ParamGrads(AutogradContext* ctx, const std::vector<double>& sg,
-                                             const std::vector<double>& sgx, const float* invstd,
+std::pair<at::Tensor, at::Tensor> ParamGrads(AutogradContext* ctx, const Padded<double>& sg,
+                                             const Padded<double>& sgx, const float* invstd,
                                              const at::TensorOptions& options) {
   const int64_t C = static_cast<int64_t>(sg.size());
   at::Tensor dw, db;
@@ -513,9 +550,10 @@ struct BatchNormAct : public torch::autograd::Function<BatchNormAct> {
     Stats st = BatchStats(x, weight, bias, runningMean, runningVar, momentum, eps);
     const at::Tensor& saveMean = st.mean;
     const at::Tensor& saveInvstd = st.invstd;
-    const std::vector<float>& scale = st.scale;
-    const std::vector<float>& shift = st.shift;
-    const float* meanF = saveMean.data_ptr<float>();
+    const Padded<float>& scale = st.scale;
+    const Padded<float>& shift = st.shift;
+    const Padded<float> meanV(saveMean.data_ptr<float>(), C);
+    const float* meanF = meanV.data();
     at::Tensor y = at::empty_like(x, at::MemoryFormat::ChannelsLast);
     float* yp = y.data_ptr<float>();
     const float* rp = res.defined() ? res.data_ptr<float>() : nullptr;
@@ -546,14 +584,15 @@ struct BatchNormAct : public torch::autograd::Function<BatchNormAct> {
     const int64_t M = x.numel() / C;
     const int64_t rows = ChunkRows(C);
     const int64_t chunks = (M + rows - 1) / rows;
-    std::vector<float> csg(chunks * C), csgx(chunks * C);
+    Padded<float> csg(chunks * C), csgx(chunks * C);
     const float* gp = gy.data_ptr<float>();
     const float* xp = x.data_ptr<float>();
-    const float* mp = mean.data_ptr<float>();
-    const float* ip = invstd.data_ptr<float>();
+    const Padded<float> meanV(mean.data_ptr<float>(), C), invstdV(invstd.data_ptr<float>(), C);
+    const float* mp = meanV.data();
+    const float* ip = invstdV.data();
     const float* w = hasW ? weight.data_ptr<float>() : nullptr;
     // The forward's scale and shift, to recompute the ReLU mask from x (without a shortcut).
-    std::vector<float> sc, sh;
+    Padded<float> sc, sh;
     LoadScaleShift(ctx, C, sc, sh);
     // y is read for the mask only when the shortcut was added before the ReLU.
     const float* yp = hasRes && relu ? y.data_ptr<float>() : nullptr;
@@ -611,7 +650,8 @@ struct BatchNormReluPool : public torch::autograd::Function<BatchNormReluPool> {
     at::Tensor out = at::empty({N, C, OH, OW}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
     const float* xp = x.data_ptr<float>();
     float* op = out.data_ptr<float>();
-    const float* mp = st.mean.data_ptr<float>();
+    const Padded<float> meanV(st.mean.data_ptr<float>(), C);
+    const float* mp = meanV.data();
     at::parallel_for(0, N * OH, 1, [&](int64_t b, int64_t e) {
       for (int64_t r = b; r < e; r++) {
         const int64_t n = r / OH, oh = r % OH;
@@ -638,18 +678,19 @@ struct BatchNormReluPool : public torch::autograd::Function<BatchNormReluPool> {
     const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
     const int64_t OH = H / kh, OW = W / kw;
     const int64_t M = N * H * W;
-    std::vector<float> sc, sh;
+    Padded<float> sc, sh;
     LoadScaleShift(ctx, C, sc, sh);
     const float* xp = x.data_ptr<float>();
     const float* gp = g.data_ptr<float>();
-    const float* mp = mean.data_ptr<float>();
-    const float* ip = invstd.data_ptr<float>();
+    const Padded<float> meanV(mean.data_ptr<float>(), C), invstdV(invstd.data_ptr<float>(), C);
+    const float* mp = meanV.data();
+    const float* ip = invstdV.data();
     // Partial sums per output row, merged in row order in double: thread-count independent.
     const int64_t R = N * OH;
-    std::vector<float> psg(R * C), psgx(R * C);
+    Padded<float> psg(R * C), psgx(R * C);
     at::parallel_for(0, R, 1, [&](int64_t b, int64_t e) {
-      std::vector<float> best(C);
-      std::vector<int32_t> pos(C);
+      Padded<float> best(C);
+      Padded<int32_t> pos(C);
       for (int64_t r = b; r < e; r++) {
         const int64_t n = r / OH, oh = r % OH;
         PoolGradSumsRow(xp + ((n * H + oh * kh) * W) * C, gp + r * OW * C, W, OW, C, kh, kw, mp, sc.data(), sh.data(),
@@ -662,8 +703,8 @@ struct BatchNormReluPool : public torch::autograd::Function<BatchNormReluPool> {
     at::Tensor dx = at::empty_like(x, at::MemoryFormat::ChannelsLast);
     float* dp = dx.data_ptr<float>();
     at::parallel_for(0, R, 1, [&](int64_t b, int64_t e) {
-      std::vector<float> best(C);
-      std::vector<int32_t> pos(C);
+      Padded<float> best(C);
+      Padded<int32_t> pos(C);
       for (int64_t r = b; r < e; r++) {
         const int64_t n = r / OH, oh = r % OH;
         const int64_t off = ((n * H + oh * kh) * W) * C;
