@@ -21,7 +21,7 @@
  * and settings): a rerun, or a run stopped and restarted, costs only what is missing.
  * `--report-only` judges whatever scans exist and trains nothing.
  *
- *   npx tsx bench/scan-suite.ts [--scale 1] [--out runs/scan-suite] [--threads 1] [--report-only]
+ *   npx tsx bench/scan-suite.ts [--scale 1] [--out runs/scan-suite] [--threads 1] [--recipes T,P] [--report-only]
  *
  * `--scale s` multiplies the seed counts (5 per attack kind, 20 clean small-cnn, 5 clean
  * resnet-tiny per recipe at s = 1; at least 2, 4 and 2).
@@ -51,6 +51,9 @@ if (!(scale > 0)) throw new RangeError(`--scale must be a positive number, got $
 const out = flag('out', 'runs/scan-suite');
 const threads = Number(flag('threads', '1'));
 const reportOnly = argv.includes('--report-only');
+/** `--recipes T,P` (default both): which recipes' models this process trains and scans (two processes can split a run). */
+const mine = new Set(flag('recipes', 'T,P').split(','));
+if ([...mine].some((r) => r !== 'T' && r !== 'P')) throw new RangeError(`--recipes takes T, P or T,P; got ${flag('recipes', '')}`);
 setNumThreads(threads);
 for (const d of ['models', 'scans', 'data']) mkdirSync(join(out, d), { recursive: true });
 const t0 = Date.now();
@@ -170,10 +173,12 @@ const jobs: Job[] = [];
 for (const recipe of RECIPES)
   for (const arch of ['small-cnn', 'resnet-tiny'] as const)
     for (let s = 0; s < N_REFS; s++) jobs.push({ recipe, arch, kind: 'reference', seed: s });
-// Suspects interleaved by seed (clean small-cnn models four per step), so that a run stopped
+// Suspects interleaved by seed (clean small-cnn models four per seed step), so that a run stopped
 // early still covers every kind and both splits.
 const perStep = Math.ceil(nClean / nSeeds);
-for (let s = 0; s < nSeeds; s++)
+// Seeds in the order 0, 2, 1, 3, 4, ...: a tuning seed, then a held-out one.
+const seedOrder = [0, 2, 1, 3, 4, ...Array.from({ length: Math.max(0, nSeeds - 5) }, (_, i) => i + 5)].filter((s) => s < nSeeds);
+for (const s of seedOrder)
   for (const recipe of RECIPES) {
     for (const kind of Object.keys(KINDS)) {
       jobs.push({ recipe, arch: 'small-cnn', kind, seed: s });
@@ -192,7 +197,7 @@ log(
 let python: ReturnType<typeof spawn> | null = null;
 let pythonExit: number | null = null;
 if (!reportOnly) {
-  const pending = jobs.filter((j) => j.recipe === 'P' && !existsSync(weightsOf(j)));
+  const pending = jobs.filter((j) => j.recipe === 'P' && mine.has('P') && !existsSync(weightsOf(j)));
   if (pending.length > 0) {
     const pyJobs = pending.map((j) => {
       const ds = trainingSet(j);
@@ -260,7 +265,7 @@ function trueTriggerAsr(m: Classifier, kind: string, seed: number): number | nul
 
 const x01 = imagesTensor(scanSet);
 let done = 0;
-const todo = jobs.filter((j) => !existsSync(scanOf(j))).length;
+const todo = jobs.filter((j) => mine.has(j.recipe) && !existsSync(scanOf(j))).length;
 const tStart = Date.now();
 async function scanned(j: Job): Promise<Scanned | null> {
   const sf = scanOf(j);
@@ -297,7 +302,7 @@ async function scanned(j: Job): Promise<Scanned | null> {
 
 const results = new Map<Job, Scanned>();
 // In job order, except that a PyTorch model still being trained is taken up when it is there.
-const queue = [...jobs];
+const queue = reportOnly ? [...jobs] : jobs.filter((j) => mine.has(j.recipe));
 while (queue.length > 0) {
   const k = queue.findIndex(
     (j) => reportOnly || j.recipe === 'T' || existsSync(scanOf(j)) || existsSync(weightsOf(j)) || pythonExit !== null,
@@ -342,8 +347,8 @@ const groups = [
 ];
 const rateOf = (rows: { flagged: boolean }[]): RateInterval => wilson(rows.filter((r) => r.flagged).length, rows.length);
 
-// Tuning: the rule with FPR <= 10% on the tuning split that maximises the lowest per-kind TPR
-// (then the mean TPR, then the larger z cut).
+// Tuning: among the rules with FPR <= 10% on the tuning split, the one with the most attack groups
+// at TPR >= 90%, then the highest mean TPR, then the larger z cut.
 const candidates: JudgeRule[] = [];
 for (const statistic of ['absolute', 'relative'] as const)
   for (const zThreshold of [2, 2.5, 3, 3.5, 4, 5])
@@ -357,7 +362,12 @@ function score(rule: JudgeRule, sel: Job[]) {
   const tprs = groups
     .map((g) => rateOf(rows.filter((r) => r.job.kind === g.kind && r.job.arch === g.arch)).rate)
     .filter((x): x is number => x !== null);
-  return { fpr, min: Math.min(...tprs), mean: tprs.reduce((a, b) => a + b, 0) / Math.max(1, tprs.length) };
+  return {
+    fpr,
+    covered: tprs.filter((t) => t >= 0.9).length,
+    min: tprs.length > 0 ? Math.min(...tprs) : 0,
+    mean: tprs.reduce((a, b) => a + b, 0) / Math.max(1, tprs.length),
+  };
 }
 let tuned = CLI_RULE;
 let best: ReturnType<typeof score> | null = null;
@@ -366,8 +376,8 @@ for (const c of candidates) {
   if (s.fpr > 0.1) continue;
   if (
     best === null ||
-    s.min > best.min ||
-    (s.min === best.min && (s.mean > best.mean || (s.mean === best.mean && c.zThreshold > tuned.zThreshold)))
+    s.covered > best.covered ||
+    (s.covered === best.covered && (s.mean > best.mean || (s.mean === best.mean && c.zThreshold > tuned.zThreshold)))
   ) {
     best = s;
     tuned = c;
@@ -443,7 +453,7 @@ console.log(
   'split: seeds with seed mod 5 < 2 tune the rule (attack kinds: 0-1; clean: 0, 1, 5, 6, ...); the others are held out and reported.',
 );
 console.log(
-  `tuned rule (on the tuning split): ${ruleName(tuned)}${best ? ` (tuning: min TPR ${(100 * best.min).toFixed(0)}%, FPR ${(100 * best.fpr).toFixed(0)}%)` : ' (no candidate met FPR <= 10%: the CLI default kept)'}; CLI default: ${ruleName(CLI_RULE)}`,
+  `tuned rule (on the tuning split): ${ruleName(tuned)}${best ? ` (tuning split: ${best.covered} of ${groups.length} attack groups at TPR >= 90%, lowest TPR ${(100 * best.min).toFixed(0)}%, mean ${(100 * best.mean).toFixed(0)}%, FPR ${(100 * best.fpr).toFixed(0)}%)` : ' (no candidate met FPR <= 10%: the CLI default kept)'}; CLI default: ${ruleName(CLI_RULE)}`,
 );
 console.log(
   "held-out seeds; each cell: flagged / judged = rate [95% Wilson interval]; the scan is judged once against each recipe's references (the CLI column counts both).\n",
