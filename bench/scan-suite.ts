@@ -463,3 +463,32 @@ writeFileSync(
   join(out, `summary-scale-${scale}.json`),
   JSON.stringify({ scale, tuned, decreeTuned, table, models: results.size, jobs: jobs.length }, null, 1),
 );
+
+// 4. What the statistics look like, on every scanned suspect and reference (both splits).
+const q = (v: number[]) => {
+  if (v.length === 0) return '—';
+  const s = [...v].sort((a, b) => a - b);
+  const pct = (x: number) => (100 * x).toFixed(1);
+  return `${pct(s[Math.floor(s.length / 2)])} [${pct(s[0])}, ${pct(s[s.length - 1])}]`;
+};
+console.log(
+  '\nevery scanned model (both splits): n, mean true-trigger ASR, class-0 mask % of the image (median [min, max]), DECREE PL1 % (same)',
+);
+console.log('| group | arch | recipe | n | ASR | class-0 mask | DECREE PL1 |');
+console.log('|---|---|---|---|---|---|---|');
+for (const g of [
+  ...groups,
+  { kind: 'clean', arch: 'small-cnn' as Arch },
+  { kind: 'clean', arch: 'resnet-tiny' as Arch },
+  { kind: 'reference', arch: 'small-cnn' as Arch },
+  { kind: 'reference', arch: 'resnet-tiny' as Arch },
+])
+  for (const recipe of RECIPES) {
+    const rs = [...results.entries()].filter(([j]) => j.kind === g.kind && j.arch === g.arch && j.recipe === recipe).map(([, r]) => r);
+    if (rs.length === 0) continue;
+    const asrs = rs.map((r) => r.asr).filter((a): a is number => a !== null);
+    const c0 = rs.map((r) => r.summary.classes.find((c) => c.cls === TARGET)?.maskFraction).filter((x): x is number => x !== undefined);
+    console.log(
+      `| ${g.kind} | ${g.arch} | ${recipe} | ${rs.length} | ${asrs.length > 0 ? `${((100 * asrs.reduce((a, b) => a + b, 0)) / asrs.length).toFixed(0)}%` : '—'} | ${q(c0)} | ${q(rs.map((r) => r.summary.headless[1].maskFraction))} |`,
+    );
+  }
