@@ -61,7 +61,7 @@ export function openDatabase(file: string, timeoutMs = 15000): Database.Database
   try {
     db.pragma('schema_version'); // reads the header: a file that is not SQLite fails here, and is named below
     db.pragma(`busy_timeout = ${Math.floor(timeoutMs)}`);
-    db.pragma('journal_mode = WAL');
+    walMode(db, timeoutMs);
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     db.transaction(() => {
@@ -77,6 +77,26 @@ export function openDatabase(file: string, timeoutMs = 15000): Database.Database
     throw notADatabase(file, e);
   }
   return db;
+}
+
+/**
+ * Switches `db` to WAL, retrying while another process holds the lock. SQLite does not call the
+ * busy handler for this switch (it needs an exclusive lock and gives SQLITE_BUSY at once), so two
+ * processes opening a fresh index together could fail with "database is locked" despite
+ * `busy_timeout`; once the file is in WAL mode the pragma is a no-op.
+ */
+function walMode(db: Database.Database, timeoutMs: number): void {
+  const deadline = Date.now() + timeoutMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw e;
+      Atomics.wait(pause, 0, 0, 10 + Math.floor(Math.random() * 20));
+    }
+  }
 }
 
 /**
