@@ -16,14 +16,14 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { poisonDataset, renderTrigger, resolvePosition, triggerTestSet, type TriggerSpec } from '../src/bias/index.js';
-import { loadDataset, Rng, selectIndices, type ImageDataset } from '../src/data/index.js';
+import { batchSpecFor, loadDataset, Rng, selectIndices, type ImageDataset } from '../src/data/index.js';
 import { bootstrapTargetedAsr, targetedAsr } from '../src/metrics/index.js';
 import { loadModelFromFile, type Classifier } from '../src/nn/index.js';
 import { setNumThreads } from '../src/torch/index.js';
 import { predict } from '../src/train/data.js';
 import { decide, robustZ, type VerdictInput } from '../src/audit/reference.js';
 import { scanModel, type ScanStatistics } from '../src/audit/scan.js';
-import { batchSpecFor, imagesTensor, normalisationOf, saveAuditModel, trainClassifier } from '../src/audit/train.js';
+import { imagesTensor, normalisationOf, saveAuditModel, trainClassifier } from '../src/audit/train.js';
 import { transferCheck } from '../src/audit/transfer.js';
 import { maskIou, permutedTrigger, stampImages, type RecoveredTrigger } from '../src/audit/trigger.js';
 

@@ -31,7 +31,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { poisonDataset, type PoisonSpec, type TriggerSpec } from '../src/bias/index.js';
-import { loadDataset, selectIndices, type ImageDataset } from '../src/data/index.js';
+import { batchSpecFor, loadDataset, selectIndices, type ImageDataset } from '../src/data/index.js';
 import { summariseScan, type ScanSummary } from '../src/audit/cache.js';
 import { CLI_RULE, decree, judge, neuralCleanse, wilson, type JudgeRule, type RateInterval } from '../src/audit/detection.js';
 import { DEFAULT_HEADLESS, scanModel, type ScanSettings } from '../src/audit/scan.js';
@@ -39,7 +39,6 @@ import { accuracyOn, imagesTensor, normalisationOf, saveAuditModel, trainClassif
 import { loadModelFromFile, type Classifier } from '../src/nn/index.js';
 import { setNumThreads } from '../src/torch/index.js';
 import { predict } from '../src/train/data.js';
-import { batchSpecFor } from '../src/audit/train.js';
 
 const argv = process.argv.slice(2);
 const flag = (n: string, d: string): string => {

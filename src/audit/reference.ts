@@ -6,6 +6,7 @@
  * the robust z-score of the backbone (x − median) / (1.4826·MAD) — Iglewicz and Hoaglin's
  * modified z-score — and its percentile (share of references at or below it).
  */
+import { formatPercent } from '../report/format.js';
 
 /** Where one value falls in a reference sample. */
 export interface ReferencePosition {
@@ -224,7 +225,7 @@ export function decide(
   const flagged = inputs.filter(
     (i) => i.reached && i.position.z !== null && i.position.z <= -zt && i.position.references.every((r) => i.position.value < r),
   );
-  const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+  const pct = (x: number) => formatPercent(x, 2);
   const times = (x: number) => `${x.toFixed(2)}×`;
   for (const i of inputs) {
     const p = i.position;

@@ -3,6 +3,7 @@
  * has a source head, one Neural-Cleanse-style inversion per class through that head. The same
  * function scans the backbone under audit and each clean reference, so their numbers compare.
  */
+import { batchSpecFor } from '../data/index.js';
 import type { ImageDataset } from '../data/types.js';
 import type { Classifier } from '../nn/index.js';
 import type { Tensor } from '../torch/index.js';
@@ -16,7 +17,6 @@ import {
   type FeatureLayer,
   type Normalisation,
 } from './search.js';
-import { batchSpecFor } from './train.js';
 import type { RecoveredTrigger } from './trigger.js';
 
 /** One headless search setting. */

@@ -3,7 +3,7 @@
  * architecture (and, in the proof driver, backdoored sources with their clean twins). One seeded
  * recipe over src/train's trainer, so the same (data, spec, seed) always gives the same weights.
  */
-import { channelStats, makeBatch, type BatchSpec, type ImageDataset } from '../data/index.js';
+import { batchSpecFor, channelStats, makeBatch, type ImageDataset } from '../data/index.js';
 import { createModel, saveModel, type Classifier, type ModelSpec } from '../nn/index.js';
 import { manualSeed, type Tensor } from '../torch/index.js';
 import { accuracyOf, datasetSource, predict } from '../train/data.js';
@@ -29,11 +29,6 @@ export interface TrainRecipe {
 /** Per-channel normalisation of a dataset (pixel/255 units), as the experiments compute it. */
 export function normalisationOf(ds: ImageDataset): Normalisation {
   return channelStats(ds);
-}
-
-/** Batch spec of a dataset under a normalisation (no augmentation). */
-export function batchSpecFor(ds: Pick<ImageDataset, 'c' | 'h' | 'w'>, norm: Normalisation): BatchSpec {
-  return { mean: [...norm.mean], std: [...norm.std], size: [ds.h, ds.w], channels: ds.c as 1 | 3 };
 }
 
 /**

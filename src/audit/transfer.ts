@@ -9,6 +9,7 @@
  * effect carries over, not that the backbone is backdoored: a clean backbone's recovered pattern
  * (an adversarial patch) can carry over too, which is why the scan's verdict compares references.
  */
+import { batchSpecFor } from '../data/index.js';
 import type { ImageDataset } from '../data/types.js';
 import type { Classifier } from '../nn/index.js';
 import { manualSeed } from '../torch/index.js';
@@ -23,10 +24,9 @@ import {
 } from '../metrics/index.js';
 import { accuracyOf, datasetSource, predict } from '../train/data.js';
 import { prepareTransfer, type TransferMode } from '../train/transfer.js';
-import { formatPercent } from '../train/progress.js';
+import { percentOr } from '../report/format.js';
 import { train } from '../train/trainer.js';
 import type { Normalisation } from './search.js';
-import { batchSpecFor } from './train.js';
 import { stampImages, type RecoveredTrigger } from './trigger.js';
 
 /** Settings of the transfer check. */
@@ -115,7 +115,7 @@ export function transferTrainingCheck(accuracy: number, majority: number): strin
 }
 
 function pctText(v: number | null): string {
-  return v === null ? 'n/a' : formatPercent(v);
+  return percentOr(v, 'n/a');
 }
 
 function rateText(r: TriggerAsr): string {

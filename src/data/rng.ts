@@ -37,6 +37,7 @@ export class Rng {
     readonly label = '',
   ) {
     if (!Number.isInteger(seed) || seed < 0) throw new RangeError(`seed must be a non-negative integer, got ${seed}`);
+    // Seeds are derived four ways on purpose (docs/architecture.md, "Seeds"): do not merge them, it would change every number.
     const sm = splitmix32(((seed ^ hashString(label)) >>> 0) ^ Math.floor(seed / 2 ** 32));
     this.a = sm();
     this.b = sm();

@@ -61,6 +61,19 @@ export interface Batch {
   y: Tensor;
 }
 
+/**
+ * The plain batch spec of images of `geometry` under a per-channel normalisation: the geometry's
+ * size and channels, no augmentation (the one builder: experiment jobs add their augmentation to
+ * it, the audit uses it as it is).
+ * @example batchSpecFor({ c: 1, h: 28, w: 28 }, { mean: [0.13], std: [0.31] }) // { mean: [0.13], std: [0.31], size: [28, 28], channels: 1 }
+ */
+export function batchSpecFor(
+  geometry: Pick<ImageDataset, 'c' | 'h' | 'w'>,
+  norm: { readonly mean: readonly number[]; readonly std: readonly number[] },
+): BatchSpec {
+  return { mean: [...norm.mean], std: [...norm.std], size: [geometry.h, geometry.w], channels: geometry.c as 1 | 3 };
+}
+
 /** Output shape [C, H, W] of a spec applied to a dataset. */
 export function outputShape(ds: Pick<ImageDataset, 'c' | 'h' | 'w'>, spec: Pick<BatchSpec, 'size' | 'channels'>): [number, number, number] {
   return [spec.channels ?? ds.c, spec.size?.[0] ?? ds.h, spec.size?.[1] ?? ds.w];

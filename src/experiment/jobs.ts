@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { datasetDigest, type BatchSpec } from '../data/index.js';
+import { batchSpecFor, datasetDigest, type BatchSpec } from '../data/index.js';
 import type { AnyDataset } from '../data/types.js';
 import { createModel, loadModel, saveModel, type Classifier, type Module } from '../nn/index.js';
 import { manualSeed } from '../torch/index.js';
@@ -32,7 +32,10 @@ export interface JobContext {
   log: (line: string) => void;
 }
 
-/** A per-purpose seed derived from the experiment seed (stable across code paths). */
+/**
+ * A per-purpose seed derived from the experiment seed (stable across code paths).
+ * Seeds are derived four ways on purpose (docs/architecture.md, "Seeds"): do not merge them, it would change every number.
+ */
 export function derivedSeed(seed: number, label: string): number {
   let h = 2166136261 ^ seed;
   for (let i = 0; i < label.length; i++) h = Math.imul(h ^ label.charCodeAt(i), 16777619);
@@ -79,7 +82,7 @@ export function batchSpecOf(
   geometry: { c: number; h: number; w: number },
   t?: TrainingSpec,
 ): BatchSpec {
-  const spec: BatchSpec = { mean: norm.mean, std: norm.std, size: [geometry.h, geometry.w], channels: geometry.c as 1 | 3 };
+  const spec = batchSpecFor(geometry, norm);
   if (t && (t.augment.cropPadding > 0 || t.augment.hflip)) spec.augment = { cropPadding: t.augment.cropPadding, hflip: t.augment.hflip };
   if (t?.augment.randomResizedCrop !== undefined) spec.augment = { ...spec.augment, randomResizedCrop: t.augment.randomResizedCrop };
   return spec;

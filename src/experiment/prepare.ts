@@ -57,6 +57,8 @@ export interface PrepareContext {
   log?: (line: string) => void;
 }
 
+function resolvePath(p: string, dir: string): string;
+function resolvePath(p: string | null, dir: string): string | undefined;
 function resolvePath(p: string | null, dir: string): string | undefined {
   if (p === null) return undefined;
   return isAbsolute(p) ? p : resolve(dir, p);
@@ -281,14 +283,18 @@ function loadAny(ctx: PrepareContext, spec: DatasetSpec, seed: number, label: st
   return loadExperimentDataset(spec, ctx.configDir, seed, label, { backbone, cacheRoot: ctx.cacheRoot, log: ctx.log });
 }
 
+/**
+ * The bias library's trigger of a config trigger (the config schema's output, defaults filled in):
+ * the same object, keys in the same order, with an image trigger's files resolved against the
+ * config's folder and a null maskPath left out. Typed, no cast: the config's output type is the
+ * library's `TriggerSpec` but for `maskPath: null`.
+ */
 function triggerFor(t: ExperimentConfig['evaluation']['trigger'] & object, configDir: string): BiasTriggerSpec {
-  const o = { ...(t as Record<string, unknown>) };
-  if (o.kind === 'image') {
-    o.path = resolvePath(o.path as string, configDir);
-    if (o.maskPath === null) delete o.maskPath;
-    else o.maskPath = resolvePath(o.maskPath as string, configDir);
-  }
-  return o as unknown as BiasTriggerSpec;
+  if (t.kind !== 'image') return { ...t };
+  const path = resolvePath(t.path, configDir);
+  if (t.maskPath !== null) return { ...t, path, maskPath: resolvePath(t.maskPath, configDir) };
+  const { maskPath: _none, ...rest } = t;
+  return { ...rest, path };
 }
 
 /** The trigger used on target test images (evaluation.trigger, else the source trigger), or null. */
@@ -428,6 +434,7 @@ export function debiasTarget(
   if (count === 0) return { dataset: train, record: null };
   const all = train.classes.map((_, k) => k);
   // A seed of its own (not the source poisoning's), so the choice is independent of the source's.
+  // Seeds are derived four ways on purpose (docs/architecture.md, "Seeds"): do not merge them, it would change every number.
   const own = (seed * 7919 + 104729 + targetIndex) % 2147483647;
   const poison: BiasPoisonSpec = { policy: 'clean-label-count', classes: all, count };
   return isStreamed(train) ? poisonStreamed(train, trig, poison, own) : poisonDataset(train, trig, poison, own);

@@ -5,6 +5,7 @@
  * written under the run's folder and indexed in the store). Planning and executing the jobs in
  * between is src/plan's (`runExperiment`).
  */
+import { formatPercent } from '../report/format.js';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writePredictionsCsv } from '../metrics/index.js';
@@ -99,7 +100,7 @@ export function storeRunResults(store: RunStore, run: RunRecord, r: RunResults, 
     }
     const jobs = r.jobs.filter((x) => x.target === target.name);
     const scratch = jobs.find((j) => j.mode === 'scratch') ?? null;
-    for (const j of jobs) log(`${j.job}: accuracy ${(accuracyOfJob(j) * 100).toFixed(1)}%`);
+    for (const j of jobs) log(`${j.job}: accuracy ${formatPercent(accuracyOfJob(j))}`);
     for (const j of jobs) {
       rows.push(
         ...jobMetricRows(j, {

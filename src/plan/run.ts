@@ -5,6 +5,7 @@
  * and predictions and indexes them. Killed at any moment and started again, it redoes only what
  * is missing (finished runs, source models and transfer jobs are reused).
  */
+import { formatPercent } from '../report/format.js';
 import { resolveCacheRoot } from '../data/index.js';
 import { setNumThreads } from '../torch/index.js';
 import type { ExperimentConfig, LoadedConfig } from '../experiment/config/index.js';
@@ -117,7 +118,7 @@ async function executeRun(env: RunEnv, p: PlannedRun): Promise<RunOutcome> {
       if (r.kind === 'source') {
         sources.push(r.info);
         if (r.info.sourceAccuracy !== null)
-          log(`source ${(j.spec as { variantKind: string }).variantKind}: test accuracy ${(r.info.sourceAccuracy * 100).toFixed(1)}%`);
+          log(`source ${(j.spec as { variantKind: string }).variantKind}: test accuracy ${formatPercent(r.info.sourceAccuracy)}`);
       } else transfers.push(r.result);
     }
     const targets = p.config.targets.map((_, i) => data.target(i));

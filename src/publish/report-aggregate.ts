@@ -4,6 +4,7 @@
  * the training check. Kept apart from ./report.ts so the section builders import it without an
  * import cycle through the report's composer.
  */
+import { formatPercent } from '../report/format.js';
 import { aggregateSeeds } from '../metrics/index.js';
 import type { Finding, ReportImage } from '../report/index.js';
 import type { MetricRecord } from '../store/index.js';
@@ -161,7 +162,7 @@ export function accuracyFloor(numClasses: number | undefined): number {
 export function floorNote(accuracy: number | null | undefined, numClasses: number | undefined): string {
   if (accuracy == null) return '';
   const chance = numClasses !== undefined && numClasses > 0 ? 1 / numClasses : null;
-  const p = (v: number) => `${(v * 100).toFixed(1)}%`;
+  const p = (v: number) => formatPercent(v);
   if (chance !== null && accuracy < chance + CHANCE_MARGIN)
     return `under-trained: ${p(accuracy)} clean accuracy, within ${CHANCE_MARGIN * 100} points of chance (${p(chance)})`;
   if (accuracy < ACCURACY_FLOOR) return `under-trained: ${p(accuracy)} clean accuracy, below the ${p(ACCURACY_FLOOR)} floor`;

@@ -8,6 +8,7 @@
  * seed (the same seed draws the same crop and sees the same test images for both models, the
  * largest shared source of variance), with its interval over seeds against 0.
  */
+import { withInterval } from '../report/format.js';
 import {
   barChart,
   histogramChart,
@@ -26,8 +27,7 @@ export const TOP_PROBES = 3;
 
 const pts = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)}`);
 function ci(a: Agg | undefined): string {
-  if (!a || a.mean === null) return 'n/a';
-  return a.lo !== null && a.hi !== null ? `${pts(a.mean)} [${pts(a.lo)}, ${pts(a.hi)}]` : pts(a.mean);
+  return withInterval(a, pts);
 }
 
 /** One probe's numbers under one transfer mode. */

@@ -5,6 +5,7 @@
  * and, for a two-key sweep, per value of the second key; its findings box asks whether raising
  * the value lowers the ASR, judged by ./verdict.ts, with clean accuracy beside every number.
  */
+import { percentOr, withInterval } from '../report/format.js';
 import { PALETTE, lineChart, toCsv, type Finding, type Section } from '../report/index.js';
 import { aggKey, trainingCheck, type Agg, type ReportInput } from './report-aggregate.js';
 import { judgeGreater } from './verdict.js';
@@ -18,9 +19,8 @@ export const TRANSFER_SWEEP_KEYS: Record<string, { label: string; logX: boolean 
   'targets.0.dataset.limit': { label: 'target training images', logX: true },
 };
 
-const pct = (v: number | null | undefined) => (v == null ? 'n/a' : `${(v * 100).toFixed(1)}%`);
-const withCi = (a: Agg | undefined) =>
-  !a || a.mean === null ? 'n/a' : a.lo !== null && a.hi !== null ? `${pct(a.mean)} [${pct(a.lo)}, ${pct(a.hi)}]` : pct(a.mean);
+const pct = (v: number | null | undefined) => percentOr(v, 'n/a');
+const withCi = (a: Agg | undefined) => withInterval(a, pct);
 
 /** The most lines one chart gets: one per colour of the palette, so no two lines share a colour. */
 export const MAX_SERIES = PALETTE.length;

@@ -7,6 +7,7 @@
  * with one seed, the bootstrap interval over test samples of that seed (at the same level).
  * Every claim is judged in ./verdict.ts (held only with >= 2 seeds and disjoint intervals).
  */
+import { percentOr, withInterval } from '../report/format.js';
 import { judgeFlatDose, judgeGreater, judgeLess } from './verdict.js';
 import { barChart, dotPlot, histogramChart, lineChart, toCsv, type Finding, type Section } from '../report/index.js';
 import {
@@ -27,11 +28,10 @@ import { probeBankSection } from './report-probes.js';
 // The builders' shared base, where importers of this module have always found it.
 export * from './report-aggregate.js';
 
-const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(1)}%`);
+const pct = (v: number | null) => percentOr(v, 'n/a');
 const num = (v: number | null) => (v === null ? 'n/a' : v.toFixed(3));
 function withCi(a: Agg | undefined, f = pct): string {
-  if (!a || a.mean === null) return 'n/a';
-  return a.lo !== null && a.hi !== null ? `${f(a.mean)} [${f(a.lo)}, ${f(a.hi)}]` : f(a.mean);
+  return withInterval(a, f);
 }
 
 /** The confidence level as a label, e.g. '95%'. */

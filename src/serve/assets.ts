@@ -4,7 +4,8 @@
  * the icon.
  */
 import { REPORT_CSS } from '../report/style.js';
-import { formatDuration, formatPercent } from '../train/progress.js';
+import { formatPercent } from '../report/format.js';
+import { formatDuration } from '../train/progress.js';
 
 /** /assets/app.css */
 export const APP_CSS = `${REPORT_CSS}

@@ -7,7 +7,8 @@
 import type { Agg } from '../publish/report.js';
 import type { MetricRecord, RunRecord } from '../store/index.js';
 import { escapeXml as esc, formatNumber } from '../report/index.js';
-import { formatDuration, formatPercent } from '../train/progress.js';
+import { formatPercent } from '../report/format.js';
+import { formatDuration } from '../train/progress.js';
 import { comparisonCharts, metricInfo, type Comparison, type SweepPoint } from './compare.js';
 import type { CodeVersion } from '../store/reader.js';
 

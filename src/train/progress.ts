@@ -9,6 +9,7 @@
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { formatPercent } from '../report/format.js';
 import type { ProgressEvent } from './trainer.js';
 
 /** The part of a writable stream the printer uses (process.stderr satisfies it). */
@@ -66,11 +67,6 @@ export function formatRate(perSecond: number, unit = 'img/s'): string {
   if (!Number.isFinite(perSecond) || perSecond < 0) return `? ${unit}`;
   if (perSecond >= 100) return `${groupThousands(Math.round(perSecond))} ${unit}`;
   return `${perSecond.toFixed(perSecond >= 1 ? 1 : 2)} ${unit}`;
-}
-
-/** A fraction in [0, 1] as a percentage with one decimal: 0.8125 → '81.2%'. */
-export function formatPercent(fraction: number): string {
-  return `${(fraction * 100).toFixed(1)}%`;
 }
 
 /** 1-based epoch shown to people (events carry 0-based epochs; 'done' carries the total). */

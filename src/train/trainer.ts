@@ -158,6 +158,7 @@ export function makeOptimizer(groups: ParamGroupSpec[], o: OptimizerSpec): Optim
 
 function stepSeed(seed: number, step: number): number {
   // A simple 32-bit mix of (seed, step): deterministic, distinct per iteration.
+  // Seeds are derived four ways on purpose (docs/architecture.md, "Seeds"): do not merge them, it would change every number.
   let h = (seed * 0x9e3779b1 + step * 0x85ebca77) >>> 0;
   h ^= h >>> 15;
   h = Math.imul(h, 0x2c1b3c6d) >>> 0;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createProgressPrinter, formatDuration, formatPercent, formatProgressEvent, formatRate } from '../../src/train/progress.js';
+import { formatPercent } from '../../src/report/format.js';
+import { createProgressPrinter, formatDuration, formatProgressEvent, formatRate } from '../../src/train/progress.js';
 import type { ProgressEvent } from '../../src/train/trainer.js';
 
 /** A fake stream that records what is written. */

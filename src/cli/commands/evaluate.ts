@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { DATASET_NAMES } from '../../data/index.js';
 import { IMAGENET_NORM, evaluateWeights, type EvaluationReport } from '../../evaluate/evaluate.js';
-import { formatPercent } from '../../train/progress.js';
+import { formatPercent } from '../../report/format.js';
 import { CliError, defineCommand } from '../args.js';
 import { SOURCE_FLAGS, STREAM_FLAGS, configSpecOf, datasetSpecFromFlags, parseSizeFlag } from './datasets.js';
 import { checkInt, printJson, requireFile, runAction, type CommandIO, type FlagsOf, type PositionalsOf } from './io.js';

@@ -4,6 +4,7 @@
  * judges it against clean references, optionally checks whether the recovered trigger survives a
  * fixed and a full transfer to labelled target data, and writes PNGs and report.json to --out.
  */
+import { percentOr } from '../../report/format.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -348,7 +349,7 @@ export async function runScan(flags: ScanFlags, pos: PositionalsOf<typeof scanCo
   });
 }
 
-const pct = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${(100 * x).toFixed(2)}%`);
+const pct = (x: number | null | undefined) => percentOr(x, '-', 2);
 const num = (x: number | null | undefined, d = 2) => (x === null || x === undefined ? '-' : x.toFixed(d));
 
 function printReport(r: AuditReport, io: CommandIO): void {
