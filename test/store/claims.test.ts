@@ -32,7 +32,12 @@ const [root, tag, readyDir] = process.argv.slice(2);
 const store = openStore(root, { owner: tag });
 // Start barrier: both workers begin claiming at the same moment.
 fs.writeFileSync(readyDir + '/' + tag, '');
-while (fs.readdirSync(readyDir).length < 2) await new Promise((r) => setTimeout(r, 2));
+const waitFrom = Date.now();
+while (fs.readdirSync(readyDir).length < 2) {
+  // The other worker never came (it failed to start): give up rather than wait forever.
+  if (Date.now() - waitFrom > 60000) { console.error('the other worker never reached the barrier'); process.exit(1); }
+  await new Promise((r) => setTimeout(r, 2));
+}
 const mine = [];
 const seen = { done: 0, held: 0 };
 for (let i = 0; i < 20; i++) {
@@ -54,7 +59,12 @@ test('two processes claiming the same 20 jobs do each job exactly once and leave
   fs.mkdirSync(ready);
   const a = startWorker(root, 'worker', WORKER, [root, 'A', ready]);
   const b = startWorker(root, 'worker2', WORKER, [root, 'B', ready]);
-  const [outA, outB] = await Promise.all([output(a), output(b)]);
+  const [outA, outB] = await Promise.all([output(a), output(b)]).catch((e: unknown) => {
+    // One worker failed: stop the other (it would wait at the barrier) before reporting.
+    a.kill();
+    b.kill();
+    throw e;
+  });
   const ra = JSON.parse(outA) as { mine: string[] };
   const rb = JSON.parse(outB) as { mine: string[] };
   const all = [...ra.mine, ...rb.mine].sort();
