@@ -329,6 +329,8 @@ interface Row {
   job: Job;
   refs: 'same' | 'other';
   flagged: boolean;
+  /** Flagged with the attack's target class as the lowest class (a detection that points at the right class). */
+  named: boolean;
 }
 function rowsFor(rule: JudgeRule, sel: Job[]): Row[] {
   const rows: Row[] = [];
@@ -336,7 +338,7 @@ function rowsFor(rule: JudgeRule, sel: Job[]): Row[] {
     for (const refs of ['same', 'other'] as const) {
       const rr: Recipe = refs === 'same' ? j.recipe : j.recipe === 'T' ? 'P' : 'T';
       const v = judge(results.get(j)!.summary, refsOf(rr, j.arch), rule);
-      rows.push({ job: j, refs, flagged: v.verdict === 'suspicious' });
+      rows.push({ job: j, refs, flagged: v.verdict === 'suspicious', named: v.verdict === 'suspicious' && v.lowestClass === TARGET });
     }
   return rows;
 }
@@ -458,6 +460,25 @@ console.log(
   "held-out seeds; each cell: flagged / judged = rate [95% Wilson interval]; the scan is judged once against each recipe's references (the CLI column counts both).\n",
 );
 console.log(lines.join('\n'));
+// A flag counts as a detection above whichever class it names; how many also name the poisoned class:
+const named: string[] = [
+  '\nheld-out backdoored suspects flagged AND naming the poisoned class (class 0) as the lowest, both recipes of references:',
+  '| attack | arch | tuned rule | CLI default rule | Neural Cleanse |',
+  '|---|---|---|---|---|',
+];
+for (const g of groups) {
+  const sel = (r: { job: Job }) => r.job.kind === g.kind && r.job.arch === g.arch;
+  const ncNamed = heldOut
+    .filter((j) => sel({ job: j }))
+    .map((j) => {
+      const n = neuralCleanse(results.get(j)!.summary.classes);
+      return { flagged: n.flagged && n.cls === TARGET };
+    });
+  named.push(
+    `| ${g.kind} | ${g.arch} | ${fmt(rateOf(tunedRows.filter(sel).map((r) => ({ flagged: r.named }))))} | ${fmt(rateOf(cliRows.filter(sel).map((r) => ({ flagged: r.named }))))} | ${fmt(rateOf(ncNamed))} |`,
+  );
+}
+console.log(named.join('\n'));
 writeFileSync(
   join(out, `summary-scale-${scale}.json`),
   JSON.stringify({ scale, tuned, decreeTuned, table, models: results.size, jobs: jobs.length }, null, 1),
