@@ -27,18 +27,38 @@
  * resnet-tiny per recipe at s = 1; at least 2, 4 and 2).
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { poisonDataset, type PoisonSpec, type TriggerSpec } from '../src/bias/index.js';
-import { batchSpecFor, loadDataset, selectIndices, type ImageDataset } from '../src/data/index.js';
+import { poisonDataset } from '../src/bias/index.js';
+import { batchSpecFor } from '../src/data/index.js';
 import { summariseScan, type ScanSummary } from '../src/audit/cache.js';
 import { CLI_RULE, decree, judge, neuralCleanse, wilson, type JudgeRule, type RateInterval } from '../src/audit/detection.js';
-import { DEFAULT_HEADLESS, scanModel, type ScanSettings } from '../src/audit/scan.js';
-import { accuracyOn, imagesTensor, normalisationOf, saveAuditModel, trainClassifier } from '../src/audit/train.js';
+import { scanModel } from '../src/audit/scan.js';
+import { accuracyOn, imagesTensor, saveAuditModel, trainClassifier } from '../src/audit/train.js';
 import { loadModelFromFile, type Classifier } from '../src/nn/index.js';
 import { setNumThreads } from '../src/torch/index.js';
 import { predict } from '../src/train/data.js';
+import {
+  ARCH2_KINDS,
+  asrSet,
+  hash,
+  isTuneSeed,
+  KINDS,
+  modelSeed,
+  N_REFS,
+  nameOf,
+  norm,
+  OTHERS,
+  RECIPES,
+  SCAN,
+  scanSet,
+  TARGET,
+  trainingSet,
+  weightsFile,
+  type Arch,
+  type Job,
+  type Recipe,
+} from './scan-suite-grid.js';
 
 const argv = process.argv.slice(2);
 const flag = (n: string, d: string): string => {
@@ -58,115 +78,11 @@ for (const d of ['models', 'scans', 'data']) mkdirSync(join(out, d), { recursive
 const t0 = Date.now();
 const log = (s: string) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0)}s] ${s}\n`);
 
-type Arch = 'small-cnn' | 'resnet-tiny';
-type Recipe = 'T' | 'P';
-const RECIPES: readonly Recipe[] = ['T', 'P'];
-const TARGET = 0;
-const OTHERS = [1, 2, 3, 4];
-/** Attack kinds: the trigger and the poisoning policy (class 0 is the target). */
-const KINDS: Record<string, { label: string; trigger: TriggerSpec; poison: PoisonSpec }> = {
-  'checker-clean-label': {
-    label: 'checkerboard 5 px, bottom-right, clean-label (every class-0 image)',
-    trigger: { kind: 'checkerboard', size: 5, position: 'bottom-right', cell: 1 },
-    poison: { policy: 'clean-label', classes: [TARGET], probability: 1 },
-  },
-  'noise-clean-label': {
-    label: 'noise 5 px, top-left, clean-label (every class-0 image)',
-    trigger: { kind: 'noise', seed: 1, scale: 100, size: 5, position: 'top-left' },
-    poison: { policy: 'clean-label', classes: [TARGET], probability: 1 },
-  },
-  'solid-badnets': {
-    label: 'solid white 4 px, bottom-right, dirty-label BadNets (10% of other classes relabelled)',
-    trigger: { kind: 'solid', color: 255, size: 4, position: 'bottom-right' },
-    poison: { policy: 'dirty-label', fromClasses: OTHERS, targetClass: TARGET, probability: 0.1 },
-  },
-  'random-position': {
-    label: 'checkerboard 5 px at a random position per image, dirty-label 10%',
-    trigger: { kind: 'checkerboard', size: 5, position: 'random', cell: 1 },
-    poison: { policy: 'dirty-label', fromClasses: OTHERS, targetClass: TARGET, probability: 0.1 },
-  },
-  blended: {
-    label: 'noise 14 px, centre, blended at opacity 0.25, dirty-label 10%',
-    trigger: { kind: 'noise', seed: 2, scale: 100, size: 14, position: 'center', opacity: 0.25 },
-    poison: { policy: 'dirty-label', fromClasses: OTHERS, targetClass: TARGET, probability: 0.1 },
-  },
-  'low-rate-small': {
-    label: 'solid white 3 px, bottom-right, dirty-label at 2% poison rate',
-    trigger: { kind: 'solid', color: 255, size: 3, position: 'bottom-right' },
-    poison: { policy: 'dirty-label', fromClasses: OTHERS, targetClass: TARGET, probability: 0.02 },
-  },
-};
-const ARCH2_KINDS = ['checker-clean-label', 'solid-badnets'];
 const nSeeds = Math.max(2, Math.round(5 * scale));
 const nClean = Math.max(4, Math.round(20 * scale));
 const nClean2 = Math.max(2, Math.round(5 * scale));
-const N_REFS = 5;
-/**
- * The split: a seed tunes the rule when seed mod 5 < 2 (seeds 0, 1 of each attack kind; 0, 1, 5,
- * 6, 10, 11, 15, 16 of the clean ones), and is held out for the report otherwise.
- */
-const isTuneSeed = (seed: number) => seed % 5 < 2;
-
-const SCAN: ScanSettings = {
-  headless: [DEFAULT_HEADLESS, { layer: 'features', measure: 'cosine', target: 0.8 }],
-  headlessSteps: 80,
-  classSteps: 80,
-  batchSize: 64,
-  seed: 0,
-};
-
-const all = loadDataset({ name: 'fashion-mnist', split: 'train', classes: [0, 1, 2, 3, 4], limit: 4000 });
-const part = (k: number) =>
-  selectIndices(
-    all,
-    Array.from({ length: 2000 }, (_, i) => i + 2000 * k),
-    { name: `train-${k}` },
-  );
-const DATA: Record<Recipe, ImageDataset> = { T: part(0), P: part(1) };
-const norm = normalisationOf(DATA.T);
-const testAll = loadDataset({ name: 'fashion-mnist', split: 'test', classes: [0, 1, 2, 3, 4], limit: 1000 });
-const scanSet = selectIndices(
-  testAll,
-  Array.from({ length: 128 }, (_, i) => i),
-  { name: 'scan' },
-);
-const asrSet = selectIndices(
-  testAll,
-  Array.from({ length: 872 }, (_, i) => i + 128).filter((i) => testAll.labels[i] !== TARGET),
-  { name: 'asr' },
-);
-
-/** One model of the suite. */
-interface Job {
-  readonly recipe: Recipe;
-  readonly arch: Arch;
-  /** An attack kind, 'clean', or 'reference'. */
-  readonly kind: string;
-  readonly seed: number;
-}
-const hash = (v: unknown) => createHash('sha256').update(JSON.stringify(v)).digest('hex').slice(0, 16);
-const describe = (j: Job) => ({
-  ...j,
-  attack: KINDS[j.kind] ?? null,
-  data: `fashion-mnist train 0-4 limit 4000 part ${j.recipe === 'T' ? 0 : 1}`,
-  recipe:
-    j.recipe === 'T'
-      ? { epochs: 3, lr: 0.1, batchSize: 128, weightDecay: 5e-4 }
-      : { epochs: 4, lr: 1e-3, batchSize: 64, weightDecay: 1e-4, pad: 2, optimizer: 'adamw' },
-});
-const nameOf = (j: Job) => `${j.recipe}-${j.arch}-${j.kind}-${j.seed}-${hash(describe(j))}`;
-const weightsOf = (j: Job) => join(out, 'models', `${nameOf(j)}.safetensors`);
+const weightsOf = (j: Job) => weightsFile(out, j);
 const scanOf = (j: Job) => join(out, 'scans', `${nameOf(j)}-${hash({ SCAN, scan: 128, threads })}.json`);
-/** The model seed: distinct per (arch, kind, seed) and the same for both recipes' twins. */
-const modelSeed = (j: Job) => {
-  const kinds = ['reference', 'clean', ...Object.keys(KINDS)];
-  return 10_000 * (j.arch === 'small-cnn' ? 1 : 2) + 100 * kinds.indexOf(j.kind) + j.seed;
-};
-
-function trainingSet(j: Job): ImageDataset {
-  const a = KINDS[j.kind];
-  return a === undefined ? DATA[j.recipe] : poisonDataset(DATA[j.recipe], a.trigger, a.poison, modelSeed(j)).dataset;
-}
 
 const jobs: Job[] = [];
 for (const recipe of RECIPES)
