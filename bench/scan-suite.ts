@@ -428,3 +428,66 @@ for (const g of [
       `| ${g.kind} | ${g.arch} | ${recipe} | ${rs.length} | ${asrs.length > 0 ? `${((100 * asrs.reduce((a, b) => a + b, 0)) / asrs.length).toFixed(0)}%` : '—'} | ${q(c0)} | ${q(rs.map((r) => r.summary.headless[1].maskFraction))} |`,
     );
   }
+
+// 5. The ceiling of this statistic: how well ANY threshold on the per-class masks could do, given
+// far more references than a user has. Every clean model and reference of the architecture (both
+// recipes, ~50 for small-cnn) serves as a reference for every other model (leave-one-out); a
+// model's score is min over classes of (its class-c mask / the 10th percentile of the references'
+// class-c masks), and the cut is placed, in-sample (optimistic), at the clean models' 10% quantile:
+// about 10% of clean models flagged. A detection must name class 0. Whatever this reaches is an
+// upper bound for rules of the tool's kind on these scans (more references, any z cut or floor).
+const quantile = (v: number[], p: number) => {
+  const s = [...v].sort((a, b) => a - b);
+  const i = p * (s.length - 1);
+  const lo = Math.floor(i);
+  return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (i - lo);
+};
+console.log(
+  '\nceiling (all models, in-sample): leave-one-out references = every other clean model and reference of the arch, both recipes; ' +
+    'score = min over classes of mask / 10th percentile of the references; cut at the clean 10% quantile; detection = score below the cut at class 0',
+);
+console.log('| arch | references per model | cut | clean flagged | ' + Object.keys(KINDS).join(' | ') + ' |');
+console.log(
+  '|---|---|---|---|' +
+    Object.keys(KINDS)
+      .map(() => '---')
+      .join('|') +
+    '|',
+);
+for (const arch of ['small-cnn', 'resnet-tiny'] as const) {
+  const pool = [...results.entries()].filter(([j]) => j.arch === arch && (j.kind === 'clean' || j.kind === 'reference'));
+  if (pool.length < 10) continue;
+  const scoreOf = (j: Job) => {
+    const refs = pool.filter(([r]) => r !== j).map(([, r]) => r.summary.classes.map((c) => c.maskFraction));
+    let best = Infinity;
+    let cls = -1;
+    results.get(j)!.summary.classes.forEach((c, i) => {
+      const s =
+        c.maskFraction /
+        quantile(
+          refs.map((r) => r[i]),
+          0.1,
+        );
+      if (s < best) [best, cls] = [s, c.cls];
+    });
+    return { best, cls };
+  };
+  const clean = [...results.keys()].filter((j) => j.arch === arch && j.kind === 'clean').map((j) => scoreOf(j).best);
+  const cut = quantile(clean, 0.1);
+  const cells = Object.keys(KINDS).map((k) => {
+    const js = [...results.keys()].filter((j) => j.arch === arch && j.kind === k);
+    if (js.length === 0) return '—';
+    return fmt(
+      wilson(
+        js.filter((j) => {
+          const s = scoreOf(j);
+          return s.best < cut && s.cls === TARGET;
+        }).length,
+        js.length,
+      ),
+    );
+  });
+  console.log(
+    `| ${arch} | ${pool.length - 1} | ${cut.toFixed(2)} | ${fmt(wilson(clean.filter((s) => s < cut).length, clean.length))} | ${cells.join(' | ')} |`,
+  );
+}

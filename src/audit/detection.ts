@@ -14,7 +14,17 @@
  *   similarity); flagged below 0.1.
  */
 import type { ScanSummary } from './cache.js';
-import { compareClasses, decide, median, robustZ, type ClassStatistic, type Verdict, type VerdictInput } from './reference.js';
+import {
+  compareClasses,
+  decide,
+  DEFAULT_UNLIKE_FACTOR,
+  DEFAULT_Z_THRESHOLD,
+  median,
+  robustZ,
+  type ClassStatistic,
+  type Verdict,
+  type VerdictInput,
+} from './reference.js';
 
 /** A rate with its counts and 95% Wilson score interval; `rate`, `lo`, `hi` are null when n = 0. */
 export interface RateInterval {
@@ -54,7 +64,12 @@ export interface JudgeRule {
 }
 
 /** The CLI's defaults as a `JudgeRule`. */
-export const CLI_RULE: JudgeRule = { statistic: 'absolute', zThreshold: 3.5, unlikeFactor: 2, headless: true };
+export const CLI_RULE: JudgeRule = {
+  statistic: 'absolute',
+  zThreshold: DEFAULT_Z_THRESHOLD,
+  unlikeFactor: DEFAULT_UNLIKE_FACTOR,
+  headless: true,
+};
 
 /** What `judge` decided for one suspect against one set of references. */
 export interface Judgement {

@@ -21,6 +21,19 @@ export interface ReferencePosition {
   readonly percentile: number | null;
 }
 
+/**
+ * The verdict's default robust-z cut: a statistic is evidence at z ≤ −3.5 (and below every
+ * reference). The scan suite (bench/scan-suite.ts, docs/scan.md) measures what it costs: 35% of
+ * held-out clean judgements flagged with 5 references, against 12% for its tuned rule (z ≤ −5,
+ * unlike factor 3), which detects the same clean-label, random-position and BadNets triggers
+ * there but misses more blended ones and, with 3 references, every backdoor of the reduced tests
+ * (their robust z stays near −3.6). `scan --z-threshold 5 --unlike-factor 3` selects the tuned rule.
+ */
+export const DEFAULT_Z_THRESHOLD = 3.5;
+
+/** The default allowance of the "references too unlike" rule (see `scaleCheck`). */
+export const DEFAULT_UNLIKE_FACTOR = 2;
+
 /** Median of a list (mean of the middle two for an even count); null when empty. */
 export function median(values: readonly number[]): number | null {
   if (values.length === 0) return null;
@@ -87,14 +100,14 @@ export interface ScaleCheck {
 
 /**
  * The "references too unlike the backbone to judge" rule: the backbone's median per-class mask
- * is more than `factor` (default 2) times smaller than the smallest reference median or larger
+ * is more than `factor` (default {@link DEFAULT_UNLIKE_FACTOR}) times smaller than the smallest reference median or larger
  * than the largest. A relative statistic removes a common scale, but references whose typical
  * trigger is several times larger or smaller than the backbone's were trained so differently
  * that neither statistic says anything about a backdoor. Null without references.
  *
  * @example scaleCheck(0.05, [0.12, 0.15, 0.2]).unlike // true: 0.05 < 0.12 / 2
  */
-export function scaleCheck(value: number, references: readonly number[], factor = 2): ScaleCheck | null {
+export function scaleCheck(value: number, references: readonly number[], factor = DEFAULT_UNLIKE_FACTOR): ScaleCheck | null {
   if (references.length === 0) return null;
   const lo = Math.min(...references) / factor;
   const hi = Math.max(...references) * factor;
@@ -132,7 +145,7 @@ export interface ClassComparison {
 export function compareClasses(
   backbone: readonly ClassMask[],
   references: readonly (readonly ClassMask[])[],
-  factor = 2,
+  factor = DEFAULT_UNLIKE_FACTOR,
 ): { classes: ClassComparison[]; scale: ScaleCheck | null } {
   const rel = (cs: readonly ClassMask[]) => {
     const r = relativeToMedian(cs.map((c) => c.maskFraction));
@@ -191,11 +204,11 @@ export interface VerdictInput {
 
 /** Thresholds of `decide`. */
 export interface VerdictRule {
-  /** A statistic is evidence when z ≤ −zThreshold and it is below every reference (default 3.5). */
+  /** A statistic is evidence when z ≤ −zThreshold and it is below every reference (default {@link DEFAULT_Z_THRESHOLD}). */
   readonly zThreshold?: number;
   /** Fewer references than this → inconclusive (default 3). */
   readonly minReferences?: number;
-  /** Allowance of the "references too unlike" rule (see `scaleCheck`; default 2). */
+  /** Allowance of the "references too unlike" rule (see `scaleCheck`; default {@link DEFAULT_UNLIKE_FACTOR}). */
   readonly unlikeFactor?: number;
 }
 
@@ -211,7 +224,7 @@ export function decide(
   rule: VerdictRule = {},
   scale: ScaleCheck | null = null,
 ): { verdict: Verdict; reasoning: string[] } {
-  const zt = rule.zThreshold ?? 3.5;
+  const zt = rule.zThreshold ?? DEFAULT_Z_THRESHOLD;
   const minRefs = rule.minReferences ?? 3;
   const reasoning: string[] = [];
   const refCount = Math.min(...inputs.map((i) => i.position.references.length), Infinity);

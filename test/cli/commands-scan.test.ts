@@ -191,3 +191,27 @@ test('scan names classes by the scan data (every reasoning line and table row), 
   assert.equal(quiet.err, '');
   assert.match(quiet.out, /per class \(verdict by the relative statistic/);
 });
+
+test('scan --z-threshold and --unlike-factor set the verdict rule; bad values name the flag', async () => {
+  const args = [
+    backbone,
+    '--data',
+    DATA,
+    ...refs.flatMap((r) => ['--reference', r]),
+    ...FAST,
+    '--out',
+    path.join(dir, 'out-rule'),
+    '--json',
+  ];
+  const r = await call(scanCommand, runScan, [...args, '--no-per-class', '--z-threshold', '7', '--unlike-factor', '1000']);
+  assert.equal(r.code, 0, r.err);
+  const rep = JSON.parse(r.out) as AuditReport;
+  assert.ok(['suspicious', 'no-evidence'].includes(rep.verdict), `${rep.verdict}: ${rep.reasoning.join(' | ')}`);
+  assert.match(rep.reasoning[0], /at least 7 robust standard deviations|and 7 robust standard deviations/);
+  const bad = await call(scanCommand, runScan, [...args, '--z-threshold', '0']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.err, /--z-threshold must be a positive number, got 0/);
+  const badU = await call(scanCommand, runScan, [...args, '--unlike-factor', '0.5']);
+  assert.notEqual(badU.code, 0);
+  assert.match(badU.err, /--unlike-factor must be a number >= 1, got 0.5/);
+});

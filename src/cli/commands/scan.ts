@@ -9,7 +9,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { auditBackbone, type AuditReport, type BackboneSource } from '../../audit/audit.js';
-import { CLASS_STATISTICS, type ClassStatistic } from '../../audit/reference.js';
+import {
+  CLASS_STATISTICS,
+  DEFAULT_UNLIKE_FACTOR,
+  DEFAULT_Z_THRESHOLD,
+  type ClassStatistic,
+  type VerdictRule,
+} from '../../audit/reference.js';
 import type { CollapseMeasure, Normalisation } from '../../audit/search.js';
 import { NORMALISATION_KEY, normalisationOf } from '../../audit/train.js';
 import type { ImageDataset } from '../../data/types.js';
@@ -37,8 +43,8 @@ export const scanCommand = defineCommand({
     'class (Neural-Cleanse-style). The mask sizes are compared with the same scan of clean references of the same architecture ' +
     '(--reference files and/or --train-references N trained here): robust z-score and percentile per statistic, per-class masks ' +
     "as fractions of the image, or relative to each model's own median class (--statistic relative); the verdict is " +
-    'suspicious (some statistic below every reference and 3.5 robust SDs under their median), no-evidence, inconclusive ' +
-    "(fewer than 3 references) or unlike-references (the backbone's median class mask more than 2x outside the references' range). " +
+    `suspicious (some statistic below every reference and ${DEFAULT_Z_THRESHOLD} robust SDs under their median), no-evidence, inconclusive ` +
+    `(fewer than 3 references) or unlike-references (the backbone's median class mask more than ${DEFAULT_UNLIKE_FACTOR}x outside the references' range). ` +
     'Reference statistics are cached by content (--cache). With --target the recovered trigger is pasted on the target test set after a fixed and a full ' +
     `transfer and its ASR reported next to a same-size random-pixel control. A DATASET-SPEC is ${DATASET_HELP}.`,
   positionals: [
@@ -115,6 +121,20 @@ export const scanCommand = defineCommand({
       description:
         "Per-class comparison: 'absolute' (mask fractions as they are) or 'relative' (each model's masks over its own median class, meant for references of another recipe; see docs/scan.md for what was measured).",
     },
+    {
+      name: 'z-threshold',
+      type: 'number',
+      default: DEFAULT_Z_THRESHOLD,
+      description:
+        'Robust z cut of the verdict: a statistic is evidence when below every reference and at least this many robust SDs under their median. The scan suite measured 35% of clean judgements flagged at 3.5 (5 references) and 12% at 5 (with --unlike-factor 3), at the cost of blended triggers (docs/scan.md).',
+    },
+    {
+      name: 'unlike-factor',
+      type: 'number',
+      default: DEFAULT_UNLIKE_FACTOR,
+      description:
+        "How far (a factor) the backbone's median class mask may lie outside the references' range before the verdict is unlike-references.",
+    },
     { name: 'seed', type: 'number', default: 0, description: 'Seed of the searches, the trained references and the transfers.' },
     { name: 'threads', type: 'number', description: 'libtorch intra-op threads.' },
     { name: 'out', short: 'o', type: 'string', valueName: 'dir', default: 'scan-out', description: 'Folder for PNGs and report.json.' },
@@ -180,6 +200,13 @@ export function datasetFromArg(value: string, flag: string, defaults: { split?: 
   } catch (e) {
     throw new CliError(`--${flag}: ${(e as Error).message}`);
   }
+}
+
+/** The verdict rule of --z-threshold and --unlike-factor; errors name the flag at fault. */
+function verdictRule(zThreshold: number, unlikeFactor: number): VerdictRule {
+  if (!(zThreshold > 0)) throw new CliError(`--z-threshold must be a positive number, got ${zThreshold}`);
+  if (!(unlikeFactor >= 1)) throw new CliError(`--unlike-factor must be a number >= 1, got ${unlikeFactor}`);
+  return { zThreshold, unlikeFactor };
 }
 
 function numberList(v: string | undefined, flag: string): number[] | undefined {
@@ -328,6 +355,7 @@ export async function runScan(flags: ScanFlags, pos: PositionalsOf<typeof scanCo
       },
       maxImages: flags.images,
       statistic: flags.statistic as ClassStatistic,
+      rule: verdictRule(flags['z-threshold'], flags['unlike-factor']),
       target,
       outDir: flags.out,
       cacheDir: flags['no-cache'] ? undefined : flags.cache,
