@@ -21,7 +21,7 @@
  * and settings): a rerun, or a run stopped and restarted, costs only what is missing.
  * `--report-only` judges whatever scans exist and trains nothing.
  *
- *   npx tsx bench/scan-suite.ts [--scale 1] [--out runs/scan-suite] [--threads 1] [--recipes T,P] [--report-only]
+ *   npx tsx bench/scan-suite.ts [--scale 1] [--out runs/scan-suite] [--threads 1] [--recipes T,P] [--class-steps 80] [--report-only]
  *
  * `--scale s` multiplies the seed counts (5 per attack kind, 20 clean small-cnn, 5 clean
  * resnet-tiny per recipe at s = 1; at least 2, 4 and 2).
@@ -70,6 +70,15 @@ if (!(scale > 0)) throw new RangeError(`--scale must be a positive number, got $
 const out = flag('out', 'runs/scan-suite');
 const threads = Number(flag('threads', '1'));
 const reportOnly = argv.includes('--report-only');
+/**
+ * `--class-steps N`: steps of the per-class searches (default SCAN.classSteps, 80). Another value
+ * re-runs only the per-class searches with N steps (cached apart, under scans/) and judges the
+ * models by those, keeping the cached headless searches.
+ */
+const classSteps = Number(flag('class-steps', String(SCAN.classSteps)));
+if (!(Number.isInteger(classSteps) && classSteps > 0))
+  throw new RangeError(`--class-steps must be a positive integer, got ${flag('class-steps', '')}`);
+const longer = classSteps !== SCAN.classSteps;
 /** `--recipes T,P` (default both): which recipes' models this process trains and scans (two processes can split a run). */
 const mine = new Set(flag('recipes', 'T,P').split(','));
 if ([...mine].some((r) => r !== 'T' && r !== 'P')) throw new RangeError(`--recipes takes T, P or T,P; got ${flag('recipes', '')}`);
@@ -83,6 +92,8 @@ const nClean = Math.max(4, Math.round(20 * scale));
 const nClean2 = Math.max(2, Math.round(5 * scale));
 const weightsOf = (j: Job) => weightsFile(out, j);
 const scanOf = (j: Job) => join(out, 'scans', `${nameOf(j)}-${hash({ SCAN, scan: 128, threads })}.json`);
+const classScanOf = (j: Job) =>
+  join(out, 'scans', `${nameOf(j)}-classes-${hash({ classSteps, batchSize: SCAN.batchSize, seed: SCAN.seed, scan: 128, threads })}.json`);
 
 const jobs: Job[] = [];
 for (const recipe of RECIPES)
@@ -180,9 +191,33 @@ function trueTriggerAsr(m: Classifier, kind: string, seed: number): number | nul
 
 const x01 = imagesTensor(scanSet);
 let done = 0;
-const todo = jobs.filter((j) => mine.has(j.recipe) && !existsSync(scanOf(j))).length;
+const todo = jobs.filter((j) => mine.has(j.recipe) && (!existsSync(scanOf(j)) || (longer && !existsSync(classScanOf(j))))).length;
 const tStart = Date.now();
+/** The scan of `j` as judged: the cached scan, with its per-class searches re-run at `--class-steps` when that differs. */
 async function scanned(j: Job): Promise<Scanned | null> {
+  const base = await baseScan(j);
+  if (base === null || !longer) return base;
+  const cf = classScanOf(j);
+  if (existsSync(cf))
+    return { ...base, summary: { headless: base.summary.headless, classes: JSON.parse(readFileSync(cf, 'utf8')).classes } };
+  if (reportOnly) return null;
+  const m = loadModelFromFile(weightsOf(j));
+  try {
+    m.eval();
+    const ts = Date.now();
+    const { classes } = summariseScan(await scanModel(m, x01, scanSet, norm, { ...SCAN, headless: [], classSteps }, [...scanSet.classes]));
+    writeFileSync(`${cf}.tmp`, JSON.stringify({ classes, seconds: (Date.now() - ts) / 1000 }));
+    renameSync(`${cf}.tmp`, cf);
+    done++;
+    const per = (Date.now() - tStart) / done;
+    log(`${nameOf(j)}: per-class searches at ${classSteps} steps (${done}/${todo}, ETA ${((per * (todo - done)) / 60000).toFixed(0)} min)`);
+    return { ...base, summary: { headless: base.summary.headless, classes } };
+  } finally {
+    m.dispose();
+  }
+}
+
+async function baseScan(j: Job): Promise<Scanned | null> {
   const sf = scanOf(j);
   if (existsSync(sf)) return JSON.parse(readFileSync(sf, 'utf8')) as Scanned;
   if (reportOnly) return null;
@@ -206,8 +241,8 @@ async function scanned(j: Job): Promise<Scanned | null> {
     };
     writeFileSync(`${sf}.tmp`, JSON.stringify(r));
     renameSync(`${sf}.tmp`, sf);
-    done++;
-    const per = (Date.now() - tStart) / done;
+    if (!longer) done++;
+    const per = (Date.now() - tStart) / Math.max(1, done);
     log(`${nameOf(j)}: scanned (${done}/${todo}, ETA ${((per * (todo - done)) / 60000).toFixed(0)} min)`);
     return r;
   } finally {
@@ -362,7 +397,7 @@ const acc = (recipe: Recipe) => {
 };
 const secs = [...results.values()].map((r) => r.seconds);
 console.log(
-  `scan suite, scale ${scale}: ${results.size} of ${jobs.length} models scanned (${suspects.length} suspects: ${tuneSet.length} tuning, ${heldOut.length} held out; ` +
+  `scan suite, scale ${scale}, per-class searches ${classSteps} steps: ${results.size} of ${jobs.length} models scanned (${suspects.length} suspects: ${tuneSet.length} tuning, ${heldOut.length} held out; ` +
     `references per recipe and arch: ${RECIPES.map((r) => `${r} ${refsOf(r, 'small-cnn').length}+${refsOf(r, 'resnet-tiny').length}`).join(', ')}). ` +
     `Clean accuracy T ${acc('T')}, P ${acc('P')}; mean scan ${(secs.reduce((a, b) => a + b, 0) / Math.max(1, secs.length)).toFixed(0)} s.`,
 );
@@ -396,7 +431,7 @@ for (const g of groups) {
 }
 console.log(named.join('\n'));
 writeFileSync(
-  join(out, `summary-scale-${scale}.json`),
+  join(out, `summary-scale-${scale}${longer ? `-class-steps-${classSteps}` : ''}.json`),
   JSON.stringify({ scale, tuned, decreeTuned, table, models: results.size, jobs: jobs.length }, null, 1),
 );
 
