@@ -66,15 +66,32 @@ export async function executeSource(spec: SourceJobSpec, env: JobEnv): Promise<S
 }
 
 /**
+ * The sizes of a features job's feature sets when every one is in `env`'s model cache already
+ * (a second run sharing the job, a resumed run), else null: then the job builds no data.
+ */
+function cachedSizes(spec: FeaturesJobSpec, env: JobEnv): Record<string, { n: number; dim: number }> | null {
+  const sizes: Record<string, { n: number; dim: number }> = {};
+  for (const key of [spec.keys.train, ...Object.values(spec.keys.conditions)]) {
+    const info = env.store.cache.get(key)?.info.info as { n?: unknown; dim?: unknown } | null | undefined;
+    if (typeof info?.n !== 'number' || typeof info.dim !== 'number') return null;
+    sizes[key] = { n: info.n, dim: info.dim };
+  }
+  return sizes;
+}
+
+/**
  * Does a features job from `source` (its source job's model, weights in `env`'s model cache):
  * the backbone's features of the target's training set and every evaluation condition, in
- * `env`'s model cache under the planned keys (computed here only when not there yet). Throws
+ * `env`'s model cache under the planned keys (computed here only when not there yet; when all
+ * are, nothing is built). Throws
  * when the source is not the one the planner keyed the features by, or the data here gives
  * other keys.
  */
 export async function executeFeatures(spec: FeaturesJobSpec, env: JobEnv, source: SourceModelInfo): Promise<FeaturesJobResult> {
   if (source.key !== spec.weights)
     throw new Error(`${spec.label}: the source model given is ${source.key}, the planner keyed the features by ${spec.weights}`);
+  const cached = cachedSizes(spec, env);
+  if (cached !== null) return { keys: spec.keys, sizes: cached };
   const data = runData({ ...spec, cacheRoot: env.cacheRoot });
   const inputs = data.inputs();
   const sizes = await targetFeaturesJob(contextOf(spec, env), {
