@@ -12,7 +12,8 @@
  *   npm run bench:fixed -- --seeds 2 --epochs 4
  *
  * The LAST line is JSON: `fixed_sweep_speedup`, the ratio of the time spent in the sweep's
- * transfer jobs (training and evaluating every head: what caching changes; target >= 10),
+ * transfer jobs (training and evaluating every head, and with caching the features jobs that
+ * compute the features they train on: what caching changes; target >= 10),
  * `fixed_sweep_speedup_cpu` the same ratio of CPU seconds (process.cpuUsage, every thread: on a
  * shared machine wall time also counts the other processes), the load average at the end,
  * `run_speedup`, the ratio of the whole `runExperiment` calls (which also prepare data, write
@@ -90,7 +91,7 @@ async function timed(
   let jobSeconds = 0;
   let jobCpuSeconds = 0;
   // The in-process executor, timed around a run's transfer jobs: its source jobs first (the same
-  // in both arms), then the whole run, whose sources are then cache hits.
+  // in both arms), then the whole run (features jobs included), whose sources are then cache hits.
   const inner = inProcessExecutor();
   const executor: Executor = {
     execute: async (jobs, ctx) => {

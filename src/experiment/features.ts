@@ -57,6 +57,17 @@ export function usesCachedFeatures(config: ExperimentConfig, mode: TransferMode,
   );
 }
 
+/**
+ * The cache keys of one target's features under one source model: the training set's and each
+ * evaluation condition's (by condition name, in the target's order). The planner computes them
+ * once (`featureKeysOf`); a features job computes the features under them and the transfer jobs
+ * that need them read them back.
+ */
+export interface FeatureKeys {
+  train: string;
+  conditions: Record<string, string>;
+}
+
 /** In-process memo: cache key → features, at most {@link MEMO_BYTES} in all (the oldest entry goes first). */
 const memo = new Map<string, FeatureMatrix>();
 /** Bytes of features kept in memory (512 MiB; e.g. 60,000 images x 512 features is 123 MB). */
@@ -75,6 +86,16 @@ export function featuresKey(weights: string, ds: AnyDataset, spec: BatchSpec, co
     spec: { mean: spec.mean, std: spec.std, size: spec.size ?? null, channels: spec.channels ?? null },
     code: codeHash,
   }).slice(0, 32);
+}
+
+/**
+ * The {@link FeatureKeys} of a target under the weights `weights` identifies (the source model's
+ * cache key, or `pretrained-<sha256>`), with the batch spec of its head training (no augmentation).
+ */
+export function featureKeysOf(weights: string, target: TargetData, spec: BatchSpec, codeHash: string): FeatureKeys {
+  const conditions: Record<string, string> = {};
+  for (const [name, ds] of target.conditions) conditions[name] = featuresKey(weights, ds, spec, codeHash);
+  return { train: featuresKey(weights, target.train, spec, codeHash), conditions };
 }
 
 /**
@@ -185,7 +206,8 @@ export interface FeatureContext {
  * or computed by the backbone `backbone()` returns (called only then: a hit never builds the
  * model; the model is in evaluation mode) and then stored in both. `weights` identifies the
  * source model's weights by content (its cache key, which covers everything that determines
- * them, or the sha256 of a pretrained file).
+ * them, or the sha256 of a pretrained file). `plannedKey`: the key as the planner computed it
+ * (`featureKeysOf`), used as it is; default computed here.
  */
 export async function cachedFeatures(
   ctx: FeatureContext,
@@ -193,8 +215,9 @@ export async function cachedFeatures(
   backbone: () => Parameters<typeof computeFeatures>[0],
   ds: AnyDataset,
   spec: BatchSpec,
+  plannedKey?: string,
 ): Promise<FeatureMatrix> {
-  const key = featuresKey(weights, ds, spec, ctx.codeHash);
+  const key = plannedKey ?? featuresKey(weights, ds, spec, ctx.codeHash);
   const memoKey = `${ctx.root}\0${key}`;
   const hit = memo.get(memoKey);
   if (hit) return hit;
@@ -305,6 +328,55 @@ function heldBackbone(source: { key: string; weights: string }, spec: ModelSpec)
   return m;
 }
 
+/** What {@link targetFeatures} needs: the source model, its spec, the target, the batch spec and the planned keys. */
+export type TargetFeaturesOptions = Pick<HeadJobOptions, 'source' | 'modelSpec' | 'target' | 'spec' | 'keys'>;
+
+/**
+ * The backbone's features of a target's training set (under '') and of each evaluation
+ * condition (under its name), in that order, each from the cache or computed and cached
+ * ({@link cachedFeatures}); the backbone is built only if some are missing. With `o.keys` the
+ * planned keys are used; a condition without one is an error.
+ */
+async function targetFeatures(ctx: FeatureContext, o: TargetFeaturesOptions): Promise<Map<string, FeatureMatrix>> {
+  const backbone = (): ((x: Tensor) => Tensor) => {
+    const m = heldBackbone(o.source, o.modelSpec);
+    return (x) => m.backbone(x);
+  };
+  const keyOf = (name: string): string | undefined => {
+    if (o.keys === undefined) return undefined;
+    const k = name === '' ? o.keys.train : o.keys.conditions[name];
+    if (k === undefined) throw new Error(`${o.target.name}: no planned features key for condition '${name}'`);
+    return k;
+  };
+  const features = new Map<string, FeatureMatrix>();
+  features.set('', await cachedFeatures(ctx, o.source.key, backbone, o.target.train, o.spec, keyOf('')));
+  for (const [name, ds] of o.target.conditions)
+    features.set(name, await cachedFeatures(ctx, o.source.key, backbone, ds, o.spec, keyOf(name)));
+  return features;
+}
+
+/**
+ * A features job (src/plan/spec.ts `FeaturesJobSpec`): the backbone's features of a target's
+ * training set and every evaluation condition under a source model, computed once and kept in
+ * the results root's model cache under the planned keys (`o.keys`, which must be
+ * {@link featureKeysOf} of this data: checked here, so other data under the same config is
+ * refused). Returns each set's size by key.
+ */
+export async function computeTargetFeatures(
+  ctx: FeatureContext,
+  o: TargetFeaturesOptions & { keys: FeatureKeys },
+): Promise<Record<string, { n: number; dim: number }>> {
+  const here = featureKeysOf(o.source.key, o.target, o.spec, ctx.codeHash);
+  if (stableHash(here) !== stableHash(o.keys))
+    throw new Error(
+      `${o.target.name}: the features keys of the data here (${JSON.stringify(here)}) differ from the planner's (${JSON.stringify(o.keys)}) (other data here?)`,
+    );
+  const features = await targetFeatures(ctx, o);
+  const sizes: Record<string, { n: number; dim: number }> = {};
+  for (const [name, f] of features) sizes[name === '' ? o.keys.train : o.keys.conditions[name]] = { n: f.n, dim: f.dim };
+  return sizes;
+}
+
 /** Options of {@link trainHeadOnCachedFeatures}. */
 export interface HeadJobOptions {
   /** The source model: its content key, its weights file and its number of classes. */
@@ -323,6 +395,8 @@ export interface HeadJobOptions {
   spec: BatchSpec;
   /** Folder of the head's files (final.safetensors, best.safetensors, done.json). */
   checkpointDir: string;
+  /** The planned cache keys of the features (the features job's); default computed here from the data. */
+  keys?: FeatureKeys;
   onProgress: (e: ProgressEvent) => void;
 }
 
@@ -345,13 +419,7 @@ export interface HeadJobResult {
  */
 export async function trainHeadOnCachedFeatures(ctx: FeatureContext, o: HeadJobOptions): Promise<HeadJobResult> {
   const shape = headShapeOf(o.modelSpec);
-  const backbone = (): ((x: Tensor) => Tensor) => {
-    const m = heldBackbone(o.source, o.modelSpec);
-    return (x) => m.backbone(x);
-  };
-  const features = new Map<string, FeatureMatrix>();
-  features.set('', await cachedFeatures(ctx, o.source.key, backbone, o.target.train, o.spec));
-  for (const [name, ds] of o.target.conditions) features.set(name, await cachedFeatures(ctx, o.source.key, backbone, ds, o.spec));
+  const features = await targetFeatures(ctx, o);
   const dim = features.get('')!.dim;
   const k = o.target.numClasses;
   manualSeed(o.seeds.head);

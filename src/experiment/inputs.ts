@@ -26,9 +26,13 @@ function isDatasetSpec(v: Record<string, unknown>): boolean {
  * (every class, before `range` and `limit`, which the config itself records; loads are cached in
  * the process). Throws an error naming the file and the config key when an input cannot be read. The `sweep` block is skipped: a sweep point's config already holds its values.
  *
+ * A streamed folder is digested through its files' sha256 digests, memoised under
+ * `<cacheRoot>/digests/` (the plan passes the cache folder its runs build their shard caches in,
+ * so a first run reads and hashes each file once; default `resolveCacheRoot()`).
+ *
  * @example inputDigests(loaded.config, loaded.dir) // { 'source.dataset': '9b1e…', 'targets[0].dataset': '04c2…', … }
  */
-export function inputDigests(config: ExperimentConfig, dir: string): Record<string, string> {
+export function inputDigests(config: ExperimentConfig, dir: string, cacheRoot: string = resolveCacheRoot()): Record<string, string> {
   const out: Record<string, string> = {};
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(dir, p));
   const pre = config.source.pretrained;
@@ -51,7 +55,7 @@ export function inputDigests(config: ExperimentConfig, dir: string): Record<stri
           // Streamed: the shard cache key (every file's content digest, labels, classes, decoding), without decoding anything.
           out[key] = streamedContentKey(
             loaderSpecOf({ ...spec, classes: null, range: null, limit: null }, dir, config.source.pretrained),
-            resolveCacheRoot(),
+            cacheRoot,
           );
           return;
         }
@@ -78,9 +82,9 @@ export function inputDigests(config: ExperimentConfig, dir: string): Record<stri
   return out;
 }
 
-/** One hash (first 16 hex of sha256) over inputDigests: what run ids and queue job ids carry. */
-export function inputsHash(config: ExperimentConfig, dir: string): string {
-  const d = inputDigests(config, dir);
+/** One hash (first 16 hex of sha256) over inputDigests: what run ids and queue job ids carry. `cacheRoot` as for inputDigests. */
+export function inputsHash(config: ExperimentConfig, dir: string, cacheRoot?: string): string {
+  const d = inputDigests(config, dir, cacheRoot);
   const h = createHash('sha256');
   for (const k of Object.keys(d).sort()) h.update(`${k}\0${d[k]}\0`);
   return h.digest('hex').slice(0, 16);

@@ -19,7 +19,7 @@ import { stableHash, type ExperimentConfig, type TrainingSpec } from './config/i
 import { configModelSpec } from './model-spec.js';
 import type { RunStore } from '../store/index.js';
 import type { SourceVariant, TargetData } from './prepare.js';
-import { trainHeadOnCachedFeatures, usesCachedFeatures } from './features.js';
+import { computeTargetFeatures, trainHeadOnCachedFeatures, usesCachedFeatures, type FeatureKeys } from './features.js';
 
 /** Shared state of an experiment's jobs. */
 export interface JobContext {
@@ -238,6 +238,41 @@ export async function sourceModel(
   }
 }
 
+/**
+ * A features job: the frozen backbone's features of a target (training set and every evaluation
+ * condition) under a source model, computed once into the model cache under the planned `keys`
+ * (./features.ts `computeTargetFeatures`), with the batch spec a fixed-mode head trains with.
+ * Returns each feature set's size by key.
+ */
+export async function targetFeaturesJob(
+  ctx: JobContext,
+  opts: {
+    source: SourceModelInfo;
+    target: TargetData;
+    keys: FeatureKeys;
+    norm: { mean: number[]; std: number[] };
+    geometry: { c: number; h: number; w: number };
+  },
+): Promise<Record<string, { n: number; dim: number }>> {
+  const c = ctx.config;
+  return computeTargetFeatures(ctx, {
+    source: opts.source,
+    modelSpec: nnSpec(c, opts.source.numClasses, opts.geometry.c),
+    target: opts.target,
+    spec: featuresBatchSpec(c, opts.norm, opts.geometry),
+    keys: opts.keys,
+  });
+}
+
+/** The batch spec of a head trained on cached features (the target training's, which has no augmentation then). */
+export function featuresBatchSpec(
+  c: ExperimentConfig,
+  norm: { mean: number[]; std: number[] },
+  geometry: { c: number; h: number; w: number },
+): BatchSpec {
+  return batchSpecOf(norm, geometry, c.targetTraining);
+}
+
 /** What a finished transfer job saved (result.json in its folder). */
 export interface TransferJobResult {
   job: string;
@@ -270,6 +305,8 @@ export async function transferJob(
     seed: number;
     norm: { mean: number[]; std: number[] };
     geometry: { c: number; h: number; w: number };
+    /** The planned keys of the cached features it trains on (its features job's), when it does; default computed from the data. */
+    features?: FeatureKeys;
   },
 ): Promise<TransferJobResult> {
   const resultPath = join(opts.dir, 'result.json');
@@ -303,9 +340,10 @@ export async function transferJob(
         training: trainSpecOf(c.targetTraining),
         lr: c.transfer.headLr ?? c.targetTraining.optimizer.lr,
         batchSize: c.targetTraining.batchSize,
-        spec: batchSpecOf(opts.norm, opts.geometry, c.targetTraining),
+        spec: featuresBatchSpec(c, opts.norm, opts.geometry),
         checkpointDir: join(opts.dir, 'checkpoints'),
         onProgress: (e) => ctx.onProgress(`${opts.job}`, e),
+        ...(opts.features !== undefined ? { keys: opts.features } : {}),
       }),
     );
   let model: Classifier;

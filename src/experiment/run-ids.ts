@@ -9,6 +9,7 @@
  * (`acceptStale`, the CLI's `--accept-stale`), and then the report says so.
  */
 import { createHash } from 'node:crypto';
+import { resolveCacheRoot } from '../data/index.js';
 import { buildInfo } from '../torch/index.js';
 import { codeVersion } from '../store/code-version.js';
 import { expandSweep, stableHash, type ExperimentConfig } from './config/index.js';
@@ -133,7 +134,7 @@ export function chooseRuns(store: RunStore, config: ExperimentConfig, dir: strin
   const out: RunChoice[] = [];
   for (const p of expandSweep(config)) {
     // The inputs are hashed once per sweep point, not for every seed.
-    const inputs = p.config.seeds.length > 0 ? inputsHash(p.config, dir) : '';
+    const inputs = p.config.seeds.length > 0 ? inputsHash(p.config, dir, resolveCacheRoot({ resultsRoot: store.root })) : '';
     for (const seed of p.config.seeds) {
       const expected = runIdFor(p.config, p.id, seed, dir, codeHash(), inputs);
       const cur = store.getRun(expected);
@@ -161,7 +162,7 @@ export function finishedSeeds(store: RunStore, config: ExperimentConfig, dir: st
     // The inputs are hashed once per sweep point (and not at all without candidates).
     let inputs: string | undefined;
     for (const seed of candidates) {
-      inputs ??= inputsHash(p.config, dir);
+      inputs ??= inputsHash(p.config, dir, resolveCacheRoot({ resultsRoot: store.root }));
       if (!seeds.has(seed) && ids.has(runIdFor(p.config, p.id, seed, dir, codeHash(), inputs))) seeds.add(seed);
     }
   }

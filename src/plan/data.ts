@@ -12,7 +12,6 @@
  * stored. The planner adds runs only while they fit (so a large sweep does not push out the runs
  * about to execute, which come first); executors evict the least recently used run instead.
  */
-import { resolveCacheRoot } from '../data/index.js';
 import { stableHash, type ExperimentConfig } from '../experiment/config/index.js';
 import type { TargetData } from '../experiment/prepare.js';
 import { prepareTarget } from '../experiment/prepare.js';
@@ -26,10 +25,11 @@ export interface RunDataKey {
   /** inputsHash of the config (from the plan). */
   inputs: string;
   /**
-   * Where streamed folders' shard caches live (`stream: true` datasets; default
-   * `resolveCacheRoot()`): a location, not part of the data's identity, so not part of the key.
+   * Where streamed folders' shard caches and file-digest memos live (`stream: true` datasets):
+   * the plan's `cacheRoot` (carried by each planned run), or a queue worker's own, resolved once
+   * by whoever makes the key. A location, not part of the data's identity, so not part of the key.
    */
-  cacheRoot?: string;
+  cacheRoot: string;
   /** Where preparing the data reports (a shard cache being built); not part of the key. */
   log?: (line: string) => void;
 }
@@ -69,7 +69,7 @@ function bytesOf(inputs: RunInputs): number {
 }
 
 function build(k: RunDataKey): RunData {
-  const pctx = { config: k.config, configDir: k.configDir, cacheRoot: k.cacheRoot ?? resolveCacheRoot(), ...(k.log ? { log: k.log } : {}) };
+  const pctx = { config: k.config, configDir: k.configDir, cacheRoot: k.cacheRoot, ...(k.log ? { log: k.log } : {}) };
   let inputs: RunInputs | null = null;
   const targets = new Map<number, TargetData>();
   const data: RunData = {

@@ -1,14 +1,14 @@
 /**
  * Executing one job spec: the spec's run data (./data.ts, shared with the other jobs of its run)
- * and the experiment's job functions (`sourceModel`, `transferJob` in src/experiment/jobs.ts).
- * Every executor calls these — the in-process one (./executor.ts) and a queue worker
- * (src/queue/worker.ts) — so a job gives the same numbers wherever it runs. Nothing here plans:
- * the ids, keys and inputs hash come with the spec.
+ * and the experiment's job functions (`sourceModel`, `targetFeaturesJob`, `transferJob` in
+ * src/experiment/jobs.ts). Every executor calls these — the in-process one (./executor.ts) and a
+ * queue worker (src/queue/worker.ts) — so a job gives the same numbers wherever it runs. Nothing
+ * here plans: the ids, keys and inputs hash come with the spec.
  */
-import { resolveCacheRoot } from '../data/index.js';
 import {
   sourceModel,
   sourceModelKey,
+  targetFeaturesJob,
   transferJob,
   type JobContext,
   type SourceModelInfo,
@@ -18,16 +18,29 @@ import type { SourceVariant } from '../experiment/prepare.js';
 import type { RunStore } from '../store/index.js';
 import type { ProgressEvent } from '../train/trainer.js';
 import { runData } from './data.js';
-import { transferJobName, type SourceJobSpec, type TransferJobSpec } from './spec.js';
+import {
+  transferJobName,
+  type FeaturesJobResult,
+  type FeaturesJobSpec,
+  type JobSpec,
+  type SourceJobSpec,
+  type TransferJobSpec,
+} from './spec.js';
 
 /** Where a job runs: a results root (its model cache, claims, checkpoints) and where its lines and progress go. */
 export interface JobEnv {
   store: RunStore;
+  /**
+   * Where streamed folders' shard caches and file-digest memos live on this machine: the plan's
+   * (`Plan.cacheRoot`) in the planning process, the worker's own on a queue worker. Resolved once
+   * by whoever makes the env, never here.
+   */
+  cacheRoot: string;
   log: (line: string) => void;
   onProgress: (label: string, e: ProgressEvent) => void;
 }
 
-function contextOf(spec: SourceJobSpec | TransferJobSpec, env: JobEnv): JobContext {
+function contextOf(spec: JobSpec, env: JobEnv): JobContext {
   return { config: spec.config, root: env.store.root, store: env.store, codeHash: spec.codeHash, onProgress: env.onProgress, log: env.log };
 }
 
@@ -35,7 +48,7 @@ function contextOf(spec: SourceJobSpec | TransferJobSpec, env: JobEnv): JobConte
  * The source variant a source job trains, checked against the spec: its cache key computed from
  * the data built here must equal the planner's (else the data here differs). Throws otherwise.
  */
-export function sourceVariantOf(spec: SourceJobSpec, cacheRoot?: string): SourceVariant {
+export function sourceVariantOf(spec: SourceJobSpec, cacheRoot: string): SourceVariant {
   const v = runData({ ...spec, cacheRoot })
     .inputs()
     .variants.find((x) => x.kind === spec.variantKind);
@@ -47,15 +60,54 @@ export function sourceVariantOf(spec: SourceJobSpec, cacheRoot?: string): Source
 
 /** Does a source job: the trained (or cached) source model of its variant, in `env`'s model cache. */
 export async function executeSource(spec: SourceJobSpec, env: JobEnv): Promise<SourceModelInfo> {
-  const cacheRoot = resolveCacheRoot({ resultsRoot: env.store.root });
-  const variant = sourceVariantOf(spec, cacheRoot);
-  const inputs = runData({ ...spec, cacheRoot }).inputs();
+  const variant = sourceVariantOf(spec, env.cacheRoot);
+  const inputs = runData({ ...spec, cacheRoot: env.cacheRoot }).inputs();
   return sourceModel(contextOf(spec, env), variant, spec.seed, inputs.norm, inputs.sourceTest);
 }
 
 /**
+ * The sizes of a features job's feature sets when every one is in `env`'s model cache already
+ * (a second run sharing the job, a resumed run), else null: then the job builds no data.
+ */
+function cachedSizes(spec: FeaturesJobSpec, env: JobEnv): Record<string, { n: number; dim: number }> | null {
+  const sizes: Record<string, { n: number; dim: number }> = {};
+  for (const key of [spec.keys.train, ...Object.values(spec.keys.conditions)]) {
+    const info = env.store.cache.get(key)?.info.info as { n?: unknown; dim?: unknown } | null | undefined;
+    if (typeof info?.n !== 'number' || typeof info.dim !== 'number') return null;
+    sizes[key] = { n: info.n, dim: info.dim };
+  }
+  return sizes;
+}
+
+/**
+ * Does a features job from `source` (its source job's model, weights in `env`'s model cache):
+ * the backbone's features of the target's training set and every evaluation condition, in
+ * `env`'s model cache under the planned keys (computed here only when not there yet; when all
+ * are, nothing is built). Throws
+ * when the source is not the one the planner keyed the features by, or the data here gives
+ * other keys.
+ */
+export async function executeFeatures(spec: FeaturesJobSpec, env: JobEnv, source: SourceModelInfo): Promise<FeaturesJobResult> {
+  if (source.key !== spec.weights)
+    throw new Error(`${spec.label}: the source model given is ${source.key}, the planner keyed the features by ${spec.weights}`);
+  const cached = cachedSizes(spec, env);
+  if (cached !== null) return { keys: spec.keys, sizes: cached };
+  const data = runData({ ...spec, cacheRoot: env.cacheRoot });
+  const inputs = data.inputs();
+  const sizes = await targetFeaturesJob(contextOf(spec, env), {
+    source,
+    target: data.target(spec.targetIndex),
+    keys: spec.keys,
+    norm: inputs.norm,
+    geometry: inputs.geometry,
+  });
+  return { keys: spec.keys, sizes };
+}
+
+/**
  * Does a transfer job from `source` (null for scratch; its weights in `env`'s model cache) and
- * saves its result in `dir` (a finished result there is reused).
+ * saves its result in `dir` (a finished result there is reused). A job that trains on cached
+ * features (`spec.features`) finds them in `env`'s model cache, put there by its features job.
  */
 export async function executeTransfer(
   spec: TransferJobSpec,
@@ -65,7 +117,7 @@ export async function executeTransfer(
 ): Promise<TransferJobResult> {
   if ((source === null) !== (spec.sourceKey === null))
     throw new Error(`${spec.label}: ${spec.sourceKey === null ? 'a scratch job was given a source model' : 'no source model given'}`);
-  const data = runData({ ...spec, cacheRoot: resolveCacheRoot({ resultsRoot: env.store.root }) });
+  const data = runData({ ...spec, cacheRoot: env.cacheRoot });
   const inputs = data.inputs();
   return transferJob(contextOf(spec, env), {
     dir,
@@ -77,5 +129,6 @@ export async function executeTransfer(
     seed: spec.seed,
     norm: inputs.norm,
     geometry: inputs.geometry,
+    ...(spec.features !== undefined ? { features: spec.features } : {}),
   });
 }

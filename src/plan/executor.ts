@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { SourceModelInfo } from '../experiment/jobs.js';
 import type { RunStore } from '../store/index.js';
 import type { ProgressEvent } from '../train/trainer.js';
-import { executeSource, executeTransfer } from './execute.js';
+import { executeFeatures, executeSource, executeTransfer } from './execute.js';
 import type { PlanJob, PlannedRun } from './plan.js';
 import { transferJobFolder, type JobResult } from './spec.js';
 
@@ -51,27 +51,36 @@ export function transferDir(runDir: string, folder: string): string {
 
 /**
  * The executor of this process: a run's jobs one after the other in the plan's order (sources,
- * then per target scratch and transfers), which is deterministic and is what `run` does without
+ * then per target scratch, and per source a features job when its fixed-mode heads train on
+ * cached features, then its transfers), which is deterministic and is what `run` does without
  * `--queue` or `--workers`.
  */
 export function inProcessExecutor(): Executor {
   return {
     async execute(jobs, ctx) {
-      const env = { store: ctx.store, log: ctx.log, onProgress: ctx.onProgress };
+      const env = { store: ctx.store, cacheRoot: ctx.run.cacheRoot, log: ctx.log, onProgress: ctx.onProgress };
       const out = new Map<string, JobResult>();
       const sources = new Map<string, SourceModelInfo>();
+      const sourceOf = (label: string, key: string): SourceModelInfo => {
+        const s = sources.get(key);
+        if (s === undefined) throw new Error(`${label}: its source job is not among the jobs given (plan order broken)`);
+        return s;
+      };
       for (const j of jobs) {
         const s = j.spec;
         if (s.kind === 'source') {
           const info = await executeSource(s, env);
           sources.set(s.key, info);
           out.set(j.id, { kind: 'source', info });
-          continue;
+        } else if (s.kind === 'features') {
+          out.set(j.id, { kind: 'features', result: await executeFeatures(s, env, sourceOf(s.label, s.sourceKey)) });
+        } else {
+          const source = s.sourceKey === null ? null : sourceOf(s.label, s.sourceKey);
+          if (s.features !== undefined && !j.needs.every((n) => out.has(n)))
+            throw new Error(`${s.label}: its features job is not among the jobs given (plan order broken)`);
+          const result = await executeTransfer(s, env, source, transferDir(ctx.runDir, transferJobFolder(s)));
+          out.set(j.id, { kind: 'transfer', result });
         }
-        const source = s.sourceKey === null ? null : sources.get(s.sourceKey);
-        if (source === undefined) throw new Error(`${s.label}: its source job is not among the jobs given (plan order broken)`);
-        const result = await executeTransfer(s, env, source, transferDir(ctx.runDir, transferJobFolder(s)));
-        out.set(j.id, { kind: 'transfer', result });
       }
       return out;
     },

@@ -6,19 +6,23 @@
  * Per run (sweep point and seed) not yet done under the results root: one `source` job per
  * source variant (biased, clean control), then per target a `scratch` job (if the config has the
  * mode; it needs no source) and one `transfer` job per source variant and transfer mode, each
- * needing the source job of its variant. A source model shared by several runs (sweep points
- * that differ only after pretraining) is one job.
+ * needing the source job of its variant. A fixed-mode transfer that trains its head on cached
+ * features (`usesCachedFeatures`: BatchNorm frozen, no augmentation) also needs the `features`
+ * job of its (source, target), planned just before it. A source model or a features job shared
+ * by several runs (sweep points that differ only after pretraining, or only in the head's
+ * training) is one job.
  */
 import { resolveCacheRoot } from '../data/index.js';
 import { expandSweep, type ExperimentConfig, type LoadedConfig } from '../experiment/config/index.js';
-import { sourceModelKey } from '../experiment/jobs.js';
+import { featureKeysOf, usesCachedFeatures } from '../experiment/features.js';
+import { featuresBatchSpec, sourceModelKey } from '../experiment/jobs.js';
 import { inputsHash } from '../experiment/inputs.js';
 import { checkDisjointData } from '../experiment/prepare.js';
 import { codeHash, runIdFor, staleRun } from '../experiment/run-ids.js';
 import { openStore } from '../store/index.js';
 import type { TransferMode } from '../train/transfer.js';
 import { runData } from './data.js';
-import { jobIdOf, type JobSpec, type SourceJobSpec, type TransferJobSpec } from './spec.js';
+import { jobIdOf, type FeaturesJobSpec, type JobSpec, type SourceJobSpec, type TransferJobSpec } from './spec.js';
 
 /** A run of the plan: one sweep point and seed. */
 export interface PlannedRun {
@@ -39,13 +43,18 @@ export interface PlannedRun {
   /** inputsHash of the sweep point (hashed once per sweep point). */
   inputs: string;
   /**
+   * Where streamed folders' shard caches and file-digest memos live (`Plan.cacheRoot`); carried
+   * with the run so its data is built where its inputs were hashed.
+   */
+  cacheRoot: string;
+  /**
    * 'done': finished under this code (reused); 'stale': a finished run of other code is reused
    * (`staleId`, with acceptStale); 'todo': its jobs are in the plan.
    */
   status: 'todo' | 'done' | 'stale';
   /** The reused run's id when `status` is 'stale'. */
   staleId?: string;
-  /** Ids of its jobs in the order a single process does them (sources, then per target scratch and transfers); empty unless 'todo'. */
+  /** Ids of its jobs in the order a single process does them (sources, then per target scratch, and per source its features job if any and transfers); empty unless 'todo'. */
   jobs: string[];
 }
 
@@ -64,8 +73,15 @@ export interface Plan {
   name: string;
   /** The code version every id was made with. */
   code: string;
+  /**
+   * The cache folder of streamed folders (shards and file-digest memos), resolved once here:
+   * `PlanOptions.cacheRoot`, else $BIAS_TRANSFER_CACHE (what `--cache DIR` sets), else
+   * `<root>/.cache`. The inputs hashes, the run data and the in-process jobs all use it, so a
+   * first run hashes each file once.
+   */
+  cacheRoot: string;
   runs: PlannedRun[];
-  /** Every job of the runs to do, each once, sources first. */
+  /** Every job of the runs to do, each once: sources, then features jobs, then transfers. */
   jobs: PlanJob[];
 }
 
@@ -80,6 +96,8 @@ export interface PlanOptions {
   acceptStale?: boolean;
   /** Code version (default `codeHash()`); tests use it to make results "of other code". */
   codeVersion?: string;
+  /** The cache folder of streamed folders (default `resolveCacheRoot({ resultsRoot: root })`). */
+  cacheRoot?: string;
   /** Where data preparation reports (e.g. a streamed folder's shard cache being built); default silent. */
   log?: (line: string) => void;
 }
@@ -100,7 +118,7 @@ export function plan(opts: PlanOptions): Plan {
   const dir = opts.loaded.dir;
   const code = opts.codeVersion ?? codeHash();
   const points = expandSweep(opts.loaded.config).filter((p) => !opts.points || opts.points.includes(p.id));
-  const cacheRoot = resolveCacheRoot({ resultsRoot: opts.root });
+  const cacheRoot = opts.cacheRoot ?? resolveCacheRoot({ resultsRoot: opts.root });
   for (const p of points) checkDisjointData({ config: p.config, configDir: dir, cacheRoot, ...(opts.log ? { log: opts.log } : {}) });
   const runs: PlannedRun[] = [];
   const jobs = new Map<string, PlanJob>();
@@ -115,7 +133,7 @@ export function plan(opts: PlanOptions): Plan {
   try {
     for (const p of points) {
       const config = p.config;
-      const inputs = inputsHash(config, dir);
+      const inputs = inputsHash(config, dir, cacheRoot);
       for (const seed of config.seeds) {
         const id = runIdFor(config, p.id, seed, dir, code, inputs);
         const run: PlannedRun = {
@@ -128,6 +146,7 @@ export function plan(opts: PlanOptions): Plan {
           configFile: opts.loaded.file,
           configDir: dir,
           inputs,
+          cacheRoot,
           status: 'todo',
           jobs: [],
         };
@@ -146,7 +165,8 @@ export function plan(opts: PlanOptions): Plan {
         }
         const label = runLabel(config, p.id, seed);
         const base = { config, configDir: dir, seed, codeHash: code, inputs };
-        const { variants } = runData({ ...run, cacheRoot, ...(opts.log ? { log: opts.log } : {}) }, 'if-room').inputs();
+        const data = runData({ ...run, ...(opts.log ? { log: opts.log } : {}) }, 'if-room');
+        const { variants, norm, geometry } = data.inputs();
         const sourceIds = new Map<'biased' | 'clean', string>();
         for (const v of variants) {
           const spec: SourceJobSpec = {
@@ -161,8 +181,40 @@ export function plan(opts: PlanOptions): Plan {
         run.jobs.push(...sourceIds.values());
         const modes = config.transfer.modes as TransferMode[];
         config.targets.forEach((t, targetIndex) => {
-          const transfer = (mode: TransferMode, sourceKind: 'biased' | 'clean' | null) => {
+          // Per source variant: its features job on this target, planned before the first transfer that needs it.
+          const featureJobs = new Map<'biased' | 'clean', string>();
+          const featuresFor = (v: (typeof variants)[number]): string => {
+            let fid = featureJobs.get(v.kind);
+            if (fid === undefined) {
+              const src = jobs.get(sourceIds.get(v.kind)!)!.spec as SourceJobSpec;
+              // The identity `sourceModel` gives the weights: its cache key, or the pretrained file's sha256.
+              const weights = v.pretrained ? `pretrained-${v.pretrained.sha256}` : src.key;
+              const keys = featureKeysOf(weights, data.target(targetIndex), featuresBatchSpec(config, norm, geometry), code);
+              const spec: FeaturesJobSpec = {
+                kind: 'features',
+                ...base,
+                label: `${label} ${t.name}/${v.kind}/features`,
+                targetIndex,
+                sourceKind: v.kind,
+                sourceKey: src.key,
+                weights,
+                keys,
+              };
+              fid = add(spec, [sourceIds.get(v.kind)!], id);
+              featureJobs.set(v.kind, fid);
+              run.jobs.push(fid);
+            }
+            return fid;
+          };
+          const transfer = (mode: TransferMode, v: (typeof variants)[number] | null) => {
+            const sourceKind = v === null ? null : v.kind;
             const needs = sourceKind === null ? [] : [sourceIds.get(sourceKind)!];
+            let features: FeaturesJobSpec['keys'] | undefined;
+            if (v !== null && usesCachedFeatures(config, mode, true)) {
+              const fid = featuresFor(v);
+              needs.push(fid);
+              features = (jobs.get(fid)!.spec as FeaturesJobSpec).keys;
+            }
             const spec: TransferJobSpec = {
               kind: 'transfer',
               ...base,
@@ -171,28 +223,28 @@ export function plan(opts: PlanOptions): Plan {
               mode,
               sourceKind,
               sourceKey: sourceKind === null ? null : (jobs.get(needs[0])!.spec as SourceJobSpec).key,
+              ...(features !== undefined ? { features } : {}),
             };
             run.jobs.push(add(spec, needs, id));
           };
           if (modes.includes('scratch')) transfer('scratch', null);
-          for (const v of variants) for (const m of modes) if (m !== 'scratch') transfer(m, v.kind);
+          for (const v of variants) for (const m of modes) if (m !== 'scratch') transfer(m, v);
         });
       }
     }
   } finally {
     store.close();
   }
-  const all = [...jobs.values()];
-  return {
-    name: opts.loaded.config.name,
-    code,
-    runs,
-    jobs: [...all.filter((j) => j.spec.kind === 'source'), ...all.filter((j) => j.spec.kind !== 'source')],
-  };
+  return { name: opts.loaded.config.name, code, cacheRoot, runs, jobs: byKind([...jobs.values()]) };
+}
+
+/** Jobs in the order sources, features, transfers (each kind in planning order): no job comes before one it needs. */
+function byKind(all: PlanJob[]): PlanJob[] {
+  return (['source', 'features', 'transfer'] as const).flatMap((k) => all.filter((j) => j.spec.kind === k));
 }
 
 /**
- * The jobs of several plans as one list (sources first), each job once: a job planned by two
+ * The jobs of several plans as one list (sources, then features, then transfers), each job once: a job planned by two
  * experiments (the same source model) works for the runs of both. With the runs to do of all of
  * them. For executors that do many jobs at once (`Executor.executeAll`): no worker idles between
  * one experiment's last jobs and the next one's first.
@@ -205,9 +257,8 @@ export function joinPlans(plans: readonly Plan[]): { jobs: PlanJob[]; runs: Plan
       if (known === undefined) jobs.set(j.id, { ...j, runs: [...j.runs] });
       else for (const r of j.runs) if (!known.runs.includes(r)) known.runs.push(r);
     }
-  const all = [...jobs.values()];
   return {
-    jobs: [...all.filter((j) => j.spec.kind === 'source'), ...all.filter((j) => j.spec.kind !== 'source')],
+    jobs: byKind([...jobs.values()]),
     runs: plans.flatMap((p) => p.runs.filter((r) => r.status === 'todo')),
   };
 }

@@ -6,7 +6,6 @@
  * is missing (finished runs, source models and transfer jobs are reused).
  */
 import { formatPercent } from '../report/format.js';
-import { resolveCacheRoot } from '../data/index.js';
 import { setNumThreads } from '../torch/index.js';
 import type { ExperimentConfig, LoadedConfig } from '../experiment/config/index.js';
 import type { SourceModelInfo, TransferJobResult } from '../experiment/jobs.js';
@@ -97,8 +96,7 @@ async function executeRun(env: RunEnv, p: PlannedRun): Promise<RunOutcome> {
     toProgressLog(label, e);
   };
   try {
-    const cacheRoot = resolveCacheRoot({ resultsRoot: p.root });
-    const data = runData({ ...p, cacheRoot, log });
+    const data = runData({ ...p, log });
     const { variants } = data.inputs();
     for (const v of variants) {
       if (v.pretrained)
@@ -119,12 +117,17 @@ async function executeRun(env: RunEnv, p: PlannedRun): Promise<RunOutcome> {
         sources.push(r.info);
         if (r.info.sourceAccuracy !== null)
           log(`source ${(j.spec as { variantKind: string }).variantKind}: test accuracy ${formatPercent(r.info.sourceAccuracy)}`);
-      } else transfers.push(r.result);
+      } else if (r.kind === 'transfer') transfers.push(r.result);
     }
     const targets = p.config.targets.map((_, i) => data.target(i));
     const rows = storeRunResults(store, run, { config: p.config, seed: p.seed, variants, sources, targets, jobs: transfers }, log);
     // What the report needs to know about this data (classes, counts, pictures), written with the results.
-    const facts = new RunFactsBuilder({ config: p.config, configDir: p.configDir, cacheRoot }, p.seed, data.inputs().sourceBase, variants);
+    const facts = new RunFactsBuilder(
+      { config: p.config, configDir: p.configDir, cacheRoot: p.cacheRoot },
+      p.seed,
+      data.inputs().sourceBase,
+      variants,
+    );
     for (const t of targets) facts.addTarget(t);
     writeRunFacts(run.paths.dir, facts.finish());
     store.setStatus(runId, 'done');

@@ -9,6 +9,7 @@
  * a source model is trained once however many runs, submitters or workers need it.
  */
 import { stableHash, type ExperimentConfig } from '../experiment/config/index.js';
+import type { FeatureKeys } from '../experiment/features.js';
 import type { SourceModelInfo, TransferJobResult } from '../experiment/jobs.js';
 import type { TransferMode } from '../train/transfer.js';
 
@@ -46,17 +47,63 @@ export interface TransferJobSpec extends JobSpecBase {
   sourceKind: 'biased' | 'clean' | null;
   /** Cache key of the source model it starts from; null for scratch. */
   sourceKey: string | null;
+  /**
+   * Present exactly when the job trains its head on cached features (`usesCachedFeatures`): the
+   * cache keys of the features its features job computes (the job needs that job, whose id is
+   * `featuresJobId(features)`). Not part of the job's id: the fields above determine it.
+   */
+  features?: FeatureKeys;
+}
+
+/**
+ * Compute the frozen backbone's features of one target's images (training set and every
+ * evaluation condition) under one source model, once, for every fixed-mode head that trains on
+ * them (src/experiment/features.ts): the heads of sweep points over target learning rate, weight
+ * decay or epochs share one such job (the same keys, hence the same id).
+ *
+ * Its cache keys are computed by the planner, which builds the target's data for them: each is
+ * the content of one dataset (datasetDigest), the batch spec's normalisation and geometry, the
+ * code version, and the source model's identity. That identity is known before the source is
+ * trained: the source model's cache key (which covers everything that determines its weights)
+ * or, for a pretrained source, the sha256 of its weights file; so nothing about the key waits
+ * for execution. The executor checks the keys against the data it builds.
+ */
+export interface FeaturesJobSpec extends JobSpecBase {
+  kind: 'features';
+  targetIndex: number;
+  sourceKind: 'biased' | 'clean';
+  /** Cache key of the source job it needs (`SourceJobSpec.key`). */
+  sourceKey: string;
+  /** The source weights' identity in the feature keys: `sourceKey`, or `pretrained-<sha256>` (what `sourceModel` gives as its key). */
+  weights: string;
+  /** Cache keys of the features it computes (in the results root's model cache). */
+  keys: FeatureKeys;
 }
 
 /** Any job spec (BullMQ's job name is its `kind`). */
-export type JobSpec = SourceJobSpec | TransferJobSpec;
+export type JobSpec = SourceJobSpec | FeaturesJobSpec | TransferJobSpec;
 
-/** What a job gives: a source model's record (its weights in the results root's model cache) or a transfer's result. */
-export type JobResult = { kind: 'source'; info: SourceModelInfo } | { kind: 'transfer'; result: TransferJobResult };
+/** What a features job gives: the keys of its features, each in the model cache, with its size. */
+export interface FeaturesJobResult {
+  keys: FeatureKeys;
+  /** Images and features per image, by cache key. */
+  sizes: Record<string, { n: number; dim: number }>;
+}
+
+/** What a job gives: a source model's record (its weights in the results root's model cache), a features job's keys, or a transfer's result. */
+export type JobResult =
+  | { kind: 'source'; info: SourceModelInfo }
+  | { kind: 'features'; result: FeaturesJobResult }
+  | { kind: 'transfer'; result: TransferJobResult };
 
 /** The id of a source job. */
 export function sourceJobId(key: string): string {
   return `source-${key}`;
+}
+
+/** The id of a features job: a hash of its cache keys (the same features asked for by two runs are one job). */
+export function featuresJobId(keys: FeatureKeys): string {
+  return `features-${stableHash({ kind: 'features-job', keys }).slice(0, 32)}`;
 }
 
 /** The id of a transfer job: a hash of everything that determines its result (label and folder aside). */
@@ -76,7 +123,7 @@ export function transferJobId(d: Omit<TransferJobSpec, 'kind' | 'label' | 'confi
 
 /** The id of any job (also its BullMQ job id). */
 export function jobIdOf(d: JobSpec): string {
-  return d.kind === 'source' ? sourceJobId(d.key) : transferJobId(d);
+  return d.kind === 'source' ? sourceJobId(d.key) : d.kind === 'features' ? featuresJobId(d.keys) : transferJobId(d);
 }
 
 /** A transfer job's name within its run, e.g. `mnist/scratch` or `mnist/biased/fixed`. */

@@ -6,7 +6,8 @@
  * (./submit.ts `driveJobs`), relaying the workers' progress events to their runs' logs so `serve`
  * follows the runs live. `execute` then collects a run's results: source weights from the
  * artefact store into the results root's model cache, transfer results into the run's jobs/
- * folder, exactly where and as the in-process executor writes them; `runExperiment` makes the
+ * folder, exactly where and as the in-process executor writes them (a features job's features
+ * stay on the workers and in the artefact store: only the transfer jobs that train on them need them); `runExperiment` makes the
  * metric rows, predictions and the index from them with the same code as a local run. Nothing
  * here plans: the job specs, ids and keys are the plan's.
  */
@@ -21,6 +22,7 @@ import {
   transferJobFolder,
   transferJobName,
   type Executor,
+  type FeaturesJobResult,
   type JobResult,
   type PlanJob,
   type PlannedRun,
@@ -106,13 +108,20 @@ export function queueExecutor(opts: QueueExecutorOptions): Executor {
           if (hit)
             out.set(j.id, { kind: 'source', info: { ...(hit.info.info as SourceModelInfo), weights: join(hit.dir, 'model.safetensors') } });
           else missing.push(j);
-        } else {
+        } else if (s.kind === 'transfer') {
           const resultPath = join(transferDir(ctx.runDir, transferJobFolder(s)), 'result.json');
           if (existsSync(resultPath))
             out.set(j.id, { kind: 'transfer', result: JSON.parse(readFileSync(resultPath, 'utf-8')) as TransferJobResult });
           else missing.push(j);
         }
       }
+      // A features job is asked of the queue only for a transfer job still to collect.
+      const needed = new Set(missing.flatMap((j) => j.needs));
+      for (const j of jobs)
+        if (j.spec.kind === 'features') {
+          if (needed.has(j.id)) missing.push(j);
+          else out.set(j.id, { kind: 'features', result: { keys: j.spec.keys, sizes: {} } });
+        }
       if (missing.length === 0) return out;
       // Done already by executeAll (then this returns at the first look), unless a job was lost since.
       const ids = new Set(missing.map((j) => j.id));
@@ -138,6 +147,8 @@ export function queueExecutor(opts: QueueExecutorOptions): Executor {
           );
           ctx.log(`source ${s.variantKind}: model ${s.key} from the queue (${bytes.length} bytes)`);
           out.set(j.id, { kind: 'source', info: { ...result.info, weights: join(entry.dir, 'model.safetensors') } });
+        } else if (s.kind === 'features') {
+          out.set(j.id, { kind: 'features', result: job.returnvalue as FeaturesJobResult });
         } else {
           // The job's name within the run, whoever's label the worker saw.
           const result = { ...(job.returnvalue as TransferJobResult), job: transferJobName(s) };

@@ -1,20 +1,22 @@
 /**
  * A queue worker in the shape BullMQ documents: one processor per job kind (`source`,
- * `transfer`), each idempotent (a retried job gives the same result: the data fixes every seed,
+ * `features`, `transfer`), each idempotent (a retried job gives the same result: the data fixes every seed,
  * and finished work in the worker's scratch folder is reused), its progress reported through the
  * job, its artefacts written atomically (the scratch model cache renames finished entries into
- * place; weights go to Redis in one SET).
+ * place; weights and features go to Redis in one SET each).
  *
  * A job's data is a job spec of the plan (src/plan/spec.ts); the processors hand it to the same
- * `executeSource` / `executeTransfer` as the in-process executor (src/plan/execute.ts), with the
+ * `executeSource` / `executeFeatures` / `executeTransfer` as the in-process executor (src/plan/execute.ts), with the
  * run's data built once per run and kept for its next jobs (src/plan/data.ts), so a job gives the
  * numbers a local run gives. A worker never plans: ids, keys and the inputs hash come with the spec.
  *
  * A worker's scratch folder is a results root of its own (model cache, claims, checkpoints of
- * unfinished jobs): workers on other machines share nothing but Redis.
+ * unfinished jobs; streamed folders' shard caches under `resolveCacheRoot({ resultsRoot:
+ * scratch })`, resolved once when the worker starts): workers on other machines share nothing
+ * but Redis.
  */
 import { resolveCacheRoot } from '../data/index.js';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -23,12 +25,17 @@ import { inputsHash } from '../experiment/inputs.js';
 import { codeHash } from '../experiment/run-ids.js';
 import { stableHash } from '../experiment/config/index.js';
 import { openStore, type RunStore } from '../store/index.js';
+import type { FeatureKeys } from '../experiment/features.js';
 import {
+  executeFeatures,
   executeSource,
   executeTransfer,
+  featuresJobId,
   runData,
   sourceJobId,
   sourceVariantOf,
+  type FeaturesJobResult,
+  type FeaturesJobSpec,
   type JobEnv,
   type JobSpec,
   type SourceJobSpec,
@@ -36,7 +43,7 @@ import {
 } from '../plan/index.js';
 import { getNumThreads, setNumThreads } from '../torch/index.js';
 import type { ProgressEvent } from '../train/trainer.js';
-import { getSourceWeights, putSourceWeights } from './artefacts.js';
+import { getFeatures, getSourceWeights, putFeatures, putSourceWeights } from './artefacts.js';
 import type { SourceJobResult, TransferJobReturn } from './jobs.js';
 import { QUEUE_NAME, KEY_PREFIX, openQueue, redactRedisUrl, redisOptions } from './names.js';
 
@@ -133,6 +140,8 @@ function progressReporter(job: Job, label: string): (l: string, e: ProgressEvent
 
 interface ProcessorEnv {
   store: RunStore;
+  /** This worker's cache folder of streamed folders (resolved once, when it starts). */
+  cacheRoot: string;
   redis: Redis;
   queue: Queue;
   threads: number;
@@ -141,28 +150,32 @@ interface ProcessorEnv {
 
 function envFor(env: ProcessorEnv, job: Job<JobSpec>): JobEnv {
   const d = job.data;
-  return { store: env.store, onProgress: progressReporter(job, d.label), log: (line) => env.log(`[${d.label}] ${line}`) };
+  return {
+    store: env.store,
+    cacheRoot: env.cacheRoot,
+    onProgress: progressReporter(job, d.label),
+    log: (line) => env.log(`[${d.label}] ${line}`),
+  };
 }
 
 async function processSource(env: ProcessorEnv, job: Job<SourceJobSpec>): Promise<SourceJobResult> {
   const d = job.data;
-  checkJobInputs(d);
+  checkJobInputs(d, env.cacheRoot);
   // The data and the key check only read the config and files: an error there is not retried.
-  prepare(d.label, () => sourceVariantOf(d));
+  prepare(d.label, () => sourceVariantOf(d, env.cacheRoot));
   const info = await executeSource(d, envFor(env, job));
   const bytes = readFileSync(info.weights);
   await putSourceWeights(env.redis, d.key, bytes);
   return { info: { ...info, weights: '' }, bytes: bytes.length };
 }
 
-/** The source model of a transfer job in this worker's cache, fetched from the artefact store if needed. */
-async function localSource(env: ProcessorEnv, job: Job<TransferJobSpec>): Promise<SourceModelInfo> {
-  const key = job.data.sourceKey!;
+/** The source model `key` of a job in this worker's cache, fetched from the artefact store if needed. */
+async function localSource(env: ProcessorEnv, key: string, label: string): Promise<SourceModelInfo> {
   const hit = env.store.cache.get(key);
   if (hit) return { ...(hit.info.info as SourceModelInfo), weights: join(hit.dir, 'model.safetensors') };
   const parent = await env.queue.getJob(sourceJobId(key));
   const result = (parent?.returnvalue ?? null) as SourceJobResult | null;
-  if (!result) throw new Error(`${job.data.label}: source job ${sourceJobId(key)} has not finished`);
+  if (!result) throw new Error(`${label}: source job ${sourceJobId(key)} has not finished`);
   const bytes = await getSourceWeights(env.redis, key);
   // The cache writes into a private temp folder and renames it into place (atomic).
   const entry = await env.store.cache.put(key, (tmp) => writeFileSync(join(tmp, 'model.safetensors'), bytes), result.info);
@@ -176,14 +189,15 @@ const checkedInputs = new Map<string, string>();
  * Refuses (UnrecoverableError) a job whose data or files read differently here than on the
  * planner: its run id names the content of the planner's inputs (the spec's inputs hash), so a
  * worker with other files at the same paths would put other numbers under it. The hash is
- * computed once per config and folder in a worker process (not again for every job of a run).
- * Returns it.
+ * computed once per config and folder in a worker process (not again for every job of a run),
+ * with streamed folders' file digests memoised under `cacheRoot` (the worker's; default
+ * `resolveCacheRoot()`). Returns it.
  */
-export function checkJobInputs(d: JobSpec): string {
+export function checkJobInputs(d: JobSpec, cacheRoot?: string): string {
   const key = stableHash({ config: { ...d.config, seeds: [] }, dir: d.configDir });
   let here = checkedInputs.get(key);
   if (here === undefined) {
-    here = prepare(d.label, () => inputsHash(d.config, d.configDir));
+    here = prepare(d.label, () => inputsHash(d.config, d.configDir, cacheRoot));
     checkedInputs.set(key, here);
     while (checkedInputs.size > 64) checkedInputs.delete(checkedInputs.keys().next().value!);
   }
@@ -194,12 +208,55 @@ export function checkJobInputs(d: JobSpec): string {
   return here;
 }
 
+/** Every cache key of a features job, the training set's first. */
+function keysOf(k: FeatureKeys): string[] {
+  return [k.train, ...Object.values(k.conditions)];
+}
+
+async function processFeatures(env: ProcessorEnv, job: Job<FeaturesJobSpec>): Promise<FeaturesJobResult> {
+  const d = job.data;
+  checkJobInputs(d, env.cacheRoot);
+  // Streamed datasets: this worker's cache, built from the same content digest.
+  prepare(d.label, () => runData({ ...d, cacheRoot: env.cacheRoot }).target(d.targetIndex));
+  const source = await localSource(env, d.sourceKey, d.label);
+  const result = await executeFeatures(d, envFor(env, job), source);
+  // Into the artefact store, for the transfer jobs that other workers do.
+  for (const key of keysOf(d.keys)) {
+    const entry = env.store.cache.get(key);
+    if (!entry) throw new Error(`${d.label}: features ${key} are not in the model cache after the job`);
+    await putFeatures(env.redis, key, readFileSync(join(entry.dir, 'features.safetensors')));
+  }
+  return result;
+}
+
+/** The features a transfer job trains on, in this worker's cache: fetched from the artefact store where missing. */
+async function localFeatures(env: ProcessorEnv, d: TransferJobSpec & { features: FeatureKeys }): Promise<void> {
+  const missing = keysOf(d.features).filter((k) => {
+    const hit = env.store.cache.get(k);
+    return !hit || !existsSync(join(hit.dir, 'features.safetensors'));
+  });
+  if (missing.length === 0) return;
+  const id = featuresJobId(d.features);
+  const parent = (await env.queue.getJob(id))?.returnvalue as FeaturesJobResult | null | undefined;
+  if (!parent) throw new Error(`${d.label}: features job ${id} has not finished`);
+  for (const key of missing) {
+    const bytes = await getFeatures(env.redis, key);
+    // The cache writes into a private temp folder and renames it into place (atomic).
+    await env.store.cache.put(key, (tmp) => writeFileSync(join(tmp, 'features.safetensors'), bytes), {
+      kind: 'backbone-features',
+      ...parent.sizes[key],
+      from: id,
+    });
+  }
+}
+
 async function processTransfer(env: ProcessorEnv, job: Job<TransferJobSpec>): Promise<TransferJobReturn> {
   const d = job.data;
-  checkJobInputs(d);
+  checkJobInputs(d, env.cacheRoot);
   // Streamed datasets: this worker's cache ($BIAS_TRANSFER_CACHE, else under its results root), built from the same content digest.
-  prepare(d.label, () => runData({ ...d, cacheRoot: resolveCacheRoot({ resultsRoot: env.store.root }) }).target(d.targetIndex));
-  const source = d.sourceKey === null ? null : await localSource(env, job);
+  prepare(d.label, () => runData({ ...d, cacheRoot: env.cacheRoot }).target(d.targetIndex));
+  const source = d.sourceKey === null ? null : await localSource(env, d.sourceKey, d.label);
+  if (d.features !== undefined) await localFeatures(env, { ...d, features: d.features });
   return executeTransfer(d, envFor(env, job), source, join(env.store.root, 'queue-jobs', job.id!));
 }
 
@@ -207,7 +264,7 @@ async function processTransfer(env: ProcessorEnv, job: Job<TransferJobSpec>): Pr
  * The processor of every bias-transfer job: checks the job was made by the same code, sets the
  * thread count, and runs the processor of its kind.
  */
-export function makeProcessor(env: ProcessorEnv): (job: Job<JobSpec>) => Promise<SourceJobResult | TransferJobReturn> {
+export function makeProcessor(env: ProcessorEnv): (job: Job<JobSpec>) => Promise<SourceJobResult | FeaturesJobResult | TransferJobReturn> {
   return async (job) => {
     const d = job.data;
     if (d.codeHash !== codeHash())
@@ -221,11 +278,13 @@ export function makeProcessor(env: ProcessorEnv): (job: Job<JobSpec>) => Promise
     const out =
       job.name === 'source'
         ? await processSource(env, job as Job<SourceJobSpec>)
-        : job.name === 'transfer'
-          ? await processTransfer(env, job as Job<TransferJobSpec>)
-          : (() => {
-              throw new UnrecoverableError(`unknown job kind '${job.name}' (expected source or transfer)`);
-            })();
+        : job.name === 'features'
+          ? await processFeatures(env, job as Job<FeaturesJobSpec>)
+          : job.name === 'transfer'
+            ? await processTransfer(env, job as Job<TransferJobSpec>)
+            : (() => {
+                throw new UnrecoverableError(`unknown job kind '${job.name}' (expected source, features or transfer)`);
+              })();
     env.log(`done ${d.label} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     return out;
   };
@@ -248,7 +307,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const lockMs = Math.round((opts.lockSeconds ?? 30) * 1000);
   const queue = openQueue(opts.url, opts.env);
   queue.on('error', () => {});
-  const env: ProcessorEnv = { store, redis, queue, threads, log };
+  const env: ProcessorEnv = { store, cacheRoot: resolveCacheRoot({ resultsRoot: opts.scratch }), redis, queue, threads, log };
   const worker = new Worker<JobSpec>(QUEUE_NAME, makeProcessor(env), {
     connection,
     prefix: KEY_PREFIX,

@@ -3,13 +3,16 @@
  * on-disk shard cache a batch at a time instead of into memory, and gets the very numbers the
  * in-memory path gets (bit-identical: the cache holds the bytes the in-memory loader decodes, the
  * selection runs the same functions, and bias injection is per sample with the same plans). Also:
- * a second results root reuses the cache (nothing decoded again), and bad values are config errors
- * naming the key.
+ * a second results root reuses the cache (nothing decoded again), a first run reads and hashes
+ * each file once (the run id and the shard cache share the file-digest memo under the results
+ * root), and bad values are config errors naming the key.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import { createHash } from 'node:crypto';
+import { fileDigestCount } from '../../src/data/index.js';
 import { isStreamed } from '../../src/data/types.js';
 import { loadConfig } from '../../src/experiment/config/index.js';
 import { loadSource, prepareTarget, sourceVariants } from '../../src/experiment/prepare.js';
@@ -211,4 +214,37 @@ test('a spurious bias composes streamed images per sample: the same numbers as i
   );
   assert.deepEqual(numbers(str.runs.flatMap((r) => r.rows)), numbers(rowsM));
   assert.ok(fs.existsSync(path.join(dir, 'sp-stream', '.cache', 'shards')), 'read through the cache');
+});
+
+test('a first streamed run hashes each file once: the run id and the shard cache share one digest memo, under the results root', async () => {
+  // Fresh folders (no memo anywhere yet), $BIAS_TRANSFER_CACHE unset: the default cache is <root>/.cache.
+  splitFolder('hsrc', 5, 6);
+  splitFolder('htgt', 6, 6);
+  const yaml = CONFIG.replaceAll('path: src', 'path: hsrc')
+    .replaceAll('path: tgt', 'path: htgt')
+    .replace('name: streamed', 'name: hashed-once');
+  const f = path.join(dir, 'hashed-once.yaml');
+  fs.writeFileSync(f, yaml);
+  const root = path.join(dir, 'runs-hashed-once');
+  const env = process.env.BIAS_TRANSFER_CACHE;
+  delete process.env.BIAS_TRANSFER_CACHE;
+  const before = fileDigestCount.hashed;
+  try {
+    await runExperiment({ loaded: loadConfig(f, { overrides: STREAM }), root, log: () => {} });
+  } finally {
+    if (env !== undefined) process.env.BIAS_TRANSFER_CACHE = env;
+  }
+  const hashed = fileDigestCount.hashed - before;
+  const memoOf = (cacheRoot: string, folder: string) =>
+    path.join(cacheRoot, 'digests', `${createHash('sha256').update(path.resolve(folder)).digest('hex').slice(0, 32)}.json`);
+  const streamed = ['hsrc/train', 'hsrc/test', 'htgt/train', 'htgt/test'].map((d) => path.join(dir, d));
+  let files = 0;
+  for (const folder of streamed) {
+    const memo = memoOf(path.join(root, '.cache'), folder);
+    if (!fs.existsSync(memo)) continue;
+    files += Object.keys((JSON.parse(fs.readFileSync(memo, 'utf8')) as { files: object }).files).length;
+    assert.ok(!fs.existsSync(memoOf(path.resolve('.cache'), folder)), `${folder}: no second memo under ./.cache`);
+  }
+  assert.ok(files >= 3 * 6 * 2, `the streamed splits' files are in the memo under the results root (${files})`);
+  assert.equal(hashed, files, `${hashed} file hashings for ${files} files`);
 });

@@ -80,7 +80,7 @@ function dropTimings(v: unknown): unknown {
 /**
  * Every number a results root holds for its runs: metric rows, per-sample prediction files
  * (bytes), job results and source records (training histories, predictions; wall-clock times
- * left out) and source-model weights (bytes), keyed by run folder and file.
+ * left out) and source-model weights (bytes; not cached features), keyed by run folder and file.
  */
 export function numbersOf(root: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -97,8 +97,9 @@ export function numbersOf(root: string): Record<string, unknown> {
     }
   }
   const models = join(root, 'cache', 'models');
+  // Source models only: cached features (a features job's) are an intermediate a queue run keeps on its workers.
   for (const k of readdirSync(models)
-    .filter((k) => !k.startsWith('.'))
+    .filter((k) => !k.startsWith('.') && existsSync(join(models, k, 'model.safetensors')))
     .sort())
     out[`cache/${k}`] = readFileSync(join(models, k, 'model.safetensors')).toString('base64');
   return out;

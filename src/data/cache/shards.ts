@@ -127,6 +127,13 @@ const DigestMemo = z.strictObject({
 });
 
 /**
+ * Files this process has read and hashed in {@link fileDigests} (memo misses), in all. Grows
+ * only: a caller compares two readings, e.g. a test that a first run over a folder hashes each
+ * file once (the run id and the shard cache share one memo folder).
+ */
+export const fileDigestCount = { hashed: 0 };
+
+/**
  * sha256 of every listed file's content, in listing order. Digests of files whose stat stamp
  * (size, mtime) is unchanged since the last call are taken from the memo under
  * `<cacheRoot>/digests/`; the others are read and hashed, and the memo is rewritten.
@@ -157,6 +164,7 @@ export function fileDigests(listing: FolderListing, cacheRoot: string): { digest
     next[f.path] = [stamp, digest];
     return digest;
   });
+  fileDigestCount.hashed += hashed;
   if (hashed > 0 || Object.keys(memo).length !== listing.files.length) {
     fs.mkdirSync(path.dirname(memoFile), { recursive: true });
     writeAtomic(memoFile, JSON.stringify({ root, files: next }));
