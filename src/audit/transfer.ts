@@ -89,8 +89,13 @@ export interface TransferRule {
   readonly aboveAll?: boolean;
 }
 
-/** The default rule (see docs/scan.md for how it was chosen on the scan suite's tuning seeds). */
-export const DEFAULT_TRANSFER_RULE: TransferRule = { zCut: 3, aboveAll: true };
+/**
+ * The default rule: robust z ≥ 2.5, not required to exceed every reference. Chosen by
+ * bench/scan-transfer-suite.ts on the scan suite's tuning seeds (40 small-cnn suspects: the most
+ * 'transfers' on backdoored ones with at most 10% on clean ones, then the larger cut); its
+ * held-out numbers are in docs/scan.md "Transfer check".
+ */
+export const DEFAULT_TRANSFER_RULE: TransferRule = { zCut: 2.5, aboveAll: false };
 
 /** What the check concludes for one recovered trigger against its random-pixel control and the references. */
 export interface TransferVerdict {

@@ -56,7 +56,7 @@ test('transfers only when the intervals separate on a model that learned and it 
   assert.ok(Math.abs(v.references!.z! - (0.6 - 0.11) / (1.4826 * 0.01)) < 1e-9, `z ${v.references?.z}`);
   assert.match(
     v.reason,
-    /5 clean references' recovered triggers reach 11\.0% \(median\) to 15\.0%, robust z 33\.\d, at or beyond the cut 3/,
+    /5 clean references' recovered triggers reach 11\.0% \(median\) to 15\.0%, robust z 33\.\d, at or beyond the cut 2\.5/,
   );
   assert.equal(v.trigger, 'recovered-headless');
   assert.equal(v.control, 'random-control-headless');
@@ -88,15 +88,21 @@ test('above its control but judged by the references: none, no more than their m
   const like = transferVerdict(r, c, '', [0.55, 0.6, 0.65, 0.7, 0.62]);
   assert.equal(like.verdict, 'no-transfer');
   assert.match(like.reason, /no more than clean backbones' patterns/);
-  // Above the median but not above every reference: inconclusive.
-  assert.equal(transferVerdict(r, c, '', [0.3, 0.35, 0.4, 0.45, 0.65]).verdict, 'inconclusive');
-  // Above every reference, but at z (0.6 − 0.4) / max(1.4826·0.1, 0.04) = 1.35 < 3: inconclusive.
+  // Above every reference, but at z (0.6 − 0.4) / max(1.4826·0.1, 0.04) = 1.35 < 2.5: inconclusive.
   const short = transferVerdict(r, c, '', [0.2, 0.3, 0.4, 0.5, 0.55]);
   assert.equal(short.verdict, 'inconclusive');
+  assert.match(short.reason, /short of z ≥ 2\.5/);
   assert.ok(Math.abs(short.references!.z! - 0.2 / (1.4826 * 0.1)) < 1e-9);
-  // The same with a laxer rule transfers.
+  // The same with a laxer cut transfers.
   assert.equal(transferVerdict(r, c, '', [0.2, 0.3, 0.4, 0.5, 0.55], { zCut: 1 }).verdict, 'transfers');
-  assert.equal(DEFAULT_TRANSFER_RULE.zCut, 3);
+  // The default does not require exceeding every reference: z (0.6 − 0.4) / 0.04 = 5 with one
+  // reference at 0.65 transfers; requiring it (aboveAll) makes it inconclusive.
+  const outlier = [0.4, 0.4, 0.41, 0.39, 0.65];
+  assert.equal(transferVerdict(r, c, '', outlier).verdict, 'transfers');
+  const strict = transferVerdict(r, c, '', outlier, { zCut: 2.5, aboveAll: true });
+  assert.equal(strict.verdict, 'inconclusive');
+  assert.match(strict.reason, /short of above all and z ≥ 2\.5/);
+  assert.deepEqual(DEFAULT_TRANSFER_RULE, { zCut: 2.5, aboveAll: false });
 });
 
 test('a model still rising at the maximum epochs carries no verdict', () => {
