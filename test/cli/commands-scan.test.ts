@@ -215,6 +215,38 @@ test('scan --train-references N trains N clean references of the same architectu
   assert.equal(rep.references.files[0], path.join(out, 'references', 'reference-1.safetensors'));
 });
 
+test('scan --train-references with --target and no --out transfers each in-memory reference again from its kept weights, leaking no tensor', async () => {
+  const before = liveTensors();
+  const r = await call(scanCommand, runScan, [
+    backbone,
+    '--data',
+    DATA,
+    ...FAST,
+    '--no-per-class',
+    '--train-references',
+    '2',
+    '--reference-data',
+    '{name: mnist, limit: 64}',
+    '--reference-epochs',
+    '1',
+    '--target',
+    '{name: mnist, limit: 64}',
+    '--target-test',
+    '{name: mnist, split: test, limit: 30}',
+    '--target-epochs',
+    '2',
+    '--json',
+  ]);
+  assert.equal(r.code, 0, r.err);
+  const rep = JSON.parse(r.out) as AuditReport;
+  assert.equal(rep.references.count, 2);
+  assert.deepEqual(
+    rep.transfer?.map((t) => t.mode),
+    ['fixed', 'full'],
+  );
+  assert.equal(liveTensors(), before);
+});
+
 test('scan names classes by the scan data (every reasoning line and table row), prints progress with an ETA, and -q silences it', async () => {
   const fashion = '{name: fashion-mnist, split: test, classes: [0, 1, 2], limit: 40}';
   const args = [backbone, '--data', fashion, ...refs.flatMap((r) => ['--reference', r]), '--images', '12', '--steps', '30'];
