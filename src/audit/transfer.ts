@@ -1,13 +1,16 @@
 /**
  * "Would it transfer?": transfer the scanned backbone to the user's labelled target data (fixed
- * features and full fine-tuning, src/train), paste a recovered trigger on the target test images
- * and measure the attack success rate (src/metrics), next to a control trigger of exactly the same
- * size at random pixels (`permutedTrigger`). Each recovered trigger gets a verdict against its
- * control, and none when the transferred model is under-trained (clean accuracy less than halfway
- * from the majority-class rate to 100%): an ASR on a model that has not learned its task is
- * measured on the few images it gets right. A 'transfers' verdict says the recovered pattern's
- * effect carries over, not that the backbone is backdoored: a clean backbone's recovered pattern
- * (an adversarial patch) can carry over too, which is why the scan's verdict compares references.
+ * features and full fine-tuning, src/train), trained to a plateau of its held-out accuracy
+ * (src/train/plateau.ts), paste a recovered trigger on the target test images and measure the
+ * attack success rate (src/metrics), next to a control trigger of exactly the same size at random
+ * pixels (`permutedTrigger`). The same runs on each clean reference's recovered triggers, cut down
+ * to a ladder of mask sizes (`referenceTransfers`). Each recovered trigger then gets a verdict
+ * against both (`transferVerdict`): beating random pixels is not enough, since a clean backbone's
+ * recovered pattern (an adversarial patch) does too; it must also stand out from clean backbones'
+ * recovered patterns of its own size. None when the transferred model is under-trained (clean
+ * accuracy less than halfway from the majority-class rate to 100%, or still rising at the maximum
+ * epochs): an ASR on a model that has not learned its task is measured on the few images it gets
+ * right.
  */
 import { batchSpecFor, selectIndices } from '../data/index.js';
 import type { ImageDataset } from '../data/types.js';
@@ -385,7 +388,14 @@ export function validationSplit(train: ImageDataset): { fit: ImageDataset; held:
 }
 
 /** The settings of a transfer check with every default filled in (what the reference cache keys on). */
-export function resolveTransferOptions(opts: TransferCheckOptions = {}) {
+export function resolveTransferOptions(opts: TransferCheckOptions = {}): {
+  modes: TransferMode[];
+  plateau: Required<PlateauRule>;
+  lr: number;
+  batchSize: number;
+  seed: number;
+  resamples: number;
+} {
   return {
     modes: [...(opts.modes ?? (['fixed', 'full'] as TransferMode[]))],
     plateau: { ...DEFAULT_PLATEAU, ...opts.plateau },

@@ -1,8 +1,9 @@
 /**
  * Training to a plateau: train epoch by epoch, evaluate held-out accuracy after each, and stop
  * once it has stopped improving — the best accuracy of the last `patience` epochs is no more than
- * `delta` above the best before them — or at `maxEpochs`. A run that reaches `maxEpochs` while its
- * last epoch still gains more than `delta` over every earlier one is flagged as still rising.
+ * `delta` above the best before them — or at `maxEpochs`. A run that reaches `maxEpochs` without
+ * that plateau (its last `patience` epochs still gain more than `delta`) is flagged as still
+ * rising (`plateaued: false`).
  *
  * This is the experiments' training check (src/publish/report-aggregate.ts: a curve whose last
  * evaluation is more than 2 points above every earlier one is "still rising", so more training
