@@ -209,8 +209,8 @@ async function one(kind: string, seed: number): Promise<ModelRecord> {
         { name: 'recovered-headless', trigger: h0.trigger },
         { name: 'random-control-headless', trigger: permutedTrigger(h0.trigger, seed) },
       ],
-      // The CLI's defaults (`scan --target-epochs 5`).
-      { seed, epochs: 5, resamples: 300 },
+      // At most 5 epochs, the CLI's default when this proof ran (`scan --target-epochs 5`).
+      { seed, plateau: { maxEpochs: 5 }, resamples: 300 },
     );
     const rec: ModelRecord = { kind, seed, sourceAccuracy: acc, stats, asr, transfer, iou, scanSeconds, trainSeconds };
     writeFileSync(

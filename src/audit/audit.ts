@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { exampleGridPng, type GridImage, type GridRow } from '../bias/grid.js';
 import type { ImageDataset } from '../data/types.js';
-import type { Classifier } from '../nn/index.js';
+import { createModel, type Classifier } from '../nn/index.js';
+import { noGrad, type Tensor } from '../torch/index.js';
 import { formatDuration } from '../train/progress.js';
 import type { ProgressEvent } from '../train/trainer.js';
 import { scanCacheInputs, summariseScan, ScanCache, type ScanSummary } from './cache.js';
@@ -26,6 +27,7 @@ import {
   classLabel,
   resolveScanSettings,
   scanModel,
+  type ResolvedScanSettings,
   type ClassFinding,
   type HeadlessFinding,
   type ScanSettings,
@@ -33,7 +35,8 @@ import {
 } from './scan.js';
 import type { Normalisation } from './search.js';
 import { saveAuditModel, trainClassifier, imagesTensor, type TrainRecipe } from './train.js';
-import { transferCheck, type TransferCheck, type TransferCheckOptions } from './transfer.js';
+import { referenceTransfers, transferCheck, type ReferenceTransfer, type TransferCheck, type TransferCheckOptions } from './transfer.js';
+import { TransferCache, transferCacheInputs } from './transfer-cache.js';
 import { permutedTrigger, stampImages, type RecoveredTrigger } from './trigger.js';
 
 /** A backbone to load: a label (its file) and a loader building it with its weights. */
@@ -151,6 +154,7 @@ export async function auditBackbone(input: AuditInput): Promise<AuditReport> {
     throw new Error('auditBackbone: a cacheDir needs the codeVersion its entries are keyed by');
   const cache = input.cacheDir !== undefined ? new ScanCache(input.cacheDir) : null;
   const notes: string[] = [];
+  const keptWeights: Map<string, Tensor>[] = [];
   try {
     // Progress over all search steps of the scans still to run, with an ETA from the time spent searching.
     const clock = { total: 0, done: 0, searchMs: 0 };
@@ -212,14 +216,24 @@ export async function auditBackbone(input: AuditInput): Promise<AuditReport> {
           saveAuditModel(file, m, input.norm, { role: 'clean reference' });
         }
         const keepModel = m;
+        const spec = m.spec;
+        // A copy of its weights when the transfer check will load it again (after the scan disposed it).
+        const weights =
+          input.target !== undefined ? noGrad(() => new Map([...m.stateDict()].map(([k, t]) => [k, t.clone()] as const))) : null;
+        if (weights !== null) keptWeights.push(weights);
         let used = false;
         refs.push({
           label: file,
           ...(input.outDir !== undefined ? { file } : {}),
           load: () => {
-            if (used) throw new Error('a trained reference is scanned once');
-            used = true;
-            return keepModel;
+            if (!used) {
+              used = true;
+              return keepModel;
+            }
+            if (weights === null) throw new Error('a trained reference is scanned once');
+            const again = createModel(spec);
+            again.loadStateDict(weights, { strict: true });
+            return again;
           },
         });
       }
@@ -230,32 +244,57 @@ export async function auditBackbone(input: AuditInput): Promise<AuditReport> {
     // it only when the entry's recorded class count agrees with the flag.
     const refStats: { label: string; stats: ScanSummary; numClasses: number }[] = [];
     const settingsFor = (sameHead: boolean) => resolveScanSettings({ ...input.scan, perClass: (input.scan?.perClass ?? true) && sameHead });
+    // With a target, each reference also gets the transfer check on its own recovered triggers
+    // (cached by content beside its statistics, see ./transfer-cache.ts): a reference whose
+    // statistics are cached but whose transfer is not is scanned again for its trigger pixels.
+    const target = input.target;
+    const transferOpts = { ...target?.options, references: undefined, triggered: undefined, onProgress: undefined };
+    const tcache = input.cacheDir !== undefined && target !== undefined ? new TransferCache(input.cacheDir) : null;
+    const transferKey = (r: BackboneSource, settings: ResolvedScanSettings) =>
+      tcache === null || r.file === undefined || target === undefined
+        ? null
+        : transferCacheInputs(
+            scanCacheInputs(r.file, data, input.norm, settings, input.codeVersion ?? ''),
+            target,
+            transferOpts,
+            input.codeVersion ?? '',
+          );
     const cached = refs.map((r) => {
       if (cache === null || r.file === undefined) return null;
       for (const sameHead of [true, false]) {
-        const hit = cache.get(scanCacheInputs(r.file, data, input.norm, settingsFor(sameHead), input.codeVersion ?? ''));
-        if (hit !== null && (hit.numClasses === numClasses) === sameHead) return hit;
-        if (hit !== null && !settingsFor(true).perClass) return hit; // per-class off: one entry whatever the head
+        const settings = settingsFor(sameHead);
+        const hit = cache.get(scanCacheInputs(r.file, data, input.norm, settings, input.codeVersion ?? ''));
+        if (hit !== null && ((hit.numClasses === numClasses) === sameHead || !settingsFor(true).perClass)) {
+          // per-class off: one entry whatever the head
+          const tk = transferKey(r, settings);
+          const transfers = tk === null ? null : tcache!.get(tk);
+          if (target !== undefined && transfers === null) return null; // its trigger pixels are needed
+          return { ...hit, transfers };
+        }
       }
       return null;
     });
     clock.total += cached.filter((c) => c === null).length * stepsOf(numClasses, true);
     let fromCache = 0;
+    const refTransfers: ReferenceTransfer[][] = [];
     for (const [i, r] of refs.entries()) {
       const hit = cached[i];
       if (hit !== null) {
-        say(`reference ${i + 1}/${refs.length}: statistics from the cache (${r.label})`);
+        say(`reference ${i + 1}/${refs.length}: statistics${hit.transfers !== null ? ' and transfer' : ''} from the cache (${r.label})`);
         fromCache++;
         const st = hit.statistics;
         const named = { ...st, classes: st.classes.map((c) => ({ ...c, name: classNames[c.cls] ?? c.name })) };
         refStats.push({ label: r.label, stats: named, numClasses: hit.numClasses });
+        if (hit.transfers !== null) refTransfers.push(hit.transfers);
         continue;
       }
       const m = r.load();
+      let s: ScanStatistics;
+      let settings: ResolvedScanSettings;
       try {
         const k = m.spec.numClasses;
-        const settings = settingsFor(k === numClasses);
-        const s = await scanModel(
+        settings = settingsFor(k === numClasses);
+        s = await scanModel(
           m,
           x01,
           data,
@@ -268,6 +307,18 @@ export async function auditBackbone(input: AuditInput): Promise<AuditReport> {
         refStats.push({ label: r.label, stats: summariseScan(s), numClasses: k });
       } finally {
         m.dispose();
+      }
+      if (target !== undefined) {
+        const tk = transferKey(r, settings);
+        let transfers = tk === null ? null : tcache!.get(tk);
+        if (transfers === null) {
+          transfers = await referenceTransfers(r.load, target, input.norm, s, {
+            ...transferOpts,
+            onProgress: (w) => say(`reference ${i + 1}/${refs.length}: ${w}`),
+          });
+          if (tk !== null) tcache!.put(tk, transfers, r.file!);
+        } else say(`reference ${i + 1}/${refs.length}: transfer from the cache`);
+        refTransfers.push(transfers);
       }
     }
 
@@ -327,11 +378,12 @@ export async function auditBackbone(input: AuditInput): Promise<AuditReport> {
       ];
       transfer = await transferCheck(input.backbone.load, input.target, input.norm, triggers, {
         ...input.target.options,
+        references: refTransfers,
         onProgress: (w) => say(w),
       });
       if (verdict !== 'suspicious' && transfer.some((t) => t.verdicts.some((v) => v.verdict === 'transfers')))
         reasoning.push(
-          `a recovered pattern carries over to the target (a 'transfers' verdict), but the scan itself is ${verdict}: a clean backbone's recovered pattern is an adversarial patch, and those carry over too`,
+          `a recovered pattern carries over to the target beyond the clean references' recovered patterns (a 'transfers' verdict), but the scan itself is ${verdict}: read the two together`,
         );
     }
 
@@ -378,6 +430,7 @@ export async function auditBackbone(input: AuditInput): Promise<AuditReport> {
     return report;
   } finally {
     x01.dispose();
+    for (const w of keptWeights) for (const t of w.values()) t.dispose();
   }
 }
 

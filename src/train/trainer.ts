@@ -123,6 +123,12 @@ export interface TrainOptions {
   progressInterval?: number;
   /** Stop early (the last checkpoint stays valid). */
   signal?: AbortSignal;
+  /**
+   * Called after each epoch with the history so far; returning true ends training there, as if
+   * that epoch were the last (used by `trainToPlateau`). Runs that stop early this way are not
+   * resumable from checkpoints (the schedule still counts `spec.epochs`).
+   */
+  stopAfterEpoch?: (history: readonly EpochRecord[]) => boolean;
 }
 
 export interface TrainResult {
@@ -370,6 +376,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       });
       pos.batch = 0;
       pos.running = { loss: 0, correct: 0, seen: 0, seconds: 0 };
+      if (!isLast && opts.stopAfterEpoch?.(pos.history) === true) break;
       if (dir !== undefined && !isLast && opts.intermediateCheckpoints !== false)
         saveCheckpoint(dir, model, opt, { ...pos, epoch: pos.epoch + 1 });
     }

@@ -133,10 +133,59 @@ test('scan --target reports the ASR of the recovered triggers and their random-p
       [['recovered-headless', 'random-control-headless']],
     );
     assert.ok(t.majority > 0 && t.majority <= 1);
-    assert.equal(t.trainingCheck === '', t.accuracy >= t.majority + 0.5 * (1 - t.majority), `${t.mode}: ${t.accuracy} vs ${t.majority}`);
-    if (t.trainingCheck !== '') assert.ok(t.verdicts.every((v) => v.verdict === 'inconclusive'));
-    assert.ok(r.out.includes(`${t.mode}, recovered-headless: ${t.verdicts[0].verdict} (${t.verdicts[0].reason})`), r.out);
-    if (t.trainingCheck !== '') assert.ok(r.out.includes(`${t.mode}: ${t.trainingCheck}`), r.out);
+    assert.equal(
+      /under-trained/.test(t.trainingCheck),
+      t.accuracy < t.majority + 0.5 * (1 - t.majority),
+      `${t.mode}: ${t.accuracy} vs ${t.majority}`,
+    );
+    // At most 1 epoch (--target-epochs 1): no plateau can be seen, so the model is flagged as still rising.
+    assert.equal(t.epochs, 1);
+    assert.match(t.trainingCheck, /still rising after 1 epochs/);
+    assert.ok(t.verdicts.every((v) => v.verdict === 'inconclusive'));
+    // No references: nothing to compare the recovered trigger with.
+    assert.equal(t.references, 0);
+    assert.ok(r.out.includes(`${t.mode}, recovered headless: ${t.verdicts[0].verdict} (${t.verdicts[0].reason})`), r.out);
+    assert.ok(r.out.includes(`${t.mode}: ${t.trainingCheck}`), r.out);
+  }
+});
+
+test('scan --target with references judges against their recovered triggers, and a second scan takes their transfers from the cache', async () => {
+  const cache = path.join(dir, 'cache-transfer');
+  const args = [
+    backbone,
+    '--data',
+    DATA,
+    ...refs.flatMap((f) => ['--reference', f]),
+    ...FAST,
+    '--cache',
+    cache,
+    '--target',
+    '{name: mnist, limit: 64}',
+    '--target-test',
+    '{name: mnist, split: test, limit: 30}',
+    '--target-epochs',
+    '3',
+    '--json',
+  ];
+  const first = await call(scanCommand, runScan, args);
+  assert.equal(first.code, 0, first.err);
+  const a = JSON.parse(first.out) as AuditReport;
+  assert.equal(a.references.cached, 0);
+  // One transfer entry per reference beside its statistics.
+  assert.equal(fs.readdirSync(cache).filter((f) => /^transfer-[0-9a-f]{32}\.json$/.test(f)).length, 3);
+  const second = await call(scanCommand, runScan, args);
+  assert.equal(second.code, 0, second.err);
+  const b = JSON.parse(second.out) as AuditReport;
+  assert.equal(b.references.cached, 3);
+  for (const [i, t] of b.transfer!.entries()) {
+    // The references whose transferred model learned enter the comparison, the same ones both times.
+    assert.equal(t.references, a.transfer![i].references);
+    assert.deepEqual(
+      t.verdicts.map((v) => [v.verdict, v.references?.references]),
+      a.transfer![i].verdicts.map((v) => [v.verdict, v.references?.references]),
+    );
+    // Each verdict with references compares the headless trigger with the 3 references' headless triggers.
+    for (const v of t.verdicts) if (t.references > 0) assert.equal(v.references?.references.length, t.references);
   }
 });
 
@@ -164,6 +213,38 @@ test('scan --train-references N trains N clean references of the same architectu
   assert.notEqual(rep.verdict, 'inconclusive');
   for (let i = 1; i <= 3; i++) assert.ok(fs.existsSync(path.join(out, 'references', `reference-${i}.safetensors`)));
   assert.equal(rep.references.files[0], path.join(out, 'references', 'reference-1.safetensors'));
+});
+
+test('scan --train-references with --target and no --out transfers each in-memory reference again from its kept weights, leaking no tensor', async () => {
+  const before = liveTensors();
+  const r = await call(scanCommand, runScan, [
+    backbone,
+    '--data',
+    DATA,
+    ...FAST,
+    '--no-per-class',
+    '--train-references',
+    '2',
+    '--reference-data',
+    '{name: mnist, limit: 64}',
+    '--reference-epochs',
+    '1',
+    '--target',
+    '{name: mnist, limit: 64}',
+    '--target-test',
+    '{name: mnist, split: test, limit: 30}',
+    '--target-epochs',
+    '2',
+    '--json',
+  ]);
+  assert.equal(r.code, 0, r.err);
+  const rep = JSON.parse(r.out) as AuditReport;
+  assert.equal(rep.references.count, 2);
+  assert.deepEqual(
+    rep.transfer?.map((t) => t.mode),
+    ['fixed', 'full'],
+  );
+  assert.equal(liveTensors(), before);
 });
 
 test('scan names classes by the scan data (every reasoning line and table row), prints progress with an ETA, and -q silences it', async () => {

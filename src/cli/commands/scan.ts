@@ -17,6 +17,8 @@ import {
   type VerdictRule,
 } from '../../audit/reference.js';
 import type { CollapseMeasure, Normalisation } from '../../audit/search.js';
+import { classLabel } from '../../audit/scan.js';
+import type { TransferCheckOptions } from '../../audit/transfer.js';
 import { NORMALISATION_KEY, normalisationOf } from '../../audit/train.js';
 import type { ImageDataset } from '../../data/types.js';
 import { DatasetSpecSchema, describeIssues, formatIssue } from '../../experiment/config/index.js';
@@ -92,7 +94,13 @@ export const scanCommand = defineCommand({
       valueName: 'dataset-spec',
       description: 'Target test data (default: --target with split test).',
     },
-    { name: 'target-epochs', type: 'number', default: 5, description: 'Epochs of each target transfer (fixed and full).' },
+    {
+      name: 'target-epochs',
+      type: 'number',
+      default: 30,
+      description:
+        'Most epochs of each target transfer (fixed and full); each stops earlier once its held-out accuracy (a sixth of the target training data) gains no more than half a point in 2 epochs.',
+    },
     { name: 'mean', type: 'string', valueName: 'a,b,c', description: 'Input normalisation mean per channel (pixel/255 units).' },
     { name: 'std', type: 'string', valueName: 'a,b,c', description: 'Input normalisation std per channel.' },
     { name: 'images', type: 'number', default: 256, description: 'Scan images used by the search (the first N of --data).' },
@@ -322,7 +330,7 @@ export async function runScan(flags: ScanFlags, pos: PositionalsOf<typeof scanCo
     const trainN = flags['train-references'];
     const refData =
       trainN > 0 ? (flags['reference-data'] !== undefined ? datasetFromArg(flags['reference-data'], 'reference-data') : data) : undefined;
-    let target: { train: ImageDataset; test: ImageDataset; options: { epochs: number; seed: number } } | undefined;
+    let target: { train: ImageDataset; test: ImageDataset; options: TransferCheckOptions } | undefined;
     if (flags.target !== undefined) {
       const train = datasetFromArg(flags.target, 'target', { split: 'train' });
       const test = datasetFromArg(flags['target-test'] ?? flags.target.replace(/:train$/, ''), 'target-test', { split: 'test' });
@@ -334,7 +342,7 @@ export async function runScan(flags: ScanFlags, pos: PositionalsOf<typeof scanCo
           throw new CliError(
             `--${n}: '${d.name}' has ${d.c}x${d.h}x${d.w} images, the scan data ${data.c}x${data.h}x${data.w}; give size/channels in its spec`,
           );
-      target = { train, test, options: { epochs: flags['target-epochs'], seed: flags.seed } };
+      target = { train, test, options: { plateau: { maxEpochs: flags['target-epochs'] }, seed: flags.seed } };
     }
     let last = 0;
     let lastWhat = '';
@@ -420,26 +428,43 @@ function printReport(r: AuditReport, io: CommandIO): void {
   }
   if (r.transfer !== null) {
     io.out('');
-    io.out('would it transfer? (untargeted ASR on the target test set, 95% bootstrap interval)');
+    io.out(
+      "would it transfer? (untargeted ASR on the target test set, 95% bootstrap interval; refs: the clean references' recovered triggers of the same kind, each on its own transferred model)",
+    );
+    const triggerName = (name: string) => {
+      const m = /^(recovered|random-control)-class-(\d+)$/.exec(name);
+      return m !== null && Number(m[2]) === r.mostSuspiciousClass && r.mostSuspiciousClassName !== null
+        ? `${m[1]} ${classLabel(r.mostSuspiciousClass, r.mostSuspiciousClassName)}`
+        : name.replace(/-headless$/, ' headless');
+    };
     io.out(
       formatTable(
-        ['mode', 'clean acc', 'trigger', 'ASR', 'interval', 'targeted ASR', 'toward'],
+        ['mode', 'clean acc', 'epochs', 'trigger', 'ASR', 'interval', 'targeted ASR', 'toward', 'refs median', 'refs max', 'z', 'verdict'],
         r.transfer.flatMap((t) =>
-          t.triggers.map((g) => [
-            t.mode,
-            pct(t.accuracy),
-            g.name,
-            pct(g.asr.rate),
-            `${pct(g.asrInterval.lo)}-${pct(g.asrInterval.hi)}`,
-            pct(g.targeted.rate),
-            String(g.targetClass),
-          ]),
+          t.triggers.map((g) => {
+            const v = t.verdicts.find((x) => x.trigger === g.name);
+            const refs = v?.references ?? null;
+            return [
+              t.mode,
+              pct(t.accuracy),
+              String(t.epochs),
+              triggerName(g.name),
+              pct(g.asr.rate),
+              `${pct(g.asrInterval.lo)}-${pct(g.asrInterval.hi)}`,
+              pct(g.targeted.rate),
+              g.targetClassName,
+              pct(refs?.median),
+              refs === null ? '-' : pct(Math.max(...refs.references)),
+              num(refs?.z, 1),
+              v?.verdict ?? '',
+            ];
+          }),
         ),
       ),
     );
     for (const t of r.transfer) {
       if (t.trainingCheck !== '') io.out(`${t.mode}: ${t.trainingCheck}`);
-      for (const v of t.verdicts) io.out(`${t.mode}, ${v.trigger}: ${v.verdict} (${v.reason})`);
+      for (const v of t.verdicts) io.out(`${t.mode}, ${triggerName(v.trigger)}: ${v.verdict} (${v.reason})`);
     }
   }
   io.out('');
