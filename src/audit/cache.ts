@@ -52,26 +52,40 @@ export const SCAN_CODE_FILES = ['scan', 'search', 'trigger', 'train'] as const;
 
 const codeMemo = new Map<string, string>();
 /**
- * The code version of a cached scan (32 hex): sha256 of `numericCode` (the caller's numeric code
- * version: the CLI passes the experiments' `codeHash()`, numeric layers and libtorch) and the bytes
- * of {@link SCAN_CODE_FILES}, read beside this module (its own extension: .ts in a checkout, .js
- * compiled). Memoised per process. The audit layer takes the numeric version from its caller
- * rather than importing src/experiment (the layers point down).
+ * A code version (32 hex): sha256 of `numericCode` and, for each of `files`, its `label` and the
+ * bytes of the source file `src/<file>` read beside this module's tree (this module's own
+ * extension: .ts in a checkout, .js compiled). Memoised per process. Shared by the scan cache
+ * ({@link scanCodeVersion}) and the transfer cache (./transfer-cache.ts).
  */
-export function scanCodeVersion(numericCode: string): string {
-  const hit = codeMemo.get(numericCode);
+export function codeFilesVersion(numericCode: string, files: readonly { readonly label: string; readonly file: string }[]): string {
+  const memoKey = `${numericCode}\0${JSON.stringify(files)}`;
+  const hit = codeMemo.get(memoKey);
   if (hit !== undefined) return hit;
   const here = fileURLToPath(import.meta.url);
   const ext = path.extname(here);
+  const src = path.resolve(path.dirname(here), '..');
   const h = createHash('sha256').update(numericCode).update('\0');
-  for (const name of SCAN_CODE_FILES)
-    h.update(name)
+  for (const f of files)
+    h.update(f.label)
       .update('\0')
-      .update(fs.readFileSync(path.join(path.dirname(here), `${name}${ext}`)))
+      .update(fs.readFileSync(path.join(src, `${f.file}${ext}`)))
       .update('\0');
   const v = h.digest('hex').slice(0, 32);
-  codeMemo.set(numericCode, v);
+  codeMemo.set(memoKey, v);
   return v;
+}
+
+/**
+ * The code version of a cached scan (32 hex): sha256 of `numericCode` (the caller's numeric code
+ * version: the CLI passes the experiments' `codeHash()`, numeric layers and libtorch) and the bytes
+ * of {@link SCAN_CODE_FILES} (see {@link codeFilesVersion}). The audit layer takes the numeric
+ * version from its caller rather than importing src/experiment (the layers point down).
+ */
+export function scanCodeVersion(numericCode: string): string {
+  return codeFilesVersion(
+    numericCode,
+    SCAN_CODE_FILES.map((name) => ({ label: name, file: `audit/${name}` })),
+  );
 }
 
 const fileDigests = new Map<string, { size: number; mtimeMs: number; digest: string }>();
@@ -115,9 +129,30 @@ export function scanCacheInputs(
   };
 }
 
+/** The key (32 hex) of a cache entry's inputs: sha256 of their JSON. */
+export function contentKey(inputs: unknown): string {
+  return createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 32);
+}
+
 /** The cache key (32 hex) of some inputs. */
 export function scanCacheKey(inputs: ScanCacheInputs): string {
-  return createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 32);
+  return contentKey(inputs);
+}
+
+/**
+ * Writes a cache entry as JSON to `dest` atomically (a temporary sibling, then a rename), creating
+ * its folder; on failure the temporary file is removed and the error names `what` and `dest`.
+ */
+export function writeEntryAtomic(dest: string, entry: unknown, what: string): void {
+  fs.mkdirSync(path.dirname(dest), { recursive: true });
+  const tmp = `${dest}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  try {
+    fs.writeFileSync(tmp, JSON.stringify(entry, null, 1));
+    fs.renameSync(tmp, dest);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw new Error(`${what}: could not write ${dest}: ${(e as Error).message}`);
+  }
 }
 
 interface Entry {
@@ -175,16 +210,8 @@ export class ScanCache {
   put(inputs: ScanCacheInputs, stats: ScanStatistics | ScanSummary, numClasses: number, file: string): string {
     const key = scanCacheKey(inputs);
     const entry: Entry = { key, file, inputs, numClasses, statistics: summariseScan(stats) };
-    fs.mkdirSync(this.dir, { recursive: true });
     const dest = this.entryPath(key);
-    const tmp = `${dest}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-    try {
-      fs.writeFileSync(tmp, JSON.stringify(entry, null, 1));
-      fs.renameSync(tmp, dest);
-    } catch (e) {
-      fs.rmSync(tmp, { force: true });
-      throw new Error(`scan cache: could not write ${dest}: ${(e as Error).message}`);
-    }
+    writeEntryAtomic(dest, entry, 'scan cache');
     return dest;
   }
 }

@@ -14,13 +14,11 @@
  *   {@link TRANSFER_CODE_FILES}.
  * Written atomically (temporary file, then rename), as the scan cache is.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { datasetDigest } from '../data/index.js';
 import type { ImageDataset } from '../data/types.js';
-import { scanCacheKey, type ScanCacheInputs } from './cache.js';
+import { codeFilesVersion, contentKey, scanCacheKey, writeEntryAtomic, type ScanCacheInputs } from './cache.js';
 import { resolveTransferOptions, type ReferenceTransfer, type TransferCheckOptions } from './transfer.js';
 
 /** Source files (relative to the project root) whose code computes a cached reference transfer. */
@@ -41,25 +39,12 @@ export interface TransferCacheInputs {
   readonly code: string;
 }
 
-const codeMemo = new Map<string, string>();
-/** sha256 (32 hex) of `numericCode` and the bytes of {@link TRANSFER_CODE_FILES} (.ts in a checkout, .js compiled); memoised. */
+/** sha256 (32 hex) of `numericCode` and the bytes of {@link TRANSFER_CODE_FILES} (see `codeFilesVersion`); memoised. */
 export function transferCodeVersion(numericCode: string): string {
-  const hit = codeMemo.get(numericCode);
-  if (hit !== undefined) return hit;
-  const here = fileURLToPath(import.meta.url);
-  const ext = path.extname(here);
-  const src = path.resolve(path.dirname(here), '..');
-  const h = createHash('sha256').update(numericCode).update('\0');
-  for (const f of TRANSFER_CODE_FILES) {
-    const rel = f.replace(/^src\//, '').replace(/\.ts$/, ext);
-    h.update(f)
-      .update('\0')
-      .update(fs.readFileSync(path.join(src, rel)))
-      .update('\0');
-  }
-  const v = h.digest('hex').slice(0, 32);
-  codeMemo.set(numericCode, v);
-  return v;
+  return codeFilesVersion(
+    numericCode,
+    TRANSFER_CODE_FILES.map((f) => ({ label: f, file: f.replace(/^src\//, '').replace(/\.ts$/, '') })),
+  );
 }
 
 /** The key inputs of a reference (scanned under `scan`) transferred to `target` with `opts`. */
@@ -91,7 +76,7 @@ export class TransferCache {
 
   /** The key (32 hex) of some inputs. */
   static key(inputs: TransferCacheInputs): string {
-    return createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 32);
+    return contentKey(inputs);
   }
 
   /** Path of an entry. */
@@ -115,16 +100,8 @@ export class TransferCache {
   put(inputs: TransferCacheInputs, transfers: readonly ReferenceTransfer[], file: string): string {
     const key = TransferCache.key(inputs);
     const entry: Entry = { key, file, inputs, transfers: [...transfers] };
-    fs.mkdirSync(this.dir, { recursive: true });
     const dest = this.entryPath(key);
-    const tmp = `${dest}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-    try {
-      fs.writeFileSync(tmp, JSON.stringify(entry, null, 1));
-      fs.renameSync(tmp, dest);
-    } catch (e) {
-      fs.rmSync(tmp, { force: true });
-      throw new Error(`transfer cache: could not write ${dest}: ${(e as Error).message}`);
-    }
+    writeEntryAtomic(dest, entry, 'transfer cache');
     return dest;
   }
 }
