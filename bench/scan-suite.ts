@@ -38,6 +38,7 @@ import { accuracyOn, imagesTensor, saveAuditModel, trainClassifier } from '../sr
 import { loadModelFromFile, type Classifier } from '../src/nn/index.js';
 import { setNumThreads } from '../src/torch/index.js';
 import { predict } from '../src/train/data.js';
+import { quantileSorted } from '../src/metrics/index.js';
 import {
   ARCH2_KINDS,
   asrSet,
@@ -471,12 +472,7 @@ for (const g of [
 // class-c masks), and the cut is placed, in-sample (optimistic), at the clean models' 10% quantile:
 // about 10% of clean models flagged. A detection must name class 0. Whatever this reaches is an
 // upper bound for rules of the tool's kind on these scans (more references, any z cut or floor).
-const quantile = (v: number[], p: number) => {
-  const s = [...v].sort((a, b) => a - b);
-  const i = p * (s.length - 1);
-  const lo = Math.floor(i);
-  return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (i - lo);
-};
+const quantile = (v: number[], p: number) => quantileSorted(Float64Array.from(v).sort(), p);
 console.log(
   '\nceiling (all models, in-sample): leave-one-out references = every other clean model and reference of the arch, both recipes; ' +
     'score = min over classes of mask / 10th percentile of the references; cut at the clean 10% quantile; detection = score below the cut at class 0',

@@ -35,8 +35,12 @@ export interface BootstrapInterval {
   readonly seed: number;
 }
 
-/** Linear-interpolation quantile (R type 7) of sorted values, q in [0, 1]. */
-function quantileSorted(sorted: Float64Array, q: number): number {
+/**
+ * Linear-interpolation quantile (R type 7) of sorted values, q in [0, 1].
+ *
+ * @example quantileSorted(Float64Array.of(1, 2, 3, 4), 0.1) // 1.3
+ */
+export function quantileSorted(sorted: Float64Array, q: number): number {
   const h = (sorted.length - 1) * q;
   const lo = Math.floor(h);
   const hi = Math.min(lo + 1, sorted.length - 1);

@@ -27,6 +27,7 @@ export {
   bootstrapTargetedAsr,
   bootstrapSubgroupGap,
   bootstrapTvShift,
+  quantileSorted,
   type BootstrapOptions,
   type BootstrapInterval,
 } from './bootstrap.js';
