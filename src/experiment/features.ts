@@ -68,6 +68,11 @@ export interface FeatureKeys {
   conditions: Record<string, string>;
 }
 
+/** Every key of a {@link FeatureKeys}, the training set's first, then the conditions' in order. */
+export function featureKeyList(k: FeatureKeys): string[] {
+  return [k.train, ...Object.values(k.conditions)];
+}
+
 /** In-process memo: cache key → features, at most {@link MEMO_BYTES} in all (the oldest entry goes first). */
 const memo = new Map<string, FeatureMatrix>();
 /** Bytes of features kept in memory (512 MiB; e.g. 60,000 images x 512 features is 123 MB). */

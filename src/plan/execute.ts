@@ -15,6 +15,7 @@ import {
   type TransferJobResult,
 } from '../experiment/jobs.js';
 import type { SourceVariant } from '../experiment/prepare.js';
+import { featureKeyList } from '../experiment/features.js';
 import type { RunStore } from '../store/index.js';
 import type { ProgressEvent } from '../train/trainer.js';
 import { runData } from './data.js';
@@ -71,7 +72,7 @@ export async function executeSource(spec: SourceJobSpec, env: JobEnv): Promise<S
  */
 function cachedSizes(spec: FeaturesJobSpec, env: JobEnv): Record<string, { n: number; dim: number }> | null {
   const sizes: Record<string, { n: number; dim: number }> = {};
-  for (const key of [spec.keys.train, ...Object.values(spec.keys.conditions)]) {
+  for (const key of featureKeyList(spec.keys)) {
     const info = env.store.cache.get(key)?.info.info as { n?: unknown; dim?: unknown } | null | undefined;
     if (typeof info?.n !== 'number' || typeof info.dim !== 'number') return null;
     sizes[key] = { n: info.n, dim: info.dim };

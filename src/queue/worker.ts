@@ -25,7 +25,7 @@ import { inputsHash } from '../experiment/inputs.js';
 import { codeHash } from '../experiment/run-ids.js';
 import { stableHash } from '../experiment/config/index.js';
 import { openStore, type RunStore } from '../store/index.js';
-import type { FeatureKeys } from '../experiment/features.js';
+import { featureKeyList, type FeatureKeys } from '../experiment/features.js';
 import {
   executeFeatures,
   executeSource,
@@ -208,11 +208,6 @@ export function checkJobInputs(d: JobSpec, cacheRoot?: string): string {
   return here;
 }
 
-/** Every cache key of a features job, the training set's first. */
-function keysOf(k: FeatureKeys): string[] {
-  return [k.train, ...Object.values(k.conditions)];
-}
-
 async function processFeatures(env: ProcessorEnv, job: Job<FeaturesJobSpec>): Promise<FeaturesJobResult> {
   const d = job.data;
   checkJobInputs(d, env.cacheRoot);
@@ -221,7 +216,7 @@ async function processFeatures(env: ProcessorEnv, job: Job<FeaturesJobSpec>): Pr
   const source = await localSource(env, d.sourceKey, d.label);
   const result = await executeFeatures(d, envFor(env, job), source);
   // Into the artefact store, for the transfer jobs that other workers do.
-  for (const key of keysOf(d.keys)) {
+  for (const key of featureKeyList(d.keys)) {
     const entry = env.store.cache.get(key);
     if (!entry) throw new Error(`${d.label}: features ${key} are not in the model cache after the job`);
     await putFeatures(env.redis, key, readFileSync(join(entry.dir, 'features.safetensors')));
@@ -231,7 +226,7 @@ async function processFeatures(env: ProcessorEnv, job: Job<FeaturesJobSpec>): Pr
 
 /** The features a transfer job trains on, in this worker's cache: fetched from the artefact store where missing. */
 async function localFeatures(env: ProcessorEnv, d: TransferJobSpec & { features: FeatureKeys }): Promise<void> {
-  const missing = keysOf(d.features).filter((k) => {
+  const missing = featureKeyList(d.features).filter((k) => {
     const hit = env.store.cache.get(k);
     return !hit || !existsSync(join(hit.dir, 'features.safetensors'));
   });
