@@ -165,6 +165,8 @@ test('scan --target with references judges against their recovered triggers, and
     '{name: mnist, split: test, limit: 30}',
     '--target-epochs',
     '3',
+    '--out',
+    path.join(dir, 'o-transfer-cache'),
     '--json',
   ];
   const first = await call(scanCommand, runScan, args);
@@ -217,6 +219,9 @@ test('scan --train-references N trains N clean references of the same architectu
 
 test('scan --train-references with --target and no --out transfers each in-memory reference again from its kept weights, leaking no tensor', async () => {
   const before = liveTensors();
+  // Without --out the scan writes to ./scan-out: run it from a temporary folder, not the checkout.
+  const cwd = process.cwd();
+  process.chdir(fs.mkdtempSync(path.join(dir, 'cwd-')));
   const r = await call(scanCommand, runScan, [
     backbone,
     '--data',
@@ -236,7 +241,7 @@ test('scan --train-references with --target and no --out transfers each in-memor
     '--target-epochs',
     '2',
     '--json',
-  ]);
+  ]).finally(() => process.chdir(cwd));
   assert.equal(r.code, 0, r.err);
   const rep = JSON.parse(r.out) as AuditReport;
   assert.equal(rep.references.count, 2);
